@@ -1,0 +1,62 @@
+import { Command, CommanderError } from 'commander';
+import { errorMessage, exitCodeFor, ThresholdError, UserError } from '../errors.js';
+import { registerCommands } from './commands/index.js';
+
+/**
+ * Builds the commander program. Every command lives in its own file under
+ * commands/ and lazy-imports its subsystem, so `mcp-scale --help` stays fast.
+ */
+export function buildProgram(): Command {
+  const program = new Command('mcp-scale')
+    .description(
+      'Run MCP servers at scale: gateway, workers, Redis sessions, limits, cache, LB configs, load tests.',
+    )
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: false, sortSubcommands: false });
+  registerCommands(program);
+  applyErrorPolicy(program);
+  return program;
+}
+
+/** Bad flags print one line and exit 2, on every subcommand. */
+function applyErrorPolicy(command: Command): void {
+  command.exitOverride();
+  command.configureOutput({
+    outputError: (text, write) => write(`${text.trim().split('\n')[0]}\n`),
+  });
+  for (const sub of command.commands) applyErrorPolicy(sub);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = handleError(error);
+  }
+}
+
+function handleError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // --help and --version "fail" with exit code 0; real parse errors were already printed.
+    if (error.exitCode === 0) return 0;
+    return 2;
+  }
+  if (error instanceof ThresholdError) {
+    for (const line of error.failures) process.stderr.write(`threshold failed: ${line}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`mcp-scale: ${error.message}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`mcp-scale: ${errorMessage(error)}\n`);
+  if (process.env.MCP_SCALE_DEBUG && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
+  return exitCodeFor(error);
+}
+
+function packageVersion(): string {
+  return process.env.npm_package_version ?? '0.1.0';
+}

@@ -1,0 +1,68 @@
+/**
+ * The one key schema. Every key and channel mcp-scale writes starts with the
+ * configurable prefix (default `mcp-scale:`), so one Redis can host several
+ * clusters and admin commands can SCAN exactly what is theirs.
+ *
+ *   {p}session:{id}            hash   a gateway-owned 2025 session (see gateway/session-store.ts)
+ *   {p}rehome:{id}             string short lock held while one gateway re-homes a session
+ *   {p}worker:{id}             string worker registry entry (JSON), expires unless heartbeated
+ *   {p}rl:{policy}:{key}       string rate-limiter-flexible counters (fixed window per key)
+ *   {p}cache:{tool}:{scope}:{hash}   string cached tool result (JSON)
+ *   {p}cache-lock:{...}        string single-flight lock for one cache key
+ *   {p}cache-stats:{tool}      hash   hit/miss counters for `cache stats`
+ *   {p}demo:*                  demo server's shared shop state
+ *
+ * Channels (pub/sub):
+ *   {p}bus:{topic}             cluster bus topics (server events, session invalidation, cache flush)
+ */
+export const DEFAULT_PREFIX = 'mcp-scale:';
+
+export class KeySchema {
+  constructor(readonly prefix: string = DEFAULT_PREFIX) {}
+
+  session(id: string): string {
+    return `${this.prefix}session:${id}`;
+  }
+  sessionPattern(): string {
+    return `${this.prefix}session:*`;
+  }
+  sessionIdFromKey(key: string): string {
+    return key.slice(`${this.prefix}session:`.length);
+  }
+  rehomeLock(id: string): string {
+    return `${this.prefix}rehome:${id}`;
+  }
+  worker(id: string): string {
+    return `${this.prefix}worker:${id}`;
+  }
+  workerPattern(): string {
+    return `${this.prefix}worker:*`;
+  }
+  rateLimitPrefix(policy: string): string {
+    return `${this.prefix}rl:${policy}`;
+  }
+  rateLimitPattern(): string {
+    return `${this.prefix}rl:*`;
+  }
+  cacheEntry(tool: string, scope: string, hash: string): string {
+    return `${this.prefix}cache:${tool}:${scope}:${hash}`;
+  }
+  cachePattern(tool = '*', scope = '*'): string {
+    return `${this.prefix}cache:${tool}:${scope}:*`;
+  }
+  cacheLock(entryKey: string): string {
+    return `${this.prefix}cache-lock:${entryKey.slice(this.prefix.length)}`;
+  }
+  cacheStats(tool: string): string {
+    return `${this.prefix}cache-stats:${tool}`;
+  }
+  cacheStatsPattern(): string {
+    return `${this.prefix}cache-stats:*`;
+  }
+  demo(name: string): string {
+    return `${this.prefix}demo:${name}`;
+  }
+  channel(topic: string): string {
+    return `${this.prefix}bus:${topic}`;
+  }
+}

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { OperationalError } from '../errors.js';
+import { findFreePort } from '../util/net.js';
+import { which } from '../util/process.js';
+
+export interface LocalRedis {
+  url: string;
+  port: number;
+  pid: number;
+  /** Stops the server by its pid (SIGTERM, then SIGKILL). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface LocalRedisOptions {
+  port?: number;
+  /** Extra arguments, e.g. ['--requirepass', 'secret']. */
+  args?: string[];
+  binary?: string;
+  readyTimeoutMs?: number;
+}
+
+export function findRedisServer(): string | undefined {
+  return which('redis-server');
+}
+
+/**
+ * Starts a private, non-persistent redis-server on a free loopback port and
+ * resolves once it logs that it accepts connections. Used by `serve` when no
+ * Redis was named, and by the tests.
+ */
+export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedis> {
+  const binary = options.binary ?? findRedisServer();
+  if (!binary)
+    throw new OperationalError('redis-server is not installed (not found on PATH)', 'REDIS_MISSING');
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = options.port ?? (await findFreePort());
+    try {
+      return await launch(binary, port, options);
+    } catch (error) {
+      lastError = error;
+      if (options.port !== undefined) break;
+    }
+  }
+  throw lastError;
+}
+
+async function launch(binary: string, port: number, options: LocalRedisOptions): Promise<LocalRedis> {
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'yes',
+    ...(options.args ?? []),
+  ];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  await waitForReady(child, options.readyTimeoutMs ?? 10_000);
+  const pid = child.pid ?? 0;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid,
+    close() {
+      closed ??= stop(child);
+      return closed;
+    },
+  };
+}
+
+function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => fail(new Error(`redis-server did not become ready in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        cleanup();
+        // Keep draining output so a chatty server never blocks on a full pipe.
+        child.stdout?.resume();
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) =>
+      fail(
+        new Error(`redis-server exited (${code}) before it was ready: ${output.trim().split('\n').pop()}`),
+      );
+    function cleanup() {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      child.off('error', fail);
+    }
+    function fail(error: Error) {
+      cleanup();
+      child.kill('SIGKILL');
+      reject(error);
+    }
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', onExit);
+    child.once('error', fail);
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
