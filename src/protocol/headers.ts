@@ -1,0 +1,33 @@
+/**
+ * HTTP header names mcp-scale reads or writes. Lower-case, as Node presents them.
+ */
+export const HEADER = {
+  sessionId: 'mcp-session-id',
+  protocolVersion: 'mcp-protocol-version',
+  mcpMethod: 'mcp-method',
+  mcpName: 'mcp-name',
+  lastEventId: 'last-event-id',
+  /** Which worker served the response (set by the gateway, and by a worker host itself). */
+  instance: 'mcp-scale-instance',
+  /** Signed identity the gateway passes to workers (see cluster/identity.ts). */
+  identity: 'mcp-scale-identity',
+} as const;
+
+/** Headers only mcp-scale may set: stripped from anything a client sends. */
+export const GATEWAY_ONLY_HEADERS: readonly string[] = [
+  HEADER.identity,
+  HEADER.instance,
+  'mcp-scale-gateway',
+];
+
+/**
+ * Session ids minted by a worker host name their instance:
+ * `<workerId>.<random>`, so a proxy without shared state (nginx `map`,
+ * HAProxy stick table) can keep a session on its creator.
+ */
+export const WORKER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function workerIdFromSessionId(sessionId: string): string | undefined {
+  const dot = sessionId.indexOf('.');
+  return dot > 0 ? sessionId.slice(0, dot) : undefined;
+}
