@@ -83,6 +83,25 @@ export interface ClusterConfig {
   cache: CacheConfig;
   lb?: 'nginx' | 'haproxy';
   affinity: Affinity;
+  /** Settings only `gen` reads (proxy, image, Kubernetes); see src/gen/options.ts. */
+  gen?: GenSettings;
+}
+
+/** `gen`-only keys, accepted in the config file so one file describes the whole cluster. */
+export interface GenSettings {
+  serverName?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** `10r/s`, `600r/m` or `10/1s`: per-client-IP limit enforced by nginx. */
+  nginxRateLimit?: string;
+  nginxBurst?: number;
+  image?: string;
+  /** `[ID=]HOST:PORT` proxy backends instead of the compose service names. */
+  upstream?: string[];
+  minReplicas?: number;
+  maxReplicas?: number;
+  cpuTarget?: number;
+  streamTimeoutMs?: number;
 }
 
 export const DEMO_CACHE_TTL_MS: Record<string, number> = {
@@ -252,6 +271,17 @@ const SETTERS: Record<string, Setter> = {
   cacheTimeout: (c, v) => (c.cache.timeoutMs = duration(v)),
   lb: (c, v) => (c.lb = oneOf(['nginx', 'haproxy'] as const)(v)),
   affinity: (c, v) => (c.affinity = oneOf(['gateway', 'session', 'ip', 'none'] as const)(v)),
+  serverName: (c, v) => ((c.gen ??= {}).serverName = str(v)),
+  tlsCert: (c, v) => ((c.gen ??= {}).tlsCert = str(v)),
+  tlsKey: (c, v) => ((c.gen ??= {}).tlsKey = str(v)),
+  nginxRateLimit: (c, v) => ((c.gen ??= {}).nginxRateLimit = str(v)),
+  nginxBurst: (c, v) => ((c.gen ??= {}).nginxBurst = num(v)),
+  image: (c, v) => ((c.gen ??= {}).image = str(v)),
+  upstream: (c, v) => ((c.gen ??= {}).upstream = list(v)),
+  minReplicas: (c, v) => ((c.gen ??= {}).minReplicas = num(v)),
+  maxReplicas: (c, v) => ((c.gen ??= {}).maxReplicas = num(v)),
+  cpuTarget: (c, v) => ((c.gen ??= {}).cpuTarget = num(v)),
+  streamTimeout: (c, v) => ((c.gen ??= {}).streamTimeoutMs = duration(v)),
 };
 
 /** Environment variables that stand for settings (flags still win). */
