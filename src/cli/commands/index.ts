@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerPlanCommand } from './plan.js';
 
 /**
  * Every command registers itself here; keep one import and one call per
@@ -6,4 +7,5 @@ import type { Command } from 'commander';
  */
 export function registerCommands(program: Command): void {
   void program;
+  registerPlanCommand(program);
 }

@@ -1,0 +1,163 @@
+import type { PlanCommand, ReasonLine, Recommendation } from './types.js';
+
+/**
+ * The `mcp-scale gen` and `mcp-scale serve` command lines that realise a
+ * recommendation. Only flags those commands accept are used; what a plan
+ * wants but no flag expresses is said in the returned notes instead.
+ */
+
+/** `--instances` accepts 1-64 (validateClusterConfig). */
+export const MAX_INSTANCES_FLAG = 64;
+/** Workers for the local rehearsal of a Kubernetes plan: enough to show spreading, few enough for a laptop. */
+export const LOCAL_REHEARSAL_WORKERS = 4;
+/** A placeholder address for a Redis Cluster the user provides. */
+export const REDIS_CLUSTER_PLACEHOLDER = 'redis-cluster://redis-cluster:6379';
+
+export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; notes: ReasonLine[] } {
+  const commands: PlanCommand[] = [];
+  const notes: ReasonLine[] = [];
+  const topology = ['--gateways', String(rec.gateways), '--affinity', rec.affinity];
+  const limits = [
+    '--rate-limit',
+    rec.rateLimit,
+    ...(rec.ipRateLimit ? ['--ip-rate-limit', rec.ipRateLimit] : []),
+  ];
+  const genRedis = rec.redis === 'cluster' ? ['--redis', REDIS_CLUSTER_PLACEHOLDER] : [];
+  if (rec.redis === 'cluster') {
+    notes.push({
+      source: 'note',
+      text: `replace ${REDIS_CLUSTER_PLACEHOLDER} with the address of your Redis Cluster (an operator or a managed service).`,
+    });
+  }
+
+  if (rec.platform === 'kubernetes') {
+    const scaling = rec.autoscaling;
+    const instances = Math.min(rec.workers, MAX_INSTANCES_FLAG);
+    if (instances < rec.workers) {
+      notes.push({
+        source: 'note',
+        text: `--instances stops at ${MAX_INSTANCES_FLAG}; the initial replicas are ${instances} and the HPA bounds carry the rest.`,
+      });
+    }
+    commands.push(
+      command('Render Kubernetes manifests with the autoscaler bounds', [
+        'gen',
+        'k8s',
+        '--out',
+        'deploy/k8s',
+        '--instances',
+        String(instances),
+        ...topology,
+        ...genRedis,
+        ...(scaling
+          ? [
+              '--min-replicas',
+              String(scaling.minReplicas),
+              '--max-replicas',
+              String(scaling.maxReplicas),
+              '--cpu-target',
+              String(scaling.cpuTargetPercent),
+            ]
+          : []),
+      ]),
+    );
+    const rehearsal = Math.min(rec.workers, LOCAL_REHEARSAL_WORKERS);
+    commands.push(
+      command(`Rehearse the same settings on this machine with ${rehearsal} workers (one local Redis)`, [
+        'serve',
+        '--instances',
+        String(rehearsal),
+        '--redis',
+        'auto',
+        '--affinity',
+        rec.affinity,
+        ...limits,
+      ]),
+    );
+  } else {
+    const instances = ['--instances', String(rec.workers)];
+    const proxy =
+      rec.loadBalancer === 'nginx' || rec.loadBalancer === 'haproxy' ? rec.loadBalancer : undefined;
+    if (rec.platform === 'processes') {
+      commands.push(
+        command('Package the single instance as a container', [
+          'gen',
+          'docker',
+          '--out',
+          'deploy/docker',
+          ...instances,
+          ...topology,
+        ]),
+      );
+    } else {
+      commands.push(
+        command('Render Docker Compose files for the cluster', [
+          'gen',
+          'compose',
+          '--out',
+          'deploy/compose',
+          ...instances,
+          ...topology,
+          ...genRedis,
+        ]),
+      );
+    }
+    if (proxy) {
+      commands.push(
+        command(`Render the ${proxy} config for the load balancer in front of the gateways`, [
+          'gen',
+          proxy,
+          '--out',
+          `deploy/${proxy}`,
+          ...instances,
+          ...topology,
+        ]),
+      );
+    }
+    commands.push(
+      command('Run it on this machine', [
+        'serve',
+        ...instances,
+        '--redis',
+        rec.redis === 'none' ? 'memory' : 'auto',
+        ...(proxy ? ['--lb', proxy] : []),
+        '--affinity',
+        rec.affinity,
+        ...limits,
+      ]),
+    );
+    if (rec.gateways > 1) {
+      notes.push({
+        source: 'note',
+        text: `serve runs one gateway (it has no --gateways flag); the ${rec.gateways} gateways are in the generated files.`,
+      });
+    }
+    if (rec.redis === 'replicated') {
+      notes.push({
+        source: 'note',
+        text:
+          'serve --redis auto starts one local redis-server; no flag sets up a replica: in production run a primary ' +
+          'with a replica (or a managed Redis with failover) and pass its URL with --redis redis://HOST:6379.',
+      });
+    } else if (rec.redis === 'cluster') {
+      notes.push({
+        source: 'note',
+        text: 'serve --redis auto starts one local redis-server, not a cluster: on this machine it only rehearses.',
+      });
+    }
+  }
+  notes.push({
+    source: 'note',
+    text: 'gen has no flags for rate limits or cache TTLs: give them to the gateway and worker commands in the generated files.',
+  });
+  return { commands, notes };
+}
+
+function command(purpose: string, args: string[]): PlanCommand {
+  const argv = ['mcp-scale', ...args];
+  return { purpose, argv, line: argv.map(shellQuote).join(' ') };
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w./:=,@%+-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
