@@ -38,7 +38,7 @@ function recommendationRows(rec: Recommendation): [string, string][] {
     ['workers', String(rec.workers)],
     [
       'gateways',
-      rec.loadBalancer === 'none' ? String(rec.gateways) : `${rec.gateways} behind ${rec.loadBalancer}`,
+      rec.loadBalancer === 'none' ? String(rec.gateways) : `${rec.gateways} behind ${balancerName(rec)}`,
     ],
     ['Redis', rec.redis],
     ['affinity', rec.affinity],
@@ -57,4 +57,8 @@ function recommendationRows(rec: Recommendation): [string, string][] {
     rows.push(['autoscaling', `HPA ${minReplicas}-${maxReplicas} replicas at ${cpuTargetPercent}% CPU`]);
   }
   return rows;
+}
+
+function balancerName(rec: Recommendation): string {
+  return rec.loadBalancer === 'kubernetes-service' ? 'the Kubernetes Service' : rec.loadBalancer;
 }
