@@ -1,0 +1,223 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LocalClusterBus, type ClusterBus } from '../bus/cluster-bus.js';
+import { RedisClusterBus } from '../bus/redis-bus.js';
+import { generateClusterSecret, IdentitySigner } from '../cluster/identity.js';
+import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
+import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
+import { closeRedis, connectRedis, redactRedisUrl, type RedisClient } from '../redis/connection.js';
+import { KeySchema } from '../redis/keys.js';
+import { httpUrl, isLoopbackAddress } from '../util/net.js';
+import { anonymous, unlimited, type Authenticator, type Limiter } from './admission.js';
+import { CorsPolicy } from './cors.js';
+import { GatewayMetrics } from './gateway-metrics.js';
+import { McpRouter } from './router.js';
+import { MemorySessionBackend, RedisSessionBackend, type SessionBackend } from './session-backend.js';
+import { SessionDirectory } from './session-directory.js';
+import { ToolCatalog } from './tool-catalog.js';
+import { WorkerPool, type WorkerTarget } from './worker-pool.js';
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  path: string;
+  /** Fixed workers; empty = find them in the Redis registry. */
+  workers: WorkerTarget[];
+  /** undefined = single-node memory mode. */
+  redisUrl?: string;
+  prefix: string;
+  clusterSecret?: string;
+  sessionTtlMs: number;
+  maxInflight: number;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+  drainTimeoutMs: number;
+  corsOrigins: string[];
+  allowedHosts: string[];
+  adminToken?: string;
+  trustProxy: boolean;
+  healthIntervalMs?: number;
+  authenticator?: Authenticator;
+  limiter?: Limiter;
+}
+
+export interface GatewayStatus {
+  url: string;
+  degraded: boolean;
+  redis: { mode: 'redis' | 'memory'; url?: string; status: string };
+  sessions: { known: number; pendingWrites: number };
+  workers: { id: string; url: string; pid?: number; port: number; healthy: boolean; sessions?: number; inflight: number; streams: number }[];
+  limits?: { degraded: boolean; detail: string };
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  status(): GatewayStatus;
+  /** Stops accepting, lets in-flight requests finish (bounded by drainTimeoutMs), closes everything. Safe twice. */
+  close(): Promise<void>;
+}
+
+/** The gateway role: an HTTP front for workers, SDK-agnostic, streaming. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const keys = new KeySchema(options.prefix);
+  const redis: RedisClient | undefined = options.redisUrl
+    ? connectRedis(options.redisUrl, { connectionName: 'mcp-scale-gateway', commandTimeoutMs: 500 })
+    : undefined;
+  redis?.on('error', () => {});
+  const bus: ClusterBus = options.redisUrl ? new RedisClusterBus(options.redisUrl, keys, 'mcp-scale-gateway') : new LocalClusterBus();
+  const backend: SessionBackend = redis ? new RedisSessionBackend(redis, keys) : new MemorySessionBackend();
+  const directory = new SessionDirectory(backend, bus, options.sessionTtlMs);
+  redis?.on('ready', () => void directory.flushPending());
+
+  const pool = new WorkerPool({
+    static: options.workers,
+    registry: options.workers.length === 0 && redis ? { redis, keys } : undefined,
+    healthIntervalMs: options.healthIntervalMs ?? 1000,
+    unhealthyAfter: 2,
+    connectionsPerWorker: Math.max(32, options.maxInflight),
+  });
+  const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
+  const catalog = new ToolCatalog(pool, () => ({ 'mcp-scale-identity': signer.sign({}) }));
+  const metrics = new GatewayMetrics(() => directory.size, () => pool.healthyCount());
+  const cors = new CorsPolicy(options.corsOrigins);
+  const limiter = options.limiter ?? unlimited;
+  const router = new McpRouter({
+    options: {
+      maxBodyBytes: options.maxBodyBytes,
+      maxInflight: options.maxInflight,
+      upstreamTimeoutMs: options.upstreamTimeoutMs,
+      trustProxy: options.trustProxy,
+    },
+    pool,
+    directory,
+    catalog,
+    metrics,
+    signer,
+    authenticator: options.authenticator ?? anonymous,
+    limiter,
+    corsHeaders: (req) => cors.headers(req),
+  });
+  const hostPolicy = hostPolicyFor(options.host, options.allowedHosts, options.corsOrigins);
+  let url = '';
+
+  const status = (): GatewayStatus => {
+    const limits = limiter.status?.();
+    const redisStatus = redis ? redis.status : 'memory';
+    return {
+      url,
+      degraded: (redis !== undefined && redisStatus !== 'ready') || pool.healthyCount() === 0 || limits?.degraded === true,
+      redis: { mode: redis ? 'redis' : 'memory', url: options.redisUrl ? redactRedisUrl(options.redisUrl) : undefined, status: redisStatus },
+      sessions: { known: directory.size, pendingWrites: directory.pendingWrites },
+      workers: pool.list().map((w) => ({
+        id: w.id,
+        url: w.url,
+        pid: w.pid,
+        port: Number(new URL(w.url).port),
+        healthy: w.healthy,
+        sessions: w.sessions,
+        inflight: w.inflight,
+        streams: w.openStreams,
+      })),
+      limits,
+    };
+  };
+
+  const adminAllowed = (req: IncomingMessage) =>
+    options.adminToken !== undefined
+      ? req.headers.authorization === `Bearer ${options.adminToken}`
+      : isLoopbackAddress(req.socket.remoteAddress);
+
+  let draining = false;
+  let active = 0;
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === options.path) {
+      if (cors.preflight(req, res)) return;
+      const rejected = checkHostAndOrigin(req, hostPolicy);
+      if (rejected) return sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${rejected}`);
+      if (draining) {
+        res.setHeader('connection', 'close');
+        return sendRpcError(res, 503, null, RPC.unavailable, 'The gateway is shutting down', { headers: { 'retry-after': '1' } });
+      }
+      active++;
+      void router.handle(req, res).finally(() => active--);
+      return;
+    }
+    serveOps(req, res, path);
+  });
+
+  function serveOps(req: IncomingMessage, res: ServerResponse, path: string) {
+    if (path === '/healthz') return writeJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
+    if (path === '/readyz') {
+      const current = status();
+      const ready = !draining && pool.healthyCount() > 0 && (!redis || redis.status === 'ready');
+      return writeJson(res, ready ? 200 : 503, {
+        ready,
+        degraded: current.degraded,
+        redis: current.redis.status,
+        workersHealthy: pool.healthyCount(),
+      });
+    }
+    if (path === '/metrics' || path.startsWith('/_mcp-scale/')) {
+      if (!adminAllowed(req)) {
+        return writeJson(res, options.adminToken ? 401 : 403, {
+          error: options.adminToken ? 'a Bearer admin token is required' : 'admin endpoints answer loopback clients only',
+        });
+      }
+      if (path === '/metrics') {
+        void metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        });
+        return;
+      }
+      if (path === '/_mcp-scale/status') return writeJson(res, 200, status());
+    }
+    writeJson(res, 404, { error: `not found: ${path}` });
+  }
+
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await pool.start();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  url = httpUrl(options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host, port, options.path);
+  void catalog.ensure();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    status,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + options.drainTimeoutMs;
+        while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        server.closeAllConnections();
+        await closed;
+        directory.close();
+        await pool.close();
+        await limiter.close?.();
+        await bus.close();
+        await closeRedis(redis);
+      })();
+      return closing;
+    },
+  };
+}
+
+function writeJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

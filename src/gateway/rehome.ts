@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { replaySession } from './replay.js';
+import type { SessionDirectory } from './session-directory.js';
+import type { SessionRecord } from './session-record.js';
+import type { WorkerPool } from './worker-pool.js';
+
+const LOCK_TTL_MS = 5000;
+const WAIT_FOR_OTHER_MS = 3000;
+
+/**
+ * Moves a 2025 session to a healthy worker when its own is gone: replays
+ * the session there, then switches the mapping with compare-and-set so two
+ * gateways racing for the same session move it once (a short Redis lock
+ * keeps the loser from even replaying; the CAS covers an expired lock).
+ */
+export class Rehomer {
+  private readonly owner = randomUUID();
+  /** Re-homes in progress in this gateway: concurrent requests share one. */
+  private readonly inProgress = new Map<string, Promise<SessionRecord>>();
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly directory: SessionDirectory,
+    private readonly metrics: GatewayMetrics,
+    private readonly maxInflight: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  rehome(record: SessionRecord, identity: Record<string, string>, reason: string, allowSameWorker: boolean): Promise<SessionRecord> {
+    let running = this.inProgress.get(record.id);
+    if (!running) {
+      running = this.run(record, identity, reason, allowSameWorker).finally(() => this.inProgress.delete(record.id));
+      this.inProgress.set(record.id, running);
+    }
+    return running;
+  }
+
+  private async run(record: SessionRecord, identity: Record<string, string>, reason: string, allowSameWorker: boolean) {
+    if (!(await this.directory.lock(record.id, this.owner, LOCK_TTL_MS))) return this.waitForOther(record);
+    try {
+      // Someone may have moved it between our read and our lock.
+      const current = (await this.directory.reload(record.id).catch(() => undefined)) ?? record;
+      if (current.version !== record.version) {
+        const home = this.pool.get(current.worker);
+        if (home?.healthy) return current;
+      }
+      const target = this.pickTarget(current.worker, allowSameWorker);
+      if (!target) throw new Error('no healthy worker is available');
+      const upstream = await replaySession(target, current, identity, this.timeoutMs);
+      const result = await this.directory.move(current, target.id, upstream);
+      if (!result.moved) {
+        // Lost a race despite the lock: drop our replayed copy, use the winner's.
+        void this.deleteUpstream(target.id, upstream, identity);
+        if (!result.record) throw new Error('the session ended while it was being moved');
+        return result.record;
+      }
+      this.metrics.rehomes.inc({ reason });
+      const old = this.pool.get(current.worker);
+      if (old?.healthy && old.id !== target.id) void this.deleteUpstream(old.id, current.upstream, identity);
+      return result.record!;
+    } finally {
+      await this.directory.unlock(record.id, this.owner);
+    }
+  }
+
+  private pickTarget(previous: string, allowSameWorker: boolean) {
+    const other = this.pool.pick(this.maxInflight, previous);
+    if (other) return other;
+    const same = this.pool.get(previous);
+    return allowSameWorker && same?.healthy ? same : this.pool.pick(Number.MAX_SAFE_INTEGER, previous);
+  }
+
+  /** Another gateway holds the lock: wait until it publishes the move. */
+  private async waitForOther(record: SessionRecord): Promise<SessionRecord> {
+    const deadline = Date.now() + WAIT_FOR_OTHER_MS;
+    let delay = 5;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 100);
+      const current = await this.directory.reload(record.id);
+      if (!current) throw new Error('the session ended while it was being moved');
+      if (current.version !== record.version) return current;
+    }
+    throw new Error('another gateway is still moving this session');
+  }
+
+  /** Best effort: the old home should not keep a transport nobody will use. */
+  private async deleteUpstream(workerId: string, upstream: string, identity: Record<string, string>): Promise<void> {
+    const worker = this.pool.get(workerId);
+    if (!worker) return;
+    try {
+      const response = await worker.requests.request({
+        path: worker.path,
+        method: 'DELETE',
+        headers: { ...identity, 'mcp-session-id': upstream },
+        headersTimeout: this.timeoutMs,
+      });
+      await response.body.dump();
+    } catch {
+      // gone already
+    }
+  }
+}

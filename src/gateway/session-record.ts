@@ -1,0 +1,68 @@
+/**
+ * A gateway-owned 2025-era session: the client-facing id maps to the worker
+ * and upstream session that serve it, plus everything needed to re-create
+ * an equivalent session elsewhere (the initialize request and the
+ * state-setting calls made since).
+ */
+export interface SessionRecord {
+  /** Client-facing id (192 random bits, base64url). */
+  id: string;
+  /** Worker id currently serving the session. */
+  worker: string;
+  /** The worker's own session id. */
+  upstream: string;
+  /** Authenticated user bound to the session; undefined when anonymous. */
+  user?: string;
+  /** JSON text of the client's initialize `params`, replayed verbatim on re-home (kept as text: smaller in memory). */
+  initParams: string;
+  /** Protocol version the server agreed in initialize (sent as MCP-Protocol-Version on replays). */
+  protocolVersion?: string;
+  /** Last `logging/setLevel` level. */
+  logLevel?: string;
+  /** URIs from `resources/subscribe` not yet unsubscribed. */
+  subscriptions: string[];
+  createdAt: number;
+  /** Bumped by every re-home; re-homes are compare-and-set on it. */
+  version: number;
+}
+
+/** Redis hash fields (short names: sessions are the gateway's largest Redis footprint). */
+export function toHash(record: SessionRecord): Record<string, string> {
+  const hash: Record<string, string> = {
+    w: record.worker,
+    u: record.upstream,
+    i: record.initParams,
+    s: JSON.stringify(record.subscriptions),
+    c: String(record.createdAt),
+    v: String(record.version),
+  };
+  if (record.user !== undefined) hash.usr = record.user;
+  if (record.protocolVersion !== undefined) hash.pv = record.protocolVersion;
+  if (record.logLevel !== undefined) hash.l = record.logLevel;
+  return hash;
+}
+
+export function fromHash(id: string, hash: Record<string, string>): SessionRecord | undefined {
+  if (!hash.w || !hash.u) return undefined;
+  return {
+    id,
+    worker: hash.w,
+    upstream: hash.u,
+    user: hash.usr,
+    initParams: hash.i ?? '{}',
+    protocolVersion: hash.pv,
+    logLevel: hash.l,
+    subscriptions: safeJson(hash.s, [] as string[]),
+    createdAt: Number(hash.c ?? 0),
+    version: Number(hash.v ?? 0),
+  };
+}
+
+function safeJson<T>(text: string | undefined, fallback: T): T {
+  if (text === undefined) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,103 @@
+import type { Dispatcher } from 'undici';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { readJsonRpcMessages } from '../protocol/sse.js';
+import type { WorkerState } from './worker-pool.js';
+
+/**
+ * How an upstream request failed: `unreachable` means it never reached the
+ * worker (always safe to send elsewhere); `broken` means the connection died
+ * after it was sent (safe only for idempotent requests); `timeout` means no
+ * answer in time.
+ */
+export type UpstreamFailure = 'unreachable' | 'broken' | 'timeout';
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly failure: UpstreamFailure,
+    readonly worker: string,
+    cause: unknown,
+  ) {
+    super(`worker ${worker} ${failure}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+export function classifyFailure(error: unknown): UpstreamFailure {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: string }).code;
+    if (code && UNREACHABLE.has(code)) return 'unreachable';
+    if (code && TIMEOUT.has(code)) return 'timeout';
+    current = (current as { cause?: unknown }).cause;
+  }
+  return 'broken';
+}
+
+export interface UpstreamRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  headers: Record<string, string>;
+  body?: Buffer | string;
+  /** GET streams use the unbounded stream pool. */
+  stream?: boolean;
+  signal?: AbortSignal;
+  headersTimeoutMs: number;
+}
+
+/** Sends one request to a worker; failures come back as UpstreamError. */
+export async function sendUpstream(worker: WorkerState, request: UpstreamRequest): Promise<Dispatcher.ResponseData> {
+  const pool = request.stream ? worker.streams : worker.requests;
+  try {
+    return await pool.request({
+      path: worker.path,
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: request.signal,
+      headersTimeout: request.headersTimeoutMs,
+      // Streams may sit idle for as long as they like; the client decides.
+      bodyTimeout: 0,
+    });
+  } catch (error) {
+    throw new UpstreamError(classifyFailure(error), worker.id, error);
+  }
+}
+
+/**
+ * One JSON-RPC exchange the gateway makes on its own behalf (re-homing, the
+ * tool catalogue): returns the status, the session id header and the
+ * response to `id`.
+ */
+export async function callUpstream(
+  worker: WorkerState,
+  message: JsonRpcMessage,
+  headers: Record<string, string>,
+  timeoutMs = 5000,
+): Promise<{ status: number; sessionId?: string; response?: JsonRpcMessage }> {
+  const data = await sendUpstream(worker, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: JSON.stringify(message),
+    headersTimeoutMs: timeoutMs,
+  });
+  const sessionHeader = data.headers['mcp-session-id'];
+  const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
+  if (message.id === undefined) {
+    await data.body.dump();
+    return { status: data.statusCode, sessionId };
+  }
+  const contentType = String(data.headers['content-type'] ?? '');
+  let response: JsonRpcMessage | undefined;
+  try {
+    const messages = await readJsonRpcMessages(contentType, data.body, (m) => m.id === message.id && m.method === undefined);
+    response = messages.find((m) => m.id === message.id && m.method === undefined);
+  } finally {
+    if (!data.body.destroyed) data.body.destroy();
+  }
+  return { status: data.statusCode, sessionId, response };
+}

@@ -1,0 +1,212 @@
+import { Pool } from 'undici';
+import { readRegistry } from '../cluster/worker-registry.js';
+import type { RedisClient } from '../redis/connection.js';
+import type { KeySchema } from '../redis/keys.js';
+
+export interface WorkerTarget {
+  id: string;
+  /** The worker's MCP endpoint, e.g. http://127.0.0.1:3001/mcp */
+  url: string;
+}
+
+export interface WorkerState extends WorkerTarget {
+  origin: string;
+  path: string;
+  healthy: boolean;
+  /** Requests this gateway has outstanding on the worker (GET streams excluded). */
+  inflight: number;
+  openStreams: number;
+  /** From the worker's /healthz when it answers with JSON (our worker host). */
+  pid?: number;
+  sessions?: number;
+  consecutiveFailures: number;
+  lastCheck?: number;
+  /** Request/response traffic: bounded, keep-alive. */
+  requests: Pool;
+  /** Long-lived GET streams get their own pool so they never starve request traffic. */
+  streams: Pool;
+}
+
+export interface WorkerPoolOptions {
+  /** Fixed workers (`--worker URL` / `id=URL`); empty = discover through the Redis registry. */
+  static: WorkerTarget[];
+  registry?: { redis: RedisClient; keys: KeySchema };
+  healthIntervalMs: number;
+  /** Consecutive failed checks before a worker counts as down. */
+  unhealthyAfter: number;
+  connectionsPerWorker: number;
+  onChange?: (workers: WorkerState[]) => void;
+}
+
+/**
+ * The workers a gateway fronts: health, load (outstanding requests), and
+ * one pair of undici pools each. Picks the least-loaded healthy worker for
+ * anything not pinned to a session.
+ */
+export class WorkerPool {
+  private readonly workers = new Map<string, WorkerState>();
+  private timer?: NodeJS.Timeout;
+  private checking = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    for (const target of options.static) this.add(target);
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.options.healthIntervalMs);
+    this.timer.unref();
+  }
+
+  list(): WorkerState[] {
+    return [...this.workers.values()].sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
+  }
+
+  get(id: string): WorkerState | undefined {
+    return this.workers.get(id);
+  }
+
+  healthyCount(): number {
+    let n = 0;
+    for (const worker of this.workers.values()) if (worker.healthy) n++;
+    return n;
+  }
+
+  /** Least outstanding requests among healthy workers below the cap; ties go round-robin. */
+  pick(maxInflight: number, exclude?: string): WorkerState | undefined {
+    let best: WorkerState | undefined;
+    let ties = 0;
+    for (const worker of this.workers.values()) {
+      if (!worker.healthy || worker.id === exclude || worker.inflight >= maxInflight) continue;
+      if (!best || worker.inflight < best.inflight) {
+        best = worker;
+        ties = 1;
+      } else if (worker.inflight === best.inflight && Math.random() * ++ties < 1) {
+        best = worker;
+      }
+    }
+    return best;
+  }
+
+  /** A request failed to connect: stop sending new work there until a check says otherwise. */
+  markDown(id: string): void {
+    const worker = this.workers.get(id);
+    if (!worker || !worker.healthy) return;
+    worker.healthy = false;
+    worker.consecutiveFailures = this.options.unhealthyAfter;
+    this.options.onChange?.(this.list());
+  }
+
+  private add(target: WorkerTarget): WorkerState {
+    const url = new URL(target.url);
+    const poolOptions = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, pipelining: 1 };
+    const worker: WorkerState = {
+      ...target,
+      origin: url.origin,
+      path: url.pathname + url.search,
+      healthy: true,
+      inflight: 0,
+      openStreams: 0,
+      consecutiveFailures: 0,
+      requests: new Pool(url.origin, { ...poolOptions, connections: this.options.connectionsPerWorker }),
+      streams: new Pool(url.origin, { ...poolOptions, connections: null }),
+    };
+    this.workers.set(target.id, worker);
+    return worker;
+  }
+
+  private remove(id: string): void {
+    const worker = this.workers.get(id);
+    if (!worker) return;
+    this.workers.delete(id);
+    void worker.requests.close().catch(() => {});
+    void worker.streams.destroy().catch(() => {});
+  }
+
+  /** Registry discovery (when used) plus one health check of every worker. */
+  async refresh(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      if (this.options.registry) await this.discover();
+      await Promise.all(this.list().map((worker) => this.check(worker)));
+      this.options.onChange?.(this.list());
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async discover(): Promise<void> {
+    const { redis, keys } = this.options.registry!;
+    let announced;
+    try {
+      announced = await readRegistry(redis, keys);
+    } catch {
+      return; // Redis away: keep the workers we know
+    }
+    const seen = new Set<string>();
+    for (const entry of announced) {
+      seen.add(entry.id);
+      const known = this.workers.get(entry.id);
+      if (known && known.url !== entry.url) this.remove(entry.id);
+      if (!this.workers.has(entry.id)) this.add({ id: entry.id, url: entry.url });
+    }
+    for (const id of [...this.workers.keys()]) {
+      if (!seen.has(id) && !this.options.static.some((t) => t.id === id)) this.remove(id);
+    }
+  }
+
+  private async check(worker: WorkerState): Promise<void> {
+    let ok = false;
+    try {
+      // The unbounded pool: a worker saturated with requests is still checked at once.
+      const response = await worker.streams.request({
+        path: '/healthz',
+        method: 'GET',
+        headersTimeout: 2000,
+        bodyTimeout: 2000,
+      });
+      const text = await response.body.text();
+      // Our worker host answers JSON (503 while draining); any other server
+      // that answers HTTP at all is alive.
+      ok = response.statusCode !== 503 && response.statusCode < 500;
+      if (response.statusCode === 200) {
+        try {
+          const info = JSON.parse(text) as { pid?: number; sessions?: number };
+          worker.pid = info.pid;
+          worker.sessions = info.sessions;
+        } catch {
+          // not our worker host
+        }
+      }
+    } catch {
+      ok = false;
+    }
+    worker.lastCheck = Date.now();
+    if (ok) {
+      worker.consecutiveFailures = 0;
+      worker.healthy = true;
+    } else if (++worker.consecutiveFailures >= this.options.unhealthyAfter) {
+      worker.healthy = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all(
+      this.list().map(async (worker) => {
+        await worker.streams.destroy().catch(() => {});
+        await worker.requests.close().catch(() => {});
+      }),
+    );
+    this.workers.clear();
+  }
+}
+
+export function parseWorkerTarget(spec: string, index: number): WorkerTarget {
+  const eq = spec.indexOf('=');
+  const [id, url] = eq > 0 && !spec.slice(0, eq).includes('/') ? [spec.slice(0, eq), spec.slice(eq + 1)] : [undefined, spec];
+  const parsed = new URL(url.includes('://') ? url : `http://${url}`);
+  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/mcp';
+  return { id: id ?? `worker-${index + 1}`, url: parsed.toString() };
+}

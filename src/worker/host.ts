@@ -1,0 +1,309 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createMcpHandler, createRequestStateCodec, type McpHttpHandler } from '@modelcontextprotocol/server';
+import type { ClusterBus } from '../bus/cluster-bus.js';
+import { LocalClusterBus } from '../bus/cluster-bus.js';
+import { IpcClusterBus } from '../bus/ipc-bus.js';
+import { RedisClusterBus } from '../bus/redis-bus.js';
+import { generateClusterSecret, verifyIdentity } from '../cluster/identity.js';
+import { WorkerRegistration } from '../cluster/worker-registry.js';
+import { BodyTooLargeError, readBody } from '../http/body.js';
+import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
+import { HEADER } from '../protocol/headers.js';
+import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
+import { closeRedis, connectRedis, type RedisClient } from '../redis/connection.js';
+import { KeySchema } from '../redis/keys.js';
+import { httpUrl, isLoopbackAddress } from '../util/net.js';
+import { createDemoServerFactory } from './demo/demo-server.js';
+import { MemoryShopState, RedisShopState } from './demo/shop-state.js';
+import { sendWebResponse, toWebRequest } from './http-bridge.js';
+import { LegacySessions } from './legacy-sessions.js';
+import { ClusterServerEventBus } from './server-events.js';
+import { fromFactory, loadServerModule, type LoadedServer } from './server-loader.js';
+import type { ServerFactory, ServerFactoryContext } from './server-module.js';
+import { WorkerMetrics } from './worker-metrics.js';
+
+export interface WorkerHostOptions {
+  id: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  path: string;
+  /** Module path of the server; undefined hosts the demo shop. */
+  server?: string;
+  /** A factory given in code (tests, embedding), instead of a module path. */
+  serverFactory?: ServerFactory;
+  backendLatencyMs: number;
+  /** Redis for the cluster bus, registry and shared state; undefined = memory mode. */
+  redisUrl?: string;
+  prefix: string;
+  clusterSecret?: string;
+  sessions: 'stateful' | 'stateless';
+  sessionIdleMs: number;
+  maxBodyBytes: number;
+  /** Announce this worker in the Redis registry under this URL (separate roles). */
+  advertiseUrl?: string;
+  heartbeatMs?: number;
+  allowedHosts?: string[];
+  /** Bearer token for /metrics from non-loopback clients. */
+  adminToken?: string;
+}
+
+export interface WorkerHost {
+  id: string;
+  url: string;
+  port: number;
+  serverName: string;
+  sdk: 'v1' | 'v2';
+  /** Stops accepting, ends sessions, unregisters. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * One worker: hosts an MCP server (demo, user module) on `path` for both
+ * wire eras, plus /healthz, /readyz and /metrics.
+ */
+export async function startWorkerHost(options: WorkerHostOptions): Promise<WorkerHost> {
+  const keys = new KeySchema(options.prefix);
+  const redis: RedisClient | undefined = options.redisUrl
+    ? connectRedis(options.redisUrl, { connectionName: `mcp-scale-worker-${options.id}` })
+    : undefined;
+  redis?.on('error', () => {});
+  const bus: ClusterBus = options.redisUrl
+    ? new RedisClusterBus(options.redisUrl, keys, `mcp-scale-worker-${options.id}`)
+    : process.send
+      ? new IpcClusterBus()
+      : new LocalClusterBus();
+
+  const secret = options.clusterSecret ?? generateClusterSecret();
+  const codec = createRequestStateCodec({ key: secret });
+  const context = (user: string | undefined, era: 'legacy' | 'modern'): ServerFactoryContext => ({
+    workerId: options.id,
+    era,
+    user,
+    requestState: codec as ServerFactoryContext['requestState'],
+    bus,
+  });
+
+  const loaded = await loadServer(options, bus, redis, keys, context('__probe__', 'legacy'));
+  const legacy = new LegacySessions({
+    workerId: options.id,
+    loaded,
+    context: (user) => context(user, 'legacy'),
+    idleTimeoutMs: options.sessionIdleMs,
+  });
+  const stateless = options.sessions === 'stateless';
+  const modern: McpHttpHandler | undefined =
+    loaded.sdk === 'v2'
+      ? createMcpHandler(
+          async (requestCtx) => {
+            const user = (requestCtx.authInfo?.extra as { user?: string } | undefined)?.user;
+            return (await loaded.create(context(user, requestCtx.era))) as never;
+          },
+          {
+            legacy: stateless ? 'stateless' : 'reject',
+            bus: new ClusterServerEventBus(bus),
+            maxRequestBodySize: options.maxBodyBytes,
+          },
+        )
+      : undefined;
+
+  let inflight = 0;
+  let draining = false;
+  const metrics = new WorkerMetrics(options.id, () => legacy.size, () => inflight);
+  const hostPolicy = hostPolicyFor(options.host, options.allowedHosts ?? [], []);
+  let origin = '';
+
+  const handleMcp = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
+    const rejected = checkHostAndOrigin(req, hostPolicy);
+    if (rejected) {
+      sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${rejected}`);
+      return 'rejected';
+    }
+    let user: string | undefined;
+    const identityHeader = req.headers[HEADER.identity];
+    if (identityHeader !== undefined) {
+      const verified = verifyIdentity(secret, String(identityHeader));
+      if (!verified.ok) {
+        sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${verified.reason}`);
+        return 'rejected';
+      }
+      user = verified.identity.user;
+    }
+    const method = req.method ?? 'GET';
+    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
+      sendRpcError(res, 405, null, RPC.serverError, 'Method not allowed.', { headers: { allow: 'GET, POST, DELETE' } });
+      return 'rejected';
+    }
+    let body: Buffer | undefined;
+    let parsedBody: unknown;
+    if (method === 'POST') {
+      try {
+        body = await readBody(req, options.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          res.setHeader('connection', 'close');
+          sendRpcError(res, 413, null, RPC.invalidRequest, `Request body exceeds ${options.maxBodyBytes} bytes`);
+          return 'rejected';
+        }
+        throw error;
+      }
+      try {
+        parsedBody = JSON.parse(body.toString('utf8'));
+      } catch {
+        sendRpcError(res, 400, null, RPC.parseError, 'Parse error: the body is not valid JSON');
+        return 'rejected';
+      }
+    }
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    const request = toWebRequest(req, body, origin, abort.signal);
+    const authInfo = { token: '', clientId: user ?? 'anonymous', scopes: [], extra: { user } };
+    let era: 'legacy' | 'modern' = 'legacy';
+    let response: Response;
+    if (modern && (stateless || !(await isLegacy(request, parsedBody, options.maxBodyBytes)))) {
+      era = stateless ? 'legacy' : 'modern';
+      response = await modern.fetch(request, { authInfo: authInfo as never, parsedBody });
+    } else {
+      response = await legacy.handle(request, parsedBody, user, authInfo);
+    }
+    metrics.requests.inc({ era, status: String(response.status) });
+    await sendWebResponse(response, res, { [HEADER.instance]: options.id });
+    return era;
+  };
+
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    res.setHeader(HEADER.instance, options.id);
+    if (path === options.path) {
+      const counted = req.method !== 'GET';
+      if (counted) inflight++;
+      handleMcp(req, res)
+        .catch((error: unknown) => {
+          console.error(`[worker ${options.id}] request failed:`, error);
+          sendRpcError(res, 500, null, RPC.internalError, 'Internal error');
+        })
+        .finally(() => {
+          if (counted) inflight--;
+        });
+      return;
+    }
+    if (path === '/healthz') {
+      const status = draining ? 503 : 200;
+      writeJson(res, status, {
+        status: draining ? 'draining' : 'ok',
+        id: options.id,
+        pid: process.pid,
+        sessions: legacy.size,
+        inflight,
+        server: loaded.name,
+        sdk: loaded.sdk,
+      });
+      return;
+    }
+    if (path === '/readyz') {
+      const redisReady = !redis || redis.status === 'ready';
+      writeJson(res, !draining && redisReady ? 200 : 503, {
+        ready: !draining && redisReady,
+        redis: redis ? redis.status : 'memory',
+      });
+      return;
+    }
+    if (path === '/metrics') {
+      const authorized =
+        isLoopbackAddress(req.socket.remoteAddress) ||
+        (options.adminToken !== undefined && req.headers.authorization === `Bearer ${options.adminToken}`);
+      if (!authorized) {
+        writeJson(res, 403, { error: 'metrics are served to loopback clients or with the admin token' });
+        return;
+      }
+      void metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+      });
+      return;
+    }
+    writeJson(res, 404, { error: `not found: ${path}` });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  origin = httpUrl(options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host, port);
+  const url = `${origin}${options.path}`;
+
+  let registration: WorkerRegistration | undefined;
+  if (redis && options.advertiseUrl) {
+    registration = new WorkerRegistration(
+      redis,
+      keys,
+      {
+        id: options.id,
+        url: options.advertiseUrl,
+        pid: process.pid,
+        host: options.host,
+        startedAt: Date.now(),
+      },
+      options.heartbeatMs ?? 1000,
+    );
+    registration.start();
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    id: options.id,
+    url,
+    port,
+    serverName: loaded.name,
+    sdk: loaded.sdk,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        await registration?.stop();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await legacy.closeAll();
+        await modern?.close().catch(() => {});
+        server.closeAllConnections();
+        await closed;
+        await bus.close();
+        await closeRedis(redis);
+      })();
+      return closing;
+    },
+  };
+}
+
+async function loadServer(
+  options: WorkerHostOptions,
+  bus: ClusterBus,
+  redis: RedisClient | undefined,
+  keys: KeySchema,
+  probe: ServerFactoryContext,
+): Promise<LoadedServer> {
+  if (options.serverFactory) return fromFactory('custom', options.serverFactory, probe);
+  if (options.server) return loadServerModule(options.server, probe);
+  const state = redis ? new RedisShopState(bus, redis, keys) : new MemoryShopState(bus);
+  if (state instanceof RedisShopState) await state.load();
+  const factory = createDemoServerFactory({ state, backendLatencyMs: options.backendLatencyMs });
+  return fromFactory('demo', factory as ServerFactory, probe);
+}
+
+let legacyPredicate: typeof import('@modelcontextprotocol/server').isLegacyRequest | undefined;
+async function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {
+  legacyPredicate ??= (await import('@modelcontextprotocol/server')).isLegacyRequest;
+  return legacyPredicate(request, parsedBody, { maxRequestBodySize });
+}
+
+function writeJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

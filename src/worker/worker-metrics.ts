@@ -1,0 +1,35 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** Prometheus metrics of one worker host (a registry per host, so tests can run several in one process). */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'era' | 'status'>;
+  readonly sessions: Gauge;
+  readonly inflight: Gauge;
+
+  constructor(workerId: string, sessionCount: () => number, inflightCount: () => number) {
+    this.registry.setDefaultLabels({ worker: workerId });
+    this.requests = new Counter({
+      name: 'mcp_scale_worker_requests_total',
+      help: 'HTTP requests served on the MCP endpoint, by wire era and HTTP status',
+      labelNames: ['era', 'status'],
+      registers: [this.registry],
+    });
+    this.sessions = new Gauge({
+      name: 'mcp_scale_worker_sessions',
+      help: 'Open 2025-era sessions on this worker',
+      registers: [this.registry],
+      collect() {
+        this.set(sessionCount());
+      },
+    });
+    this.inflight = new Gauge({
+      name: 'mcp_scale_worker_inflight_requests',
+      help: 'Requests being handled right now (GET streams excluded)',
+      registers: [this.registry],
+      collect() {
+        this.set(inflightCount());
+      },
+    });
+  }
+}
