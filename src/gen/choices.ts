@@ -1,0 +1,207 @@
+import type { Affinity } from '../config/cluster-config.js';
+import { formatDuration } from '../config/duration.js';
+import { nginxSize, type ProxyModel } from './proxy-model.js';
+import { wholeSeconds } from './options.js';
+import type { GenOptions } from './types.js';
+
+/**
+ * The comment block each generated file starts with: the choices made and
+ * why, so whoever deploys the file can judge it without reading mcp-scale.
+ */
+
+const SESSION_PROXY = {
+  nginx:
+    'nginx routes on that prefix with a `map` on the Mcp-Session-Id header (open-source nginx cannot learn stickiness from a response); requests without a session id (initialize, 2026-era requests) or with an unknown prefix go to the least-connections pool.',
+  haproxy:
+    'HAProxy learns each id from the response that created it (`stick store-response res.hdr(Mcp-Session-Id)`) and keeps later requests there (`stick on req.hdr(Mcp-Session-Id)`). The table lives in this HAProxy process: a restart or a second HAProxy without `peers` forgets it.',
+} as const;
+
+export function affinityChoices(affinity: Affinity, proxy: 'nginx' | 'haproxy' | 'ingress'): string[] {
+  switch (affinity) {
+    case 'gateway':
+      return [
+        "- Affinity gateway: the proxy balances over mcp-scale gateways (least connections) and needs no stickiness. Gateways keep 2025-era sessions in Redis, route each request to the session's worker, and replay `initialize` on a healthy worker when that worker dies.",
+      ];
+    case 'session':
+      return [
+        '- Affinity session: the proxy talks to workers directly, with no gateway. Hashing Mcp-Session-Id alone would not keep a session on its creator: `initialize` has no session id yet, so the creator is random (measured: 11-13 of 30 first follow-ups reached it). Instead each worker mints session ids that name it, `<workerId>.<random>`, and sets Mcp-Scale-Instance itself.',
+        proxy === 'ingress' ? '' : `- ${SESSION_PROXY[proxy]}`,
+        "- Trade-offs without a gateway: no failover (a dead worker's sessions are gone; clients must initialize again), no gateway rate limiting, and each worker authenticates requests itself with the same --auth settings, so user-scoped caching stays safe.",
+      ].filter(Boolean);
+    case 'ip':
+      return [
+        `- Affinity ip (${proxy === 'haproxy' ? '`balance source`' : '`ip_hash`'}): workers directly, one client address to one worker. Every client behind one NAT or corporate proxy lands on the same worker (uneven load), and a client whose address changes loses its session. No failover and no gateway rate limiting; workers authenticate requests themselves.`,
+      ];
+    case 'none':
+      return [
+        '- Affinity none: workers directly, least connections, no stickiness. Correct only when sessions are stateless (--sessions stateless, or 2026-era clients only): a 2025-era session would reach workers that do not know it.',
+      ];
+  }
+}
+
+export function nginxChoices(m: ProxyModel): string[] {
+  return [
+    'mcp-scale gen nginx: nginx in front of the mcp-scale ' +
+      (m.tier === 'gateway' ? 'gateways.' : 'workers.'),
+    '',
+    'Choices made, and why:',
+    ...affinityChoices(m.affinity, 'nginx'),
+    `- SSE: proxy_buffering off and proxy_cache off forward each event as it is written; HTTP/1.1 with \`Connection ""\` keeps upstream connections alive (keepalive pool); proxy_read_timeout/proxy_send_timeout ${m.streamTimeoutS}s let quiet streams stay open; proxy_connect_timeout ${m.connectTimeoutS}s gives up on a dead upstream quickly; gzip off because compression buffers.`,
+    `- client_max_body_size ${nginxSize(m.maxBodyBytes)} matches --max-body, so nginx and the gateway reject the same bodies.`,
+    '- X-Real-IP and X-Forwarded-For carry the client address (run the gateway with --trust-proxy so it uses them).',
+    '- /healthz is proxied to the pool without access logs; /metrics is not published (mcp-scale serves it to loopback peers, and behind a proxy every peer looks local).',
+    "- Health: open-source nginx only checks passively (max_fails=3, fail_timeout=10s); the instances' own /readyz drives Docker and Kubernetes health.",
+    m.rateLimit
+      ? `- Rate limit: ${m.rateLimit.nginxRate} per client IP with a burst of ${m.rateLimit.burst} (limit_req, 429 when exceeded), before any request reaches mcp-scale; per-user limits stay in the gateway.`
+      : "- No proxy rate limit (--nginx-rate-limit adds one per client IP); per-user limits are the gateway's job.",
+    m.tls
+      ? '- TLS terminates here (TLS 1.2 and 1.3); mcp-scale instances behind it speak plain HTTP on the private network.'
+      : '- Plain HTTP: terminate TLS here with --tls-cert/--tls-key, or in a load balancer in front.',
+    '- pid, lock and temp paths are relative to the -p prefix and logs go to stderr/stdout, so `nginx -t -c FILE -p PREFIX` and a private run touch no system files.',
+  ];
+}
+
+export function haproxyChoices(m: ProxyModel): string[] {
+  return [
+    'mcp-scale gen haproxy: HAProxy in front of the mcp-scale ' +
+      (m.tier === 'gateway' ? 'gateways.' : 'workers.'),
+    '',
+    'Choices made, and why:',
+    ...affinityChoices(m.affinity, 'haproxy'),
+    '- SSE: `option http-no-delay` on the MCP backend (without it events leave ~200 ms late, in pairs); `timeout client/server/tunnel ' +
+      `${m.streamTimeoutS}s\` let quiet streams stay open; \`timeout connect ${m.connectTimeoutS}s\` gives up on a dead instance quickly.`,
+    '- Active health checks GET /readyz every 2s (readiness, not /healthz liveness), so an instance that is draining or has lost Redis leaves the pool before it stops; `monitor-uri /healthz` answers outside probes (503 when no instance is up) without logging them.',
+    `- Bodies declaring more than ${m.maxBodyBytes} bytes (--max-body) are refused with 413, as the gateway would.`,
+    '- /metrics is not published (mcp-scale serves it to loopback peers only).',
+    m.tls
+      ? '- TLS terminates here: HAProxy reads the certificate and key from the --tls-cert PEM, or the key from the same name plus `.key` beside it.'
+      : '- Plain HTTP: terminate TLS here with --tls-cert/--tls-key, or in a load balancer in front.',
+    '- `init-addr last,libc,none`: HAProxy starts (and `haproxy -c` passes) even when a service name does not resolve yet; such a server stays down until it does.',
+  ];
+}
+
+export function dockerChoices(options: GenOptions): string[] {
+  return [
+    'mcp-scale gen docker: one image for every mcp-scale role.',
+    '',
+    'Choices made, and why:',
+    '- node:20-slim (Debian, glibc): the engines mcp-scale supports, without a compiler toolchain in the final image.',
+    '- Two stages: the build stage compiles TypeScript with the dev dependencies; the runtime stage installs production dependencies only (`npm ci --omit=dev`) and copies dist/.',
+    '- Runs as the unprivileged `node` user; nothing in the image needs root.',
+    '- ENTRYPOINT is the CLI, so the role is the command: `docker run IMAGE gateway ...` or `docker run IMAGE worker ...`.',
+    '- HEALTHCHECK GETs /healthz on $MCP_SCALE_HEALTH_PORT (8080, the gateway port; compose sets 3000 for workers).',
+    options.server
+      ? `- The server module ${options.server} is copied to /app/server/ and passed with --server.`
+      : '- No --server module: workers host the built-in demo server. Re-run with --server ./your-module.js to bundle yours.',
+    '- The cluster secret is never baked in: it comes from MCP_SCALE_CLUSTER_SECRET at run time.',
+  ];
+}
+
+export function composeChoices(options: GenOptions, redisUrl: string): string[] {
+  const gatewayTier = options.affinity === 'gateway';
+  return [
+    'mcp-scale gen compose: the whole cluster on one Docker host.',
+    '',
+    'Choices made, and why:',
+    options.redis === 'auto'
+      ? '- Redis 7 with an append-only file (appendfsync everysec) on a named volume: sessions, limits and the worker registry survive a Redis restart, losing at most a second of writes; RDB snapshots are off so there is one persistence story. Its healthcheck gates everything that needs it.'
+      : `- Redis is yours (--redis ${redisUrl}): no Redis service is started here.`,
+    `- ${options.instances} worker service(s), one per worker rather than \`deploy.replicas\`, so each has a stable id (w1, w2, ...) and an address it advertises in the Redis registry.`,
+    gatewayTier
+      ? `- ${options.gateways} gateway service(s) find the workers through the Redis registry; nginx balances over the gateways.`
+      : '- No gateway: with this affinity nginx talks to the workers directly (see nginx.conf).',
+    ...affinityChoices(options.affinity, 'nginx'),
+    `- nginx (nginx.conf beside this file) is the only published port: ${options.port}.`,
+    '- Every mcp-scale service runs the image built from the generated Dockerfile, waits for its dependencies to be healthy, and restarts unless stopped.',
+    '- The cluster secret is in .env (mode 0600, keep it out of version control); every gateway and worker must share it.',
+  ];
+}
+
+export type K8sFile = 'secret' | 'redis' | 'workers' | 'gateways' | 'hpa' | 'pdb' | 'ingress';
+
+/** The comment block of each Kubernetes file: the choices that file embodies. */
+export function k8sChoices(options: GenOptions, file: K8sFile): string[] {
+  const title = `mcp-scale gen k8s: ${K8S_TITLES[file]}`;
+  return [title, '', 'Choices made, and why:', ...k8sFileChoices(options, file)];
+}
+
+const K8S_TITLES: Record<K8sFile, string> = {
+  secret: 'the cluster secret and the Redis URL.',
+  redis: 'Redis for sessions, limits, cache and the worker registry.',
+  workers: 'the workers (each hosts the MCP server).',
+  gateways: 'the gateways (sessions, routing, limits).',
+  hpa: 'the worker autoscaler.',
+  pdb: 'disruption budgets.',
+  ingress: 'the public entry (ingress-nginx).',
+};
+
+function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
+  const probes =
+    '- Readiness probes GET /readyz (a draining or Redis-less pod leaves the Service), liveness probes GET /healthz.';
+  const grace = `- terminationGracePeriodSeconds covers the drain timeout (${formatDuration(options.drainTimeoutMs)}) so in-flight streams can finish.`;
+  switch (file) {
+    case 'secret':
+      return [
+        '- Every gateway and worker reads MCP_SCALE_CLUSTER_SECRET and MCP_SCALE_REDIS_URL from this Secret; the Redis URL is here because a managed Redis URL carries a password.',
+        '- Keep this file out of version control (or replace it with your secret manager).',
+      ];
+    case 'redis':
+      return [
+        '- A single-replica StatefulSet with an append-only file (appendfsync everysec) on a PersistentVolumeClaim: sessions, limits and the registry survive a pod restart, losing at most a second of writes.',
+        '- For production prefer a managed, replicated Redis: re-run with --redis URL and this file is not generated.',
+      ];
+    case 'workers':
+      return [
+        '- A Deployment: each pod uses its own name as worker id and advertises its pod IP in the Redis registry, so adding pods needs no config change.',
+        '- No replicas field: the HPA (hpa.yaml) owns the count; the pods request CPU so its percentage means something.',
+        probes,
+        grace,
+        ...affinityChoices(options.affinity, 'ingress'),
+      ];
+    case 'gateways':
+      return [
+        `- ${options.gateways} replica(s); gateways hold no state of their own (sessions live in Redis), so any gateway serves any request and they find workers through the Redis registry.`,
+        probes,
+        grace,
+        ...affinityChoices('gateway', 'ingress'),
+      ];
+    case 'hpa':
+      return [
+        `- autoscaling/v2 on CPU: workers from ${options.minReplicas} to ${options.maxReplicas} pods at ${options.cpuTargetPercent}% average utilisation of their CPU request. Workers do the work; gateways are light and stay at --gateways.`,
+        '- Needs a metrics server in the cluster.',
+      ];
+    case 'pdb':
+      return [
+        '- policy/v1, maxUnavailable 1 per tier: a node drain or upgrade takes at most one pod of each tier at a time, and never blocks (minAvailable would with one replica).',
+      ];
+    case 'ingress':
+      return [
+        `- ingress-nginx annotations for SSE: proxy buffering off, HTTP/1.1 upstreams, ${wholeSeconds(options.streamTimeoutMs)}s read/send timeouts for quiet streams, 5s connect timeout; the body limit matches --max-body.`,
+        options.affinity === 'gateway'
+          ? '- Backend: the gateway Service; no stickiness needed, gateways keep sessions in Redis.'
+          : options.affinity === 'ip'
+            ? '- Backend: the worker Service, hashed on the client address (upstream-hash-by $remote_addr); no gateways are deployed.'
+            : '- Backend: the worker Service directly; no gateways are deployed.',
+        ...(options.affinity === 'gateway' ? [] : affinityChoices(options.affinity, 'ingress')),
+        options.rateLimit
+          ? '- limit-rps: the --nginx-rate-limit, per client IP, before requests reach mcp-scale.'
+          : "- No per-IP limit at the Ingress (--nginx-rate-limit adds one); per-user limits are the gateway's job.",
+      ];
+  }
+}
+
+/** Warnings printed (not just written into files) because they are easy to miss. */
+export function genWarnings(options: GenOptions): string[] {
+  const warnings: string[] = [];
+  if (options.affinity === 'ip') {
+    warnings.push(
+      'affinity ip: every client behind one NAT or corporate proxy lands on the same worker; a client whose address changes loses its session',
+    );
+  }
+  if (options.affinity === 'none' && options.sessions !== 'stateless') {
+    warnings.push(
+      'affinity none without --sessions stateless: 2025-era sessions will reach workers that do not know them',
+    );
+  }
+  return warnings;
+}

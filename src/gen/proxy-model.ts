@@ -1,0 +1,115 @@
+import type { Affinity } from '../config/cluster-config.js';
+import { wholeSeconds } from './options.js';
+import type { GenOptions, ProxyRateLimit, TlsFiles, UpstreamAddress } from './types.js';
+
+/** Ports the roles listen on inside containers and pods. */
+export const GATEWAY_PORT = 8080;
+export const WORKER_PORT = 3000;
+
+export type ProxyTier = 'gateway' | 'worker';
+
+/**
+ * What the nginx and HAProxy templates render. Built from GenOptions for
+ * `gen`, and from startLoadBalancer's options for a local run, so the file a
+ * user deploys and the one `serve --lb` runs come from one template.
+ */
+export interface ProxyModel {
+  affinity: Affinity;
+  /** Gateways (affinity gateway) or workers directly (session, ip, none). */
+  tier: ProxyTier;
+  /** undefined = every interface. */
+  listenHost?: string;
+  listenPort: number;
+  serverName: string;
+  tls?: TlsFiles;
+  rateLimit?: ProxyRateLimit;
+  maxBodyBytes: number;
+  streamTimeoutS: number;
+  connectTimeoutS: number;
+  /** HAProxy stick-table entry lifetime (the session TTL). */
+  stickExpireS: number;
+  upstreams: UpstreamAddress[];
+  runtime: ProxyRuntimePaths;
+  /** Comment lines stating the choices made and why. */
+  header: string[];
+}
+
+/**
+ * Where nginx keeps its pid, lock, temp files and logs. Relative paths are
+ * relative to `nginx -p PREFIX`, so the generated file can be checked and run
+ * without touching /run, /var/lib/nginx or /var/log.
+ */
+export interface ProxyRuntimePaths {
+  pidFile: string;
+  lockFile: string;
+  /** Folder (with trailing slash, or '') the *_temp_path folders are created in. */
+  tempDir: string;
+  errorLog: string;
+  /** A path, or 'off'. */
+  accessLog: string;
+  workerProcesses: string;
+  /** HAProxy `log` target, or undefined for no logging. */
+  haproxyLog?: string;
+}
+
+export const CONTAINER_RUNTIME_PATHS: ProxyRuntimePaths = {
+  pidFile: 'nginx.pid',
+  lockFile: 'nginx.lock',
+  tempDir: '',
+  errorLog: 'stderr',
+  accessLog: '/dev/stdout',
+  workerProcesses: 'auto',
+  haproxyLog: 'stdout format raw local0',
+};
+
+export function tierFor(affinity: Affinity): ProxyTier {
+  return affinity === 'gateway' ? 'gateway' : 'worker';
+}
+
+/** The compose service names the proxy reaches by default. */
+export function defaultUpstreams(options: Pick<GenOptions, 'affinity' | 'instances' | 'gateways'>) {
+  const tier = tierFor(options.affinity);
+  const count = tier === 'gateway' ? options.gateways : options.instances;
+  return Array.from({ length: count }, (_, i): UpstreamAddress => {
+    return tier === 'gateway'
+      ? { id: `g${i + 1}`, host: `gateway-${i + 1}`, port: GATEWAY_PORT }
+      : { id: `w${i + 1}`, host: `worker-${i + 1}`, port: WORKER_PORT };
+  });
+}
+
+export function proxyModelFromOptions(options: GenOptions, header: string[]): ProxyModel {
+  return {
+    affinity: options.affinity,
+    tier: tierFor(options.affinity),
+    listenPort: options.port,
+    serverName: options.serverName,
+    tls: options.tls,
+    rateLimit: options.rateLimit,
+    maxBodyBytes: options.maxBodyBytes,
+    streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
+    connectTimeoutS: 5,
+    stickExpireS: wholeSeconds(options.sessionTtlMs),
+    upstreams: options.upstreams ?? defaultUpstreams(options),
+    runtime: CONTAINER_RUNTIME_PATHS,
+    header,
+  };
+}
+
+/** nginx wants sizes as `4m`, `512k` or bytes. */
+export function nginxSize(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)}m`;
+  if (bytes % 1024 === 0) return `${bytes / 1024}k`;
+  return String(bytes);
+}
+
+/** `host:port` with IPv6 hosts bracketed. */
+export function hostPort(upstream: Pick<UpstreamAddress, 'host' | 'port'>): string {
+  const host =
+    upstream.host.includes(':') && !upstream.host.startsWith('[') ? `[${upstream.host}]` : upstream.host;
+  return `${host}:${upstream.port}`;
+}
+
+/** The nginx upstream group holding one worker (ids match WORKER_ID_PATTERN, so this is a safe name). */
+export function upstreamName(id: string): string {
+  return `mcp_worker_${id}`;
+}

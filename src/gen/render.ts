@@ -1,0 +1,224 @@
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import {
+  composeChoices,
+  dockerChoices,
+  haproxyChoices,
+  k8sChoices,
+  nginxChoices,
+  type K8sFile,
+} from './choices.js';
+import { dockerContext } from './docker-context.js';
+import { wholeSeconds } from './options.js';
+import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
+import { gatewayArgs, workerArgs, yamlList } from './role-args.js';
+import { renderTemplate } from './templates.js';
+import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
+
+/**
+ * Renders one `gen` target to files (nothing is written here). `all` is
+ * every target in one folder plus a README.
+ */
+export function renderTarget(target: GenTarget, options: GenOptions): GeneratedFile[] {
+  switch (target) {
+    case 'nginx':
+      return [renderNginx(options)];
+    case 'haproxy':
+      return [renderHaproxy(options)];
+    case 'docker':
+      return renderDocker(options);
+    case 'compose':
+      return renderCompose(options);
+    case 'k8s':
+      return renderK8s(options);
+    case 'all':
+      return renderAll(options);
+  }
+}
+
+export function renderNginx(options: GenOptions): GeneratedFile {
+  const model = proxyModelFromOptions(options, []);
+  model.header = nginxChoices(model);
+  return { path: 'nginx.conf', kind: 'nginx', content: renderTemplate('nginx/nginx.conf.ejs', { m: model }) };
+}
+
+export function renderHaproxy(options: GenOptions): GeneratedFile {
+  const model = proxyModelFromOptions(options, []);
+  model.header = haproxyChoices(model);
+  return {
+    path: 'haproxy.cfg',
+    kind: 'haproxy',
+    content: renderTemplate('haproxy/haproxy.cfg.ejs', { m: model }),
+  };
+}
+
+function renderDocker(options: GenOptions): GeneratedFile[] {
+  const d = dockerContext(options);
+  return [
+    {
+      path: 'Dockerfile',
+      kind: 'dockerfile',
+      content: renderTemplate('docker/Dockerfile.ejs', { d, header: dockerChoices(options) }),
+    },
+    {
+      path: 'Dockerfile.dockerignore',
+      kind: 'dockerignore',
+      content: renderTemplate('docker/Dockerfile.dockerignore.ejs', { d }),
+    },
+  ];
+}
+
+/** Where the generated files are, for paths relative to them (stdout: the current folder). */
+function outDir(options: GenOptions): string {
+  return options.outDir ?? process.cwd();
+}
+
+function renderCompose(options: GenOptions): GeneratedFile[] {
+  if (options.tls && !(path.isAbsolute(options.tls.cert) && path.isAbsolute(options.tls.key))) {
+    throw new UserError(
+      'gen compose: --tls-cert and --tls-key must be absolute paths (they are mounted at the same path in the nginx container)',
+    );
+  }
+  const docker = dockerContext(options);
+  const deployRedis = options.redis === 'auto';
+  const redisUrl = deployRedis ? 'redis://redis:6379' : '${MCP_SCALE_REDIS_URL}';
+  const dockerfile = path.join(outDir(options), 'Dockerfile');
+  const workers = Array.from({ length: options.instances }, (_, i) => {
+    const service = `worker-${i + 1}`;
+    const args = workerArgs(options, {
+      id: `w${i + 1}`,
+      advertiseUrl: `http://${service}:${WORKER_PORT}`,
+      redisUrl,
+      server: docker.serverPathInImage,
+    });
+    return { service, args };
+  });
+  const gateways =
+    options.affinity === 'gateway'
+      ? Array.from({ length: options.gateways }, (_, i) => ({
+          service: `gateway-${i + 1}`,
+          args: gatewayArgs(options, redisUrl),
+        }))
+      : [];
+  // The proxy waits for what it fronts; the names match nginx.conf's upstreams.
+  const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
+  const c = {
+    deployRedis,
+    workers,
+    gateways,
+    proxied,
+    workerPort: WORKER_PORT,
+    buildContext: slash(path.relative(outDir(options), options.contextDir)) || '.',
+    dockerfile: slash(path.relative(options.contextDir, dockerfile)),
+  };
+  const composeOptions = { ...options, upstreams: undefined };
+  return [
+    {
+      path: 'compose.yaml',
+      kind: 'compose',
+      content: renderTemplate('compose/compose.yaml.ejs', {
+        o: options,
+        c,
+        yamlList,
+        header: composeChoices(options, options.redis),
+      }),
+    },
+    {
+      path: '.env',
+      kind: 'env',
+      mode: 0o600,
+      content: renderTemplate('compose/env.ejs', {
+        o: options,
+        c,
+        header: [
+          'mcp-scale gen compose: secrets compose.yaml reads (env_file and ${...} interpolation).',
+          'Every gateway and worker must share the cluster secret (>= 32 bytes). Keep this file out of version control.',
+        ],
+      }),
+    },
+    // compose runs nginx in front of its own services, whatever --upstream says.
+    renderNginx(composeOptions),
+    ...renderDocker(options),
+  ];
+}
+
+function renderK8s(options: GenOptions): GeneratedFile[] {
+  if (options.affinity === 'session') {
+    throw new UserError(
+      'gen k8s: --affinity session is not supported (pods come and go under the autoscaler, so a proxy map of worker ids cannot follow them); use --affinity gateway',
+    );
+  }
+  const docker = dockerContext(options);
+  const deployRedis = options.redis === 'auto';
+  const redisArg = '$(MCP_SCALE_REDIS_URL)';
+  const k = {
+    redisUrl: deployRedis ? 'redis://mcp-scale-redis:6379' : options.redis,
+    workerPort: WORKER_PORT,
+    gatewayPort: GATEWAY_PORT,
+    gracePeriodS: wholeSeconds(options.drainTimeoutMs) + 5,
+    streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
+    workerArgs: workerArgs(options, {
+      id: '$(POD_NAME)',
+      advertiseUrl: `http://$(POD_IP):${WORKER_PORT}`,
+      redisUrl: redisArg,
+      server: docker.serverPathInImage,
+    }),
+    gatewayArgs: gatewayArgs(options, redisArg),
+    pdbComponents: options.affinity === 'gateway' ? ['worker', 'gateway'] : ['worker'],
+    hosts: options.serverName === '_' ? [] : options.serverName.split(' '),
+    backendService: options.affinity === 'gateway' ? 'mcp-scale-gateway' : 'mcp-scale-worker',
+    limitRps: options.rateLimit ? Math.max(1, Math.ceil(options.rateLimit.perSecond)) : undefined,
+  };
+  const files: [K8sFile, boolean][] = [
+    ['secret', true],
+    ['redis', deployRedis],
+    ['workers', true],
+    ['gateways', options.affinity === 'gateway'],
+    ['hpa', true],
+    ['pdb', true],
+    ['ingress', true],
+  ];
+  return files
+    .filter(([, wanted]) => wanted)
+    .map(([name]) => ({
+      path: `k8s/${name}.yaml`,
+      kind: 'k8s',
+      ...(name === 'secret' ? { mode: 0o600 } : {}),
+      content: renderTemplate(`k8s/${name}.yaml.ejs`, {
+        o: options,
+        k,
+        yamlList,
+        header: k8sChoices(options, name),
+      }),
+    }));
+}
+
+function renderAll(options: GenOptions): GeneratedFile[] {
+  const withK8s = options.affinity !== 'session';
+  const files = [
+    ...renderCompose(options),
+    // Like compose's nginx.conf, the HAProxy file names the compose services.
+    renderHaproxy({ ...options, upstreams: undefined }),
+    ...(withK8s ? renderK8s(options) : []),
+  ];
+  const r = {
+    k8s: withK8s,
+    buildContext: slash(path.relative(outDir(options), options.contextDir)) || '.',
+  };
+  files.push({
+    path: 'README.md',
+    kind: 'readme',
+    content: renderTemplate('all/README.md.ejs', {
+      o: options,
+      r,
+      header: [
+        'mcp-scale gen all: how to start each file in this folder. Generated: edit the flags, not this file.',
+      ],
+    }),
+  });
+  return files;
+}
+
+function slash(p: string): string {
+  return p.split(path.sep).join('/');
+}

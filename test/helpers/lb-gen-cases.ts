@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultClusterConfig, type ClusterConfig } from '../../src/config/cluster-config.js';
+import { genOptionsFromConfig } from '../../src/gen/options.js';
+import type { GenOptions, GenTarget } from '../../src/gen/types.js';
+
+/** The repository root: the Docker build context of the source-flavour Dockerfile. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+
+/** A fixed secret so golden files do not change from run to run. */
+export const FIXED_SECRET = 'golden-secret-0123456789abcdef-0123456789abcdef';
+
+export interface GenCase {
+  name: string;
+  target: GenTarget;
+  options: GenOptions;
+}
+
+/** Option sets shared by the golden tests and the real-binary checks. */
+export function genCases(): GenCase[] {
+  const make = (settings: Partial<ClusterConfig>): GenOptions =>
+    genOptionsFromConfig(
+      { ...defaultClusterConfig(), clusterSecret: FIXED_SECRET, ...settings },
+      { contextDir: REPO_ROOT, outDir: path.join(REPO_ROOT, 'deploy') },
+    );
+  return [
+    // Defaults: gateways behind nginx, Redis deployed, 3 workers, 1 gateway.
+    { name: 'gateway-defaults', target: 'all', options: make({}) },
+    // Workers directly, session-prefix routing, TLS, a proxy rate limit, a larger body limit.
+    {
+      name: 'session-tls',
+      target: 'all',
+      options: make({
+        affinity: 'session',
+        instances: 2,
+        port: 8443,
+        maxBodyBytes: 8 * 1024 * 1024,
+        gen: {
+          serverName: 'mcp.example.com',
+          tlsCert: '/etc/mcp-scale/tls/server.pem',
+          tlsKey: '/etc/mcp-scale/tls/server.key',
+          nginxRateLimit: '10r/s',
+          nginxBurst: 40,
+        },
+      }),
+    },
+    // Client-IP affinity, a managed Redis, HPA bounds, two gateways ignored (no gateway tier).
+    {
+      name: 'ip-managed-redis',
+      target: 'all',
+      options: make({
+        affinity: 'ip',
+        instances: 4,
+        redis: 'rediss://default:pw@redis.example.com:6380',
+        gen: {
+          image: 'registry.example.com/mcp-scale:1.2.3',
+          minReplicas: 3,
+          maxReplicas: 12,
+          cpuTarget: 60,
+        },
+      }),
+    },
+    // Explicit backends for a host install, gateway tier, longer streams.
+    {
+      name: 'upstreams-nginx',
+      target: 'nginx',
+      options: make({
+        gateways: 2,
+        gen: { upstream: ['g1=10.0.0.5:8080', 'g2=10.0.0.6:8080'], streamTimeoutMs: 7_200_000 },
+      }),
+    },
+    {
+      name: 'upstreams-haproxy-session',
+      target: 'haproxy',
+      options: make({
+        affinity: 'session',
+        gen: { upstream: ['w1=10.0.0.5:3000', 'w2=10.0.0.6:3000', 'w3=10.0.0.7:3000'] },
+      }),
+    },
+    { name: 'none-stateless-k8s', target: 'k8s', options: make({ affinity: 'none', sessions: 'stateless' }) },
+  ];
+}
