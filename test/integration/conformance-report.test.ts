@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { judgeDirectRun } from '../../src/conformance/known-results.js';
+import {
+  buildRows,
+  findDifferences,
+  renderMarkdownTable,
+  type TargetOutcome,
+} from '../../src/conformance/report.js';
+import { parseSuiteRun, summarizeChecks, type ScenarioResult } from '../../src/conformance/results.js';
+
+const pass = (scenario: string) => summarizeChecks(scenario, [{ id: scenario, status: 'SUCCESS' }]);
+const fail = (scenario: string, id = scenario) =>
+  summarizeChecks(scenario, [{ id, status: 'FAILURE', errorMessage: 'broken' }]);
+const ran = (id: 'a' | 'b' | 'c', results: ScenarioResult[]): TargetOutcome => ({
+  id,
+  label: id,
+  state: 'ran',
+  url: 'http://127.0.0.1:1/mcp',
+  durationMs: 1000,
+  results,
+});
+
+describe('conformance results', () => {
+  it('grades a scenario by its worst check: FAILURE > WARNING > the rest', () => {
+    expect(summarizeChecks('s', [{ status: 'SUCCESS' }, { status: 'INFO' }]).status).toBe('pass');
+    expect(summarizeChecks('s', [{ status: 'SUCCESS' }, { id: 'w', status: 'WARNING' }]).status).toBe('warn');
+    const failed = summarizeChecks('s', [
+      { id: 'w', status: 'WARNING' },
+      { id: 'f', status: 'FAILURE' },
+    ]);
+    expect(failed).toMatchObject({ status: 'fail', failed: 1, warnings: 1, passed: 0 });
+  });
+
+  it('reads checks.json per scenario and fails a scenario that wrote none', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conformance-parse-'));
+    const scenarioDir = path.join(dir, 'server-tools-call-image-2026-01-02T03-04-05-678Z');
+    fs.mkdirSync(scenarioDir);
+    fs.writeFileSync(path.join(scenarioDir, 'checks.json'), JSON.stringify([{ id: 'x', status: 'SUCCESS' }]));
+    const stdout = [
+      "Running client scenario 'tools-call-image' against server: http://x",
+      "Running client scenario 'ping' against server: http://x",
+    ].join('\n');
+    const results = await parseSuiteRun(stdout, dir);
+    expect(results.map((r) => [r.scenario, r.status])).toEqual([
+      ['tools-call-image', 'pass'],
+      ['ping', 'fail'],
+    ]);
+  });
+});
+
+describe('conformance comparison', () => {
+  it('reports a status change and a different failing check, and nothing for a skipped target', () => {
+    const outcomes: TargetOutcome[] = [
+      ran('a', [pass('ping'), fail('tools-list', 'one'), pass('prompts-list')]),
+      ran('b', [fail('ping'), fail('tools-list', 'other'), pass('prompts-list')]),
+      { id: 'c', label: 'c', state: 'skipped', reason: 'serve not available' },
+    ];
+    const differences = findDifferences(outcomes);
+    expect(differences.map((d) => [d.scenario, d.target, d.direct, d.other])).toEqual([
+      ['ping', 'b', 'pass', 'fail'],
+      ['tools-list', 'b', 'fail', 'fail'],
+    ]);
+    const markdown = renderMarkdownTable(outcomes, buildRows(outcomes));
+    expect(markdown).toContain('| ping | pass | fail | skip |');
+    expect(markdown).toContain('(c) c: skipped: serve not available');
+  });
+
+  it('counts a target that could not start as different on every scenario', () => {
+    const outcomes: TargetOutcome[] = [
+      ran('a', [pass('ping'), pass('tools-list')]),
+      { id: 'b', label: 'b', state: 'error', reason: 'exited with 1' },
+    ];
+    expect(findDifferences(outcomes).map((d) => [d.scenario, d.other])).toEqual([
+      ['ping', 'error'],
+      ['tools-list', 'error'],
+    ]);
+  });
+
+  it('holds (a) to its known results: new failures and stale entries both count', () => {
+    const known = { 'server-sse-polling': { status: 'warn' as const, reason: 'pending upstream' } };
+    expect(judgeDirectRun([pass('ping'), fail('tools-list'), pass('server-sse-polling')], known)).toEqual({
+      unexpected: [{ scenario: 'tools-list', expected: 'pass', actual: 'fail' }],
+      stale: ['server-sse-polling'],
+    });
+  });
+});
