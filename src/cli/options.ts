@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../config/duration.js';
 import { parseRate, type RateSpec } from '../config/rate.js';
+import { parseSize } from '../config/size.js';
 import { errorMessage } from '../errors.js';
 
 /**
@@ -32,21 +33,6 @@ export const intArg = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 export const portArg = intArg(0, 65535);
 
 export const sizeArg = wrap((value) => parseSize(value));
-
-/** `4mb`, `512kb`, `100000` (bytes). */
-export function parseSize(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|k|kib|mb|m|mib|gb|g|gib)?$/i.exec(value.trim());
-  if (!match) throw new Error(`invalid size '${value}': use bytes or a unit, e.g. 4mb, 512kb`);
-  const unit = (match[2] ?? 'b').toLowerCase();
-  const scale = unit.startsWith('k')
-    ? 1024
-    : unit.startsWith('m')
-      ? 1024 ** 2
-      : unit.startsWith('g')
-        ? 1024 ** 3
-        : 1;
-  return Math.round(Number(match[1]) * scale);
-}
 
 export const choiceArg = <T extends string>(choices: readonly T[]) =>
   wrap((value): T => {

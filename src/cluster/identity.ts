@@ -25,9 +25,9 @@ export class IdentitySigner {
     const cacheKey = identity.user ?? '';
     let value = this.cache.get(cacheKey);
     if (value === undefined) {
-      const payload = Buffer.from(JSON.stringify(identity.user === undefined ? {} : { u: identity.user })).toString(
-        'base64url',
-      );
+      const payload = Buffer.from(
+        JSON.stringify(identity.user === undefined ? {} : { u: identity.user }),
+      ).toString('base64url');
       value = `v1.${payload}.${mac(this.secret, payload)}`;
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(cacheKey, value);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { UserError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { parseRate, type RateSpec } from './rate.js';
+import { parseSize } from './size.js';
 
 /**
  * The one description of a cluster, shared by `serve`, `gateway`, `worker`
@@ -178,7 +179,13 @@ export function applySettings(
     try {
       apply(next, raw);
     } catch (error) {
-      if (error instanceof UserError) throw new UserError(`${source}: ${key}: ${error.message}`);
+      if (error instanceof UserError) {
+        const where =
+          source === 'flags'
+            ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+            : `${source}: ${key}`;
+        throw new UserError(`${where}: ${error.message}`);
+      }
       throw error;
     }
   }
@@ -196,7 +203,9 @@ const num = (v: unknown): number => {
   return n;
 };
 const bool = (v: unknown): boolean => v === true || v === 'true' || v === 1;
-const duration = (v: unknown): number => (typeof v === 'number' ? v : parseDuration(str(v)));
+// Durations use the one syntax everywhere: a bare number (in a file, too) means seconds.
+const duration = (v: unknown): number => parseDuration(typeof v === 'number' ? v : str(v));
+const size = (v: unknown): number => parseSize(typeof v === 'number' ? v : str(v));
 const rate = (v: unknown): RateSpec =>
   typeof v === 'object' && v !== null && 'points' in v ? (v as RateSpec) : parseRate(str(v));
 const list = (v: unknown): string[] =>
@@ -244,7 +253,7 @@ const SETTERS: Record<string, Setter> = {
   sessions: (c, v) => (c.sessions = oneOf(['stateful', 'stateless'] as const)(v)),
   sessionTtl: (c, v) => (c.sessionTtlMs = duration(v)),
   maxInflight: (c, v) => (c.maxInflight = num(v)),
-  maxBody: (c, v) => (c.maxBodyBytes = num(v)),
+  maxBody: (c, v) => (c.maxBodyBytes = size(v)),
   upstreamTimeout: (c, v) => (c.upstreamTimeoutMs = duration(v)),
   drainTimeout: (c, v) => (c.drainTimeoutMs = duration(v)),
   corsOrigin: (c, v) => (c.corsOrigins = list(v)),

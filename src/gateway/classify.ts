@@ -1,6 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HEADER } from '../protocol/headers.js';
-import { invalidMessageReason, isRequest, type JsonRpcId, type JsonRpcMessage, replyId, RPC } from '../protocol/jsonrpc.js';
+import {
+  invalidMessageReason,
+  isRequest,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  replyId,
+  RPC,
+} from '../protocol/jsonrpc.js';
 
 export type Era = 'legacy' | 'modern';
 
@@ -51,7 +58,12 @@ export function classifyPost(headers: IncomingHttpHeaders, parsed: unknown): Cla
   for (const message of messages) {
     const reason = invalidMessageReason(message);
     if (reason) {
-      return { status: 400, code: RPC.invalidRequest, message: `Invalid Request: ${reason}`, id: replyId(message as JsonRpcMessage) };
+      return {
+        status: 400,
+        code: RPC.invalidRequest,
+        message: `Invalid Request: ${reason}`,
+        id: replyId(message as JsonRpcMessage),
+      };
     }
   }
   const typed = messages as JsonRpcMessage[];
@@ -97,7 +109,10 @@ export function nameOf(message: JsonRpcMessage): string | undefined {
  * headers so intermediaries can route without parsing; they must agree with
  * the body (a mismatch is a 400). Checked before anything is keyed on them.
  */
-export function checkModernHeaders(headers: IncomingHttpHeaders, classified: ClassifiedPost): Rejection | undefined {
+export function checkModernHeaders(
+  headers: IncomingHttpHeaders,
+  classified: ClassifiedPost,
+): Rejection | undefined {
   if (classified.batch) return undefined;
   const message = classified.messages[0] as JsonRpcMessage;
   const id = replyId(message);

@@ -46,7 +46,16 @@ export interface GatewayStatus {
   degraded: boolean;
   redis: { mode: 'redis' | 'memory'; url?: string; status: string };
   sessions: { known: number; pendingWrites: number };
-  workers: { id: string; url: string; pid?: number; port: number; healthy: boolean; sessions?: number; inflight: number; streams: number }[];
+  workers: {
+    id: string;
+    url: string;
+    pid?: number;
+    port: number;
+    healthy: boolean;
+    sessions?: number;
+    inflight: number;
+    streams: number;
+  }[];
   limits?: { degraded: boolean; detail: string };
 }
 
@@ -65,7 +74,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ? connectRedis(options.redisUrl, { connectionName: 'mcp-scale-gateway', commandTimeoutMs: 500 })
     : undefined;
   redis?.on('error', () => {});
-  const bus: ClusterBus = options.redisUrl ? new RedisClusterBus(options.redisUrl, keys, 'mcp-scale-gateway') : new LocalClusterBus();
+  const bus: ClusterBus = options.redisUrl
+    ? new RedisClusterBus(options.redisUrl, keys, 'mcp-scale-gateway')
+    : new LocalClusterBus();
   const backend: SessionBackend = redis ? new RedisSessionBackend(redis, keys) : new MemorySessionBackend();
   const directory = new SessionDirectory(backend, bus, options.sessionTtlMs);
   redis?.on('ready', () => void directory.flushPending());
@@ -79,7 +90,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
   const catalog = new ToolCatalog(pool, () => ({ 'mcp-scale-identity': signer.sign({}) }));
-  const metrics = new GatewayMetrics(() => directory.size, () => pool.healthyCount());
+  const metrics = new GatewayMetrics(
+    () => directory.size,
+    () => pool.healthyCount(),
+  );
   const cors = new CorsPolicy(options.corsOrigins);
   const limiter = options.limiter ?? unlimited;
   const router = new McpRouter({
@@ -106,8 +120,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const redisStatus = redis ? redis.status : 'memory';
     return {
       url,
-      degraded: (redis !== undefined && redisStatus !== 'ready') || pool.healthyCount() === 0 || limits?.degraded === true,
-      redis: { mode: redis ? 'redis' : 'memory', url: options.redisUrl ? redactRedisUrl(options.redisUrl) : undefined, status: redisStatus },
+      degraded:
+        (redis !== undefined && redisStatus !== 'ready') ||
+        pool.healthyCount() === 0 ||
+        limits?.degraded === true,
+      redis: {
+        mode: redis ? 'redis' : 'memory',
+        url: options.redisUrl ? redactRedisUrl(options.redisUrl) : undefined,
+        status: redisStatus,
+      },
       sessions: { known: directory.size, pendingWrites: directory.pendingWrites },
       workers: pool.list().map((w) => ({
         id: w.id,
@@ -138,7 +159,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (rejected) return sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${rejected}`);
       if (draining) {
         res.setHeader('connection', 'close');
-        return sendRpcError(res, 503, null, RPC.unavailable, 'The gateway is shutting down', { headers: { 'retry-after': '1' } });
+        return sendRpcError(res, 503, null, RPC.unavailable, 'The gateway is shutting down', {
+          headers: { 'retry-after': '1' },
+        });
       }
       active++;
       void router.handle(req, res).finally(() => active--);
@@ -148,7 +171,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   function serveOps(req: IncomingMessage, res: ServerResponse, path: string) {
-    if (path === '/healthz') return writeJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
+    if (path === '/healthz')
+      return writeJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
     if (path === '/readyz') {
       const current = status();
       const ready = !draining && pool.healthyCount() > 0 && (!redis || redis.status === 'ready');
@@ -162,7 +186,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (path === '/metrics' || path.startsWith('/_mcp-scale/')) {
       if (!adminAllowed(req)) {
         return writeJson(res, options.adminToken ? 401 : 403, {
-          error: options.adminToken ? 'a Bearer admin token is required' : 'admin endpoints answer loopback clients only',
+          error: options.adminToken
+            ? 'a Bearer admin token is required'
+            : 'admin endpoints answer loopback clients only',
         });
       }
       if (path === '/metrics') {
@@ -188,7 +214,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  url = httpUrl(options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host, port, options.path);
+  url = httpUrl(
+    options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host,
+    port,
+    options.path,
+  );
   void catalog.ensure();
 
   let closing: Promise<void> | undefined;

@@ -27,16 +27,28 @@ export class Rehomer {
     private readonly timeoutMs: number,
   ) {}
 
-  rehome(record: SessionRecord, identity: Record<string, string>, reason: string, allowSameWorker: boolean): Promise<SessionRecord> {
+  rehome(
+    record: SessionRecord,
+    identity: Record<string, string>,
+    reason: string,
+    allowSameWorker: boolean,
+  ): Promise<SessionRecord> {
     let running = this.inProgress.get(record.id);
     if (!running) {
-      running = this.run(record, identity, reason, allowSameWorker).finally(() => this.inProgress.delete(record.id));
+      running = this.run(record, identity, reason, allowSameWorker).finally(() =>
+        this.inProgress.delete(record.id),
+      );
       this.inProgress.set(record.id, running);
     }
     return running;
   }
 
-  private async run(record: SessionRecord, identity: Record<string, string>, reason: string, allowSameWorker: boolean) {
+  private async run(
+    record: SessionRecord,
+    identity: Record<string, string>,
+    reason: string,
+    allowSameWorker: boolean,
+  ) {
     if (!(await this.directory.lock(record.id, this.owner, LOCK_TTL_MS))) return this.waitForOther(record);
     try {
       // Someone may have moved it between our read and our lock.
@@ -86,7 +98,11 @@ export class Rehomer {
   }
 
   /** Best effort: the old home should not keep a transport nobody will use. */
-  private async deleteUpstream(workerId: string, upstream: string, identity: Record<string, string>): Promise<void> {
+  private async deleteUpstream(
+    workerId: string,
+    upstream: string,
+    identity: Record<string, string>,
+  ): Promise<void> {
     const worker = this.pool.get(workerId);
     if (!worker) return;
     try {

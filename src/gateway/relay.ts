@@ -68,7 +68,11 @@ export async function relayResponse(
   return pipeBody(upstream.body, res, sse);
 }
 
-export async function pipeBody(body: Dispatcher.ResponseData['body'], res: ServerResponse, sse: boolean): Promise<RelayOutcome> {
+export async function pipeBody(
+  body: Dispatcher.ResponseData['body'],
+  res: ServerResponse,
+  sse: boolean,
+): Promise<RelayOutcome> {
   let endsCleanly = true;
   const onClose = () => {
     if (!body.destroyed) body.destroy();

@@ -54,7 +54,9 @@ export async function replaySession(
       if (reply.response?.error) {
         // The new home refuses a state call the old one accepted: the session
         // still moves, but say so in the log rather than failing the client.
-        console.warn(`[gateway] re-home of a session: ${method} refused by ${worker.id}: ${JSON.stringify(reply.response.error)}`);
+        console.warn(
+          `[gateway] re-home of a session: ${method} refused by ${worker.id}: ${JSON.stringify(reply.response.error)}`,
+        );
       }
     }),
   );

@@ -77,7 +77,13 @@ export class McpRouter {
   private readonly rehomer: Rehomer;
 
   constructor(private readonly deps: RouterDeps) {
-    this.rehomer = new Rehomer(deps.pool, deps.directory, deps.metrics, deps.options.maxInflight, deps.options.upstreamTimeoutMs);
+    this.rehomer = new Rehomer(
+      deps.pool,
+      deps.directory,
+      deps.metrics,
+      deps.options.maxInflight,
+      deps.options.upstreamTimeoutMs,
+    );
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -96,7 +102,11 @@ export class McpRouter {
       console.error('[gateway] request failed:', error);
       this.fail(exchange, 500, null, RPC.internalError, 'Internal error in the gateway');
     } finally {
-      this.deps.metrics.requests.inc({ era: exchange.era, method: exchange.label, status: String(res.statusCode) });
+      this.deps.metrics.requests.inc({
+        era: exchange.era,
+        method: exchange.label,
+        status: String(res.statusCode),
+      });
     }
   }
 
@@ -135,7 +145,13 @@ export class McpRouter {
   /** Reads, parses and classifies a POST; answers bad input itself. */
   private async readPost(x: Exchange): Promise<boolean> {
     if (!isJsonContentType(x.req.headers['content-type'])) {
-      this.fail(x, 415, null, RPC.invalidRequest, 'Unsupported Media Type: Content-Type must be application/json');
+      this.fail(
+        x,
+        415,
+        null,
+        RPC.invalidRequest,
+        'Unsupported Media Type: Content-Type must be application/json',
+      );
       return false;
     }
     try {
@@ -143,7 +159,13 @@ export class McpRouter {
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
       x.res.setHeader('connection', 'close');
-      this.fail(x, 413, null, RPC.invalidRequest, `Payload Too Large: the body exceeds ${this.deps.options.maxBodyBytes} bytes`);
+      this.fail(
+        x,
+        413,
+        null,
+        RPC.invalidRequest,
+        `Payload Too Large: the body exceeds ${this.deps.options.maxBodyBytes} bytes`,
+      );
       return false;
     }
     let parsed: unknown;
@@ -227,9 +249,16 @@ export class McpRouter {
   private async forwardToSession(x: Exchange, sessionId: string): Promise<void> {
     const lookup = await this.deps.directory.get(sessionId);
     if ('unavailable' in lookup) {
-      return this.fail(x, 503, this.firstId(x), RPC.unavailable, 'Session store unavailable; try again shortly', {
-        'retry-after': '1',
-      });
+      return this.fail(
+        x,
+        503,
+        this.firstId(x),
+        RPC.unavailable,
+        'Session store unavailable; try again shortly',
+        {
+          'retry-after': '1',
+        },
+      );
     }
     // Unknown, expired, killed, or presented by another user: all the same 404.
     if ('missing' in lookup || lookup.found.user !== x.user) return this.sessionNotFound(x);
@@ -246,9 +275,16 @@ export class McpRouter {
         worker = this.deps.pool.get(record.worker)!;
       }
       if (worker.inflight >= this.deps.options.maxInflight && x.req.method !== 'GET') {
-        return this.fail(x, 503, this.firstId(x), RPC.unavailable, `Worker ${worker.id} is at its concurrency limit`, {
-          'retry-after': '1',
-        });
+        return this.fail(
+          x,
+          503,
+          this.firstId(x),
+          RPC.unavailable,
+          `Worker ${worker.id} is at its concurrency limit`,
+          {
+            'retry-after': '1',
+          },
+        );
       }
       const headers = { ...x.headers, [HEADER.sessionId]: record.upstream };
       let upstream: Dispatcher.ResponseData;
@@ -278,9 +314,16 @@ export class McpRouter {
       if (outcome.kind === 'upstream-broken') await this.afterBrokenStream(x, worker, record, outcome);
       return;
     }
-    this.fail(x, 503, this.firstId(x), RPC.unavailable, 'No worker could serve this session; try again shortly', {
-      'retry-after': '1',
-    });
+    this.fail(
+      x,
+      503,
+      this.firstId(x),
+      RPC.unavailable,
+      'No worker could serve this session; try again shortly',
+      {
+        'retry-after': '1',
+      },
+    );
   }
 
   /**
@@ -326,7 +369,11 @@ export class McpRouter {
     const message = interruptedMessage(worker.id, verdict.reason);
     writeSseMessages(
       x.res,
-      x.classified.requestIds.map((id) => ({ jsonrpc: '2.0', id, error: { code: RPC.unavailable, message } })),
+      x.classified.requestIds.map((id) => ({
+        jsonrpc: '2.0',
+        id,
+        error: { code: RPC.unavailable, message },
+      })),
       !outcome.endsCleanly,
     );
     x.res.end();
@@ -388,9 +435,16 @@ export class McpRouter {
       return await this.rehomer.rehome(record, this.identityHeaders(record.user), reason, allowSameWorker);
     } catch (error) {
       if (x) {
-        this.fail(x, 503, this.firstId(x), RPC.unavailable, `Session could not be moved to a healthy worker: ${(error as Error).message}`, {
-          'retry-after': '1',
-        });
+        this.fail(
+          x,
+          503,
+          this.firstId(x),
+          RPC.unavailable,
+          `Session could not be moved to a healthy worker: ${(error as Error).message}`,
+          {
+            'retry-after': '1',
+          },
+        );
       }
       return undefined;
     }
@@ -419,7 +473,10 @@ export class McpRouter {
         x.res.off('close', onClose);
       });
       if (!stream) {
-        this.deps.metrics.duration.observe({ era: x.era, method: x.label }, (performance.now() - x.started) / 1000);
+        this.deps.metrics.duration.observe(
+          { era: x.era, method: x.label },
+          (performance.now() - x.started) / 1000,
+        );
       }
       return upstream;
     } catch (error) {
@@ -430,7 +487,12 @@ export class McpRouter {
     }
   }
 
-  private relay(x: Exchange, worker: WorkerState, upstream: Dispatcher.ResponseData, sessionId?: { from: string; to: string }) {
+  private relay(
+    x: Exchange,
+    worker: WorkerState,
+    upstream: Dispatcher.ResponseData,
+    sessionId?: { from: string; to: string },
+  ) {
     return relayResponse(upstream, x.res, { instance: worker.id, sessionId, extraHeaders: x.extra });
   }
 
@@ -465,16 +527,19 @@ export class McpRouter {
   private pickExcluding(tried: Set<string>): WorkerState | undefined {
     let worker = this.deps.pool.pick(this.deps.options.maxInflight);
     if (worker && tried.has(worker.id)) {
-      worker = this.deps.pool.list().find((w) => w.healthy && !tried.has(w.id) && w.inflight < this.deps.options.maxInflight);
+      worker = this.deps.pool
+        .list()
+        .find((w) => w.healthy && !tried.has(w.id) && w.inflight < this.deps.options.maxInflight);
     }
     return worker;
   }
 
   private noWorker(x: Exchange, afterFailures: boolean): void {
     const anyHealthy = this.deps.pool.healthyCount() > 0;
-    const message = anyHealthy && !afterFailures
-      ? 'All workers are at their concurrency limit (--max-inflight)'
-      : 'No healthy worker is available';
+    const message =
+      anyHealthy && !afterFailures
+        ? 'All workers are at their concurrency limit (--max-inflight)'
+        : 'No healthy worker is available';
     this.fail(x, 503, this.firstId(x), RPC.unavailable, message, { 'retry-after': '1' });
   }
 
@@ -491,7 +556,14 @@ export class McpRouter {
     x.res.end(refusal.body);
   }
 
-  private fail(x: Exchange, status: number, id: JsonRpcId, code: number, message: string, headers: Record<string, string> = {}) {
+  private fail(
+    x: Exchange,
+    status: number,
+    id: JsonRpcId,
+    code: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ) {
     sendRpcError(x.res, status, id, code, message, { headers: { ...x.extra, ...headers } });
   }
 
@@ -522,7 +594,10 @@ export class McpRouter {
       headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
     }
     const ip = req.socket.remoteAddress ?? '';
-    headers['x-forwarded-for'] = headers['x-forwarded-for'] && this.deps.options.trustProxy ? `${headers['x-forwarded-for']}, ${ip}` : ip;
+    headers['x-forwarded-for'] =
+      headers['x-forwarded-for'] && this.deps.options.trustProxy
+        ? `${headers['x-forwarded-for']}, ${ip}`
+        : ip;
     headers[HEADER.identity] = this.deps.signer.sign({ user });
     return headers;
   }

@@ -10,7 +10,13 @@ export interface SessionBackend {
   load(id: string): Promise<SessionRecord | undefined>;
   save(record: SessionRecord, ttlMs: number): Promise<void>;
   /** Moves a session if its version is still `expectedVersion`; false when someone else moved it first. */
-  compareAndMove(id: string, expectedVersion: number, worker: string, upstream: string, ttlMs: number): Promise<boolean>;
+  compareAndMove(
+    id: string,
+    expectedVersion: number,
+    worker: string,
+    upstream: string,
+    ttlMs: number,
+  ): Promise<boolean>;
   patch(id: string, fields: Partial<Pick<SessionRecord, 'logLevel' | 'subscriptions'>>): Promise<void>;
   touch(id: string, ttlMs: number): Promise<void>;
   remove(id: string): Promise<boolean>;
@@ -55,7 +61,15 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async compareAndMove(id: string, expectedVersion: number, worker: string, upstream: string, ttlMs: number) {
-    const result = await this.redis.eval(MOVE_SCRIPT, 1, this.keys.session(id), String(expectedVersion), worker, upstream, ttlMs);
+    const result = await this.redis.eval(
+      MOVE_SCRIPT,
+      1,
+      this.keys.session(id),
+      String(expectedVersion),
+      worker,
+      upstream,
+      ttlMs,
+    );
     return result === 1;
   }
 

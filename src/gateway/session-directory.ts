@@ -92,7 +92,11 @@ export class SessionDirectory {
    * Moves a session to a new home if nobody moved it since `from.version`.
    * Returns the record now in force: ours, or the winner's.
    */
-  async move(from: SessionRecord, worker: string, upstream: string): Promise<{ moved: boolean; record?: SessionRecord }> {
+  async move(
+    from: SessionRecord,
+    worker: string,
+    upstream: string,
+  ): Promise<{ moved: boolean; record?: SessionRecord }> {
     const next: SessionRecord = { ...from, worker, upstream, version: from.version + 1 };
     if (!this.backend.available() || this.pending.has(from.id)) {
       // Redis away (or it never heard of this session): move here, write later.
@@ -112,7 +116,10 @@ export class SessionDirectory {
     return { moved: false, record: current };
   }
 
-  async patch(record: SessionRecord, fields: Partial<Pick<SessionRecord, 'logLevel' | 'subscriptions'>>): Promise<void> {
+  async patch(
+    record: SessionRecord,
+    fields: Partial<Pick<SessionRecord, 'logLevel' | 'subscriptions'>>,
+  ): Promise<void> {
     Object.assign(record, fields);
     try {
       await this.backend.patch(record.id, fields);

@@ -50,7 +50,11 @@ export class ToolCatalog {
           jsonrpc: '2.0',
           id: 'mcp-scale:catalog:init',
           method: 'initialize',
-          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'mcp-scale-gateway', version: '1' } },
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'mcp-scale-gateway', version: '1' },
+          },
         },
         this.identity(),
       );
@@ -64,12 +68,16 @@ export class ToolCatalog {
       for (let page = 0; page < 20; page++) {
         const list = await callUpstream(
           worker,
-          { jsonrpc: '2.0', id: `mcp-scale:catalog:list:${page}`, method: 'tools/list', params: cursor ? { cursor } : {} },
+          {
+            jsonrpc: '2.0',
+            id: `mcp-scale:catalog:list:${page}`,
+            method: 'tools/list',
+            params: cursor ? { cursor } : {},
+          },
           session,
         );
         const listed = list.response?.result as
-          | { tools?: { name: string; annotations?: ToolHints }[]; nextCursor?: string }
-          | undefined;
+          { tools?: { name: string; annotations?: ToolHints }[]; nextCursor?: string } | undefined;
         for (const tool of listed?.tools ?? []) tools.set(tool.name, tool.annotations ?? {});
         cursor = listed?.nextCursor;
         if (!cursor) break;

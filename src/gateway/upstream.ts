@@ -11,7 +11,14 @@ import type { WorkerState } from './worker-pool.js';
  */
 export type UpstreamFailure = 'unreachable' | 'broken' | 'timeout';
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EAI_AGAIN',
+]);
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 export class UpstreamError extends Error {
@@ -46,7 +53,10 @@ export interface UpstreamRequest {
 }
 
 /** Sends one request to a worker; failures come back as UpstreamError. */
-export async function sendUpstream(worker: WorkerState, request: UpstreamRequest): Promise<Dispatcher.ResponseData> {
+export async function sendUpstream(
+  worker: WorkerState,
+  request: UpstreamRequest,
+): Promise<Dispatcher.ResponseData> {
   const pool = request.stream ? worker.streams : worker.requests;
   try {
     return await pool.request({
@@ -94,7 +104,11 @@ export async function callUpstream(
   const contentType = String(data.headers['content-type'] ?? '');
   let response: JsonRpcMessage | undefined;
   try {
-    const messages = await readJsonRpcMessages(contentType, data.body, (m) => m.id === message.id && m.method === undefined);
+    const messages = await readJsonRpcMessages(
+      contentType,
+      data.body,
+      (m) => m.id === message.id && m.method === undefined,
+    );
     response = messages.find((m) => m.id === message.id && m.method === undefined);
   } finally {
     if (!data.body.destroyed) data.body.destroy();

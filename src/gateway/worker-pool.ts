@@ -205,7 +205,8 @@ export class WorkerPool {
 
 export function parseWorkerTarget(spec: string, index: number): WorkerTarget {
   const eq = spec.indexOf('=');
-  const [id, url] = eq > 0 && !spec.slice(0, eq).includes('/') ? [spec.slice(0, eq), spec.slice(eq + 1)] : [undefined, spec];
+  const [id, url] =
+    eq > 0 && !spec.slice(0, eq).includes('/') ? [spec.slice(0, eq), spec.slice(eq + 1)] : [undefined, spec];
   const parsed = new URL(url.includes('://') ? url : `http://${url}`);
   if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/mcp';
   return { id: id ?? `worker-${index + 1}`, url: parsed.toString() };

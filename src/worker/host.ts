@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMcpHandler, createRequestStateCodec, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, createRequestStateCodec, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { ClusterBus } from '../bus/cluster-bus.js';
 import { LocalClusterBus } from '../bus/cluster-bus.js';
 import { IpcClusterBus } from '../bus/ipc-bus.js';
@@ -110,7 +110,11 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
 
   let inflight = 0;
   let draining = false;
-  const metrics = new WorkerMetrics(options.id, () => legacy.size, () => inflight);
+  const metrics = new WorkerMetrics(
+    options.id,
+    () => legacy.size,
+    () => inflight,
+  );
   const hostPolicy = hostPolicyFor(options.host, options.allowedHosts ?? [], []);
   let origin = '';
 
@@ -132,7 +136,9 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     }
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
-      sendRpcError(res, 405, null, RPC.serverError, 'Method not allowed.', { headers: { allow: 'GET, POST, DELETE' } });
+      sendRpcError(res, 405, null, RPC.serverError, 'Method not allowed.', {
+        headers: { allow: 'GET, POST, DELETE' },
+      });
       return 'rejected';
     }
     let body: Buffer | undefined;
@@ -143,7 +149,13 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
           res.setHeader('connection', 'close');
-          sendRpcError(res, 413, null, RPC.invalidRequest, `Request body exceeds ${options.maxBodyBytes} bytes`);
+          sendRpcError(
+            res,
+            413,
+            null,
+            RPC.invalidRequest,
+            `Request body exceeds ${options.maxBodyBytes} bytes`,
+          );
           return 'rejected';
         }
         throw error;
@@ -296,10 +308,8 @@ async function loadServer(
   return fromFactory('demo', factory as ServerFactory, probe);
 }
 
-let legacyPredicate: typeof import('@modelcontextprotocol/server').isLegacyRequest | undefined;
-async function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {
-  legacyPredicate ??= (await import('@modelcontextprotocol/server')).isLegacyRequest;
-  return legacyPredicate(request, parsedBody, { maxRequestBodySize });
+function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {
+  return isLegacyRequest(request, parsedBody, { maxRequestBodySize });
 }
 
 function writeJson(res: ServerResponse, status: number, value: unknown): void {

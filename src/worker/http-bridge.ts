@@ -5,7 +5,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * `Request`/`Response`. The body has already been read (and size-checked)
  * by the host, so it is passed in rather than streamed again.
  */
-export function toWebRequest(req: IncomingMessage, body: Buffer | undefined, origin: string, signal: AbortSignal): Request {
+export function toWebRequest(
+  req: IncomingMessage,
+  body: Buffer | undefined,
+  origin: string,
+  signal: AbortSignal,
+): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;

@@ -68,7 +68,12 @@ export class LegacySessions {
     return this.sessions.size;
   }
 
-  async handle(request: Request, parsedBody: unknown, user: string | undefined, authInfo: unknown): Promise<Response> {
+  async handle(
+    request: Request,
+    parsedBody: unknown,
+    user: string | undefined,
+    authInfo: unknown,
+  ): Promise<Response> {
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
       const session = this.sessions.get(sessionId);
@@ -110,7 +115,8 @@ export class LegacySessions {
     if (!this.transportClass) {
       this.transportClass =
         this.options.loaded.sdk === 'v2'
-          ? ((await import('@modelcontextprotocol/server')).WebStandardStreamableHTTPServerTransport as unknown as WebTransportClass)
+          ? ((await import('@modelcontextprotocol/server'))
+              .WebStandardStreamableHTTPServerTransport as unknown as WebTransportClass)
           : ((await import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'))
               .WebStandardStreamableHTTPServerTransport as unknown as WebTransportClass);
     }
@@ -139,5 +145,7 @@ export class LegacySessions {
 
 function isInitialize(body: unknown): boolean {
   const first = Array.isArray(body) ? body[0] : body;
-  return typeof first === 'object' && first !== null && (first as { method?: unknown }).method === 'initialize';
+  return (
+    typeof first === 'object' && first !== null && (first as { method?: unknown }).method === 'initialize'
+  );
 }

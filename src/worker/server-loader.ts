@@ -25,7 +25,10 @@ export interface LoadedServer {
  * `createServer`, a factory of McpServer (SDK 1.x or v2). The SDK line is
  * detected once from a probe instance, by a method only v2's Server has.
  */
-export async function loadServerModule(modulePath: string, probeCtx: ServerFactoryContext): Promise<LoadedServer> {
+export async function loadServerModule(
+  modulePath: string,
+  probeCtx: ServerFactoryContext,
+): Promise<LoadedServer> {
   const resolved = path.resolve(modulePath);
   let module: Record<string, unknown>;
   try {
@@ -42,11 +45,17 @@ export async function loadServerModule(modulePath: string, probeCtx: ServerFacto
   return fromFactory(modulePath, factory, probeCtx);
 }
 
-export async function fromFactory(name: string, factory: ServerFactory, probeCtx: ServerFactoryContext): Promise<LoadedServer> {
+export async function fromFactory(
+  name: string,
+  factory: ServerFactory,
+  probeCtx: ServerFactoryContext,
+): Promise<LoadedServer> {
   const create = async (ctx: ServerFactoryContext): Promise<HostedMcpServer> => {
     const server = (await factory(ctx)) as HostedMcpServer;
     if (!server || typeof server.connect !== 'function' || typeof server.server !== 'object') {
-      throw new UserError(`the factory of ${name} must return an McpServer (from @modelcontextprotocol/sdk or /server)`);
+      throw new UserError(
+        `the factory of ${name} must return an McpServer (from @modelcontextprotocol/sdk or /server)`,
+      );
     }
     return server;
   };

@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
+import { registerBenchCommand } from './bench.js';
+import { registerGatewayCommand } from './gateway.js';
 import { registerPlanCommand } from './plan.js';
+import { registerServeCommand } from './serve.js';
+import { registerWorkerCommand } from './worker.js';
 
 /**
  * Every command registers itself here; keep one import and one call per
  * command so parallel work on different commands does not collide.
  */
 export function registerCommands(program: Command): void {
-  void program;
+  registerServeCommand(program);
+  registerGatewayCommand(program);
+  registerWorkerCommand(program);
   registerPlanCommand(program);
+  registerBenchCommand(program);
 }

@@ -15,8 +15,30 @@ export interface Product {
 export const PRODUCT_COUNT = 10_000;
 const SEED = 0x5eed_cafe;
 
-const ADJECTIVES = ['Compact', 'Rugged', 'Silent', 'Smart', 'Classic', 'Ultra', 'Eco', 'Pro', 'Mini', 'Deluxe'];
-const NOUNS = ['Kettle', 'Backpack', 'Lamp', 'Headphones', 'Chair', 'Bottle', 'Keyboard', 'Tent', 'Blender', 'Watch'];
+const ADJECTIVES = [
+  'Compact',
+  'Rugged',
+  'Silent',
+  'Smart',
+  'Classic',
+  'Ultra',
+  'Eco',
+  'Pro',
+  'Mini',
+  'Deluxe',
+];
+const NOUNS = [
+  'Kettle',
+  'Backpack',
+  'Lamp',
+  'Headphones',
+  'Chair',
+  'Bottle',
+  'Keyboard',
+  'Tent',
+  'Blender',
+  'Watch',
+];
 const CATEGORIES = ['kitchen', 'outdoor', 'office', 'audio', 'home', 'sports', 'electronics', 'garden'];
 const COLOURS = ['black', 'white', 'red', 'blue', 'green', 'grey', 'orange', 'teal'];
 

@@ -17,11 +17,17 @@ export interface DemoServerOptions {
   backendLatencyMs: number;
 }
 
-const sleep = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+const sleep = (ms: number) =>
+  ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 const json = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(value) }] });
 const notFound = (id: string) => ({
   isError: true,
-  content: [{ type: 'text' as const, text: `No product with id '${id}' (ids run from p00001 to ${productId(PRODUCT_COUNT - 1)})` }],
+  content: [
+    {
+      type: 'text' as const,
+      text: `No product with id '${id}' (ids run from p00001 to ${productId(PRODUCT_COUNT - 1)})`,
+    },
+  ],
 });
 const inventoryUri = (id: string) => `inventory://${id}`;
 
@@ -39,7 +45,11 @@ export function createDemoServerFactory(options: DemoServerOptions) {
     const server = new McpServer(
       { name: 'mcp-scale-demo-shop', version: '1.0.0' },
       {
-        capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} },
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          logging: {},
+        },
         requestState: { verify: (value, context) => ctx.requestState.verify(value, context) },
         instructions: 'A demo shop: look up products, search, check and change inventory, place orders.',
       },
@@ -74,11 +84,18 @@ export function createDemoServerFactory(options: DemoServerOptions) {
           query: z.string().describe('Text to look for, e.g. "kettle" or "outdoor"'),
           limit: z.number().int().min(1).max(50).default(10),
         },
-        annotations: { title: 'Search products', readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: {
+          title: 'Search products',
+          readOnlyHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+        },
       },
       async ({ query, limit }) => {
         await sleep(backendLatencyMs);
-        const found = products.search(query, limit).map(({ id, name, price, category }) => ({ id, name, price, category }));
+        const found = products
+          .search(query, limit)
+          .map(({ id, name, price, category }) => ({ id, name, price, category }));
         return json({ query, count: found.length, products: found });
       },
     );
@@ -88,7 +105,12 @@ export function createDemoServerFactory(options: DemoServerOptions) {
       {
         description: 'Units in stock for one product.',
         inputSchema: { id: z.string() },
-        annotations: { title: 'Get inventory', readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: {
+          title: 'Get inventory',
+          readOnlyHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+        },
       },
       async ({ id }) => {
         await sleep(backendLatencyMs);
@@ -100,9 +122,15 @@ export function createDemoServerFactory(options: DemoServerOptions) {
     server.registerTool(
       'update_inventory',
       {
-        description: 'Add (or, with a negative delta, remove) units of stock. Subscribers of inventory://{id} are notified.',
+        description:
+          'Add (or, with a negative delta, remove) units of stock. Subscribers of inventory://{id} are notified.',
         inputSchema: { id: z.string(), delta: z.number().int() },
-        annotations: { title: 'Update inventory', readOnlyHint: false, idempotentHint: false, destructiveHint: false },
+        annotations: {
+          title: 'Update inventory',
+          readOnlyHint: false,
+          idempotentHint: false,
+          destructiveHint: false,
+        },
       },
       async ({ id, delta }) => {
         await sleep(backendLatencyMs);
@@ -120,7 +148,12 @@ export function createDemoServerFactory(options: DemoServerOptions) {
       {
         description: "The calling user's own profile.",
         inputSchema: {},
-        annotations: { title: 'Get my profile', readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: {
+          title: 'Get my profile',
+          readOnlyHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+        },
       },
       async () => {
         await sleep(backendLatencyMs);
@@ -131,9 +164,15 @@ export function createDemoServerFactory(options: DemoServerOptions) {
     server.registerTool(
       'generate_report',
       {
-        description: 'Builds a sales report, streaming progress notifications for the given number of seconds.',
+        description:
+          'Builds a sales report, streaming progress notifications for the given number of seconds.',
         inputSchema: { seconds: z.number().min(0).max(300).default(2) },
-        annotations: { title: 'Generate report', readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: {
+          title: 'Generate report',
+          readOnlyHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+        },
       },
       async ({ seconds }, handlerCtx) => {
         const steps = Math.max(1, Math.round(seconds * 4));
@@ -149,7 +188,12 @@ export function createDemoServerFactory(options: DemoServerOptions) {
             });
           }
         }
-        return json({ report: 'sales', sections: steps, generatedBy: ctx.workerId, at: new Date().toISOString() });
+        return json({
+          report: 'sales',
+          sections: steps,
+          generatedBy: ctx.workerId,
+          at: new Date().toISOString(),
+        });
       },
     );
 
@@ -158,7 +202,12 @@ export function createDemoServerFactory(options: DemoServerOptions) {
       {
         description: 'Places an order after asking the user to confirm it (elicitation).',
         inputSchema: { id: z.string().describe('Product id to order') },
-        annotations: { title: 'Confirm order', readOnlyHint: false, idempotentHint: false, destructiveHint: false },
+        annotations: {
+          title: 'Confirm order',
+          readOnlyHint: false,
+          idempotentHint: false,
+          destructiveHint: false,
+        },
       },
       async ({ id }, handlerCtx) => {
         const product = products.get(id);
@@ -229,12 +278,17 @@ export function createDemoServerFactory(options: DemoServerOptions) {
           })),
         }),
       }),
-      { description: 'Live stock level of a product; subscribe to be told when it changes.', mimeType: 'application/json' },
+      {
+        description: 'Live stock level of a product; subscribe to be told when it changes.',
+        mimeType: 'application/json',
+      },
       async (uri, variables) => {
         const id = String(variables.id);
         const stock = await stockOf(id);
         if (stock === undefined) throw new Error(`No product with id '${id}'`);
-        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ id, stock }) }] };
+        return {
+          contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ id, stock }) }],
+        };
       },
     );
 

@@ -1,0 +1,119 @@
+import { Option, type Command } from 'commander';
+import type { BenchFlags } from '../../bench/options.js';
+import type { ClusterStarter } from '../../bench/spawn.js';
+import { UserError } from '../../errors.js';
+import { collectStrings, durationArg, intArg, rateArg, withExamples } from '../options.js';
+
+/** Settings `bench --spawn` passes to the cluster it starts (the same meaning as serve's flags). */
+const SPAWN_SETTINGS = [
+  'config',
+  'instances',
+  'redis',
+  'sessions',
+  'backendLatency',
+  'rateLimit',
+  'toolLimit',
+  'cacheTtl',
+];
+
+/** `mcp-scale bench`: commander wiring only; the engine is src/bench/. */
+export function registerBenchCommand(program: Command): void {
+  const command = program
+    .command('bench')
+    .description('Load-test an MCP endpoint with real 2025 and 2026 clients and report what broke')
+    .argument('[url]', 'MCP endpoint (default http://127.0.0.1:8080/mcp, or the ready file url)')
+    .addOption(
+      new Option(
+        '--scenario <name>',
+        'mixed | affinity | ratelimit | cache | failover | raw (default mixed)',
+      ).choices(['mixed', 'affinity', 'ratelimit', 'cache', 'failover', 'raw']),
+    )
+    .option('--script <file>', 'run your own JSON sequence of calls (see docs/bench.md)')
+    .addOption(
+      new Option('--era <era>', 'client era: 2025 | 2026 | mixed').choices(['2025', '2026', 'mixed']),
+    )
+    .option('--mix <shares>', 'share of users per era, e.g. 2025=70,2026=30')
+    .option(
+      '--clients <n>',
+      'closed model: concurrent users (default 10; raw: connections)',
+      intArg(1, 100_000),
+    )
+    .option('--rate <rate>', 'open model: arrivals per second, e.g. 200/s')
+    .option('--ramp <stages>', 'open model stages, e.g. 0-200/s:30s,hold:60s')
+    .option('--max-clients <n>', 'open model: most users in the pool (default 100)', intArg(1, 100_000))
+    .option(
+      '--pre-allocate <n>',
+      'open model: users connected before arrivals start (default 10)',
+      intArg(0, 100_000),
+    )
+    .option('--duration <duration>', 'how long to run (default 10s)', durationArg)
+    .option('--iterations <n>', 'stop after this many requests in total', intArg(1))
+    .option('--think <duration>', 'closed model: pause between calls, e.g. 100ms or 50ms-200ms')
+    .option('--timeout <duration>', 'per-request timeout (default 30s)', durationArg)
+    .option(
+      '--graceful-stop <duration>',
+      'let running requests finish this long at the end (default 5s)',
+      durationArg,
+    )
+    .option('--no-reinit-on-404', 'keep a lost session instead of opening a new one on 404')
+    .option('--session-per-call', 'open (and delete) a new 2025 session for every call')
+    .option('--ignore-retry-after', 'do not wait Retry-After after a 429')
+    .option('--expect-limit <rate>', 'ratelimit: the limit the server should enforce, e.g. 60/1m', rateArg)
+    .option('--tool <name>', 'ratelimit/cache/raw: call this tool')
+    .option('--args <json>', 'arguments for --tool, a JSON object')
+    .option('--header <header>', "extra request header, 'Name: value' (repeatable)", collectStrings)
+    .option('--seed <n>', 'seed for the scenario choices (default 1)', intArg(0, 2 ** 31))
+    .option('--ready-file <file>', 'the ready file of a local `mcp-scale serve` (target url and worker PIDs)')
+    .option('--spawn', 'start a local cluster with the serve settings below, bench it, stop it')
+    .option('--kill-at <duration>', 'failover: when to kill a worker (default half the run)', durationArg)
+    .option('--kill-instance <id>', 'failover: which worker to kill (default the busiest)')
+    .option('--find-capacity', 'step the arrival rate up until p99 crosses --p99; report calls/s per worker')
+    .option('--p99 <duration>', 'find-capacity: p99 target, e.g. 250ms', durationArg)
+    .option('--start-rate <rate>', 'find-capacity: first step (default 10/s)')
+    .option('--max-rate <rate>', 'find-capacity: highest step (default 10000/s)')
+    .option('--step-duration <duration>', 'find-capacity: length of each step (default 10s)', durationArg)
+    .option('--threshold <expr>', 'fail (exit 99) unless true, e.g. "p99<250ms" (repeatable)', collectStrings)
+    .option('--json', 'print the report as JSON instead of the table')
+    .option('--out <file>', 'write the report JSON (schemas/bench-report.schema.json)')
+    .option('--html <file>', 'write a self-contained HTML report with charts')
+    .option('--instances <n>', 'spawn: workers (default 3)')
+    .option('--config <file>', 'spawn: serve settings from a JSON config file')
+    .option('--redis <url>', 'spawn: auto | memory | redis://...')
+    .option('--sessions <mode>', 'spawn: stateful | stateless')
+    .option('--backend-latency <duration>', "spawn: the demo server's simulated latency")
+    .option('--rate-limit <rate>', 'spawn: per-user budget, e.g. 60/1m')
+    .option('--tool-limit <tool=rate>', 'spawn: per-tool budget (repeatable)', collectStrings)
+    .option('--cache-ttl <tool=duration>', 'spawn: cache a tool result (repeatable)', collectStrings)
+    .action(async (url: string | undefined, flags: BenchFlags & Record<string, unknown>) => {
+      const { runBenchCommand } = await import('../../bench/run-command.js');
+      await runBenchCommand(
+        { ...flags, ...(url ? { url } : {}) },
+        {
+          stdout: process.stdout,
+          stderr: process.stderr,
+          clusterSettings: Object.fromEntries(SPAWN_SETTINGS.map((key) => [key, flags[key]])),
+          startCluster: flags.spawn ? await loadClusterStarter() : undefined,
+        },
+      );
+    });
+  withExamples(command, [
+    'mcp-scale bench http://127.0.0.1:8080/mcp --clients 20 --duration 30s',
+    'mcp-scale bench --rate 200/s --duration 1m --era mixed --mix 2025=70,2026=30',
+    'mcp-scale bench --ramp 0-200/s:30s,hold:60s --max-clients 300 --html report.html',
+    'mcp-scale bench --scenario ratelimit --expect-limit 60/1m --json',
+    'mcp-scale bench --scenario failover --ready-file .mcp-scale/ready.json',
+    'mcp-scale bench --scenario raw --clients 50 --duration 10s',
+    'mcp-scale bench --script calls.json --threshold "p99<250ms" --threshold "errors<0.1%"',
+    'mcp-scale bench --spawn --instances 3 --find-capacity --p99 250ms --out capacity.json',
+  ]);
+}
+
+/**
+ * The supervisor's starter for --spawn. Wire-up point for src/cluster: it
+ * must start a cluster from `{ config, flags }` and return `{ url, readyInfo, close() }`.
+ */
+async function loadClusterStarter(): Promise<ClusterStarter> {
+  throw new UserError(
+    '--spawn is not wired to the cluster supervisor in this build: run `mcp-scale serve --ready-file FILE` and pass --ready-file FILE',
+  );
+}

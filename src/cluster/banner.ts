@@ -1,0 +1,32 @@
+import { formatDuration } from '../config/duration.js';
+import type { ClusterConfig } from '../config/cluster-config.js';
+import type { RunningCluster } from './supervisor.js';
+
+/** The one banner `serve` prints when everything is ready. */
+export function formatBanner(cluster: RunningCluster, config: ClusterConfig): string {
+  const info = cluster.info();
+  const lines = [
+    'mcp-scale serve: ready',
+    `  MCP endpoint  ${info.url}`,
+    `  eras          2025 (${config.sessions === 'stateful' ? 'sessions, gateway-owned, survive worker deaths' : 'stateless: no sessions'}) + 2026-07-28 (stateless)`,
+    `  workers       ${info.instances.map((w) => `${w.id} pid ${w.pid} port ${w.port}`).join(', ')}`,
+    `  server        ${info.server}`,
+    `  gateway       pid ${info.gateway.pid} port ${info.gateway.port}`,
+    `  Redis         ${cluster.redisDescription}`,
+  ];
+  if (info.lb)
+    lines.push(
+      `  load balancer ${info.lb.kind} (affinity ${info.lb.affinity}) pid ${info.lb.pid} at ${info.lb.url}`,
+    );
+  if (config.sessions === 'stateless') {
+    lines.push(
+      '  note          stateless mode: 2025 clients get no session, so server-to-client requests (sampling,',
+      '                elicitation), GET notification streams and stream resumption are unavailable to them.',
+    );
+  } else {
+    lines.push(`  sessions      idle TTL ${formatDuration(config.sessionTtlMs)}`);
+  }
+  if (cluster.stateFile) lines.push(`  state file    ${cluster.stateFile}`);
+  lines.push(`Press Ctrl+C to stop (in-flight requests get up to ${formatDuration(config.drainTimeoutMs)}).`);
+  return lines.join('\n');
+}

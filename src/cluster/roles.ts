@@ -1,0 +1,113 @@
+import { resolveClusterConfig, type ClusterConfig } from '../config/cluster-config.js';
+import { UserError } from '../errors.js';
+import { startGateway } from '../gateway/gateway.js';
+import { parseWorkerTarget } from '../gateway/worker-pool.js';
+import { redactRedisUrl } from '../redis/connection.js';
+import { WORKER_ID_PATTERN } from '../protocol/headers.js';
+import { startWorkerHost } from '../worker/host.js';
+import { closeOnSignals, signalFailed, signalReady } from './ready-signal.js';
+
+/**
+ * The separate roles (`mcp-scale worker`, `mcp-scale gateway`), as run by
+ * compose, Kubernetes, or `serve`'s supervisor. Each resolves its config,
+ * starts, tells its supervisor it is ready, and stops cleanly on a signal.
+ */
+
+/** A role's Redis: the flag, else REDIS_URL, else memory. Roles never start a Redis. */
+export function roleRedisUrl(config: ClusterConfig, env = process.env): string | undefined {
+  if (config.redis === 'memory') return undefined;
+  if (config.redis === 'auto') return env.REDIS_URL || undefined;
+  return config.redis;
+}
+
+export async function runWorker(flags: Record<string, unknown>, id: string): Promise<void> {
+  if (!WORKER_ID_PATTERN.test(id))
+    throw new UserError(`--id '${id}' may use letters, digits, _ and - (at most 64)`);
+  const config = resolveClusterConfig(flags);
+  if (config.serverCmd) throw new UserError('--server-cmd is for serve: such a command is its own worker');
+  const redisUrl = roleRedisUrl(config);
+  try {
+    const worker = await startWorkerHost({
+      id,
+      host: config.host,
+      port: flags.port === undefined ? 0 : config.port,
+      path: config.path,
+      server: config.server,
+      backendLatencyMs: config.backendLatencyMs,
+      redisUrl,
+      prefix: config.prefix,
+      clusterSecret: config.clusterSecret,
+      sessions: config.sessions,
+      // The backstop for sessions a gateway forgot: a little over the gateway's TTL.
+      sessionIdleMs: config.sessionTtlMs + 60_000,
+      maxBodyBytes: config.maxBodyBytes,
+      advertiseUrl: typeof flags.advertiseUrl === 'string' ? flags.advertiseUrl : undefined,
+      allowedHosts: config.allowedHosts,
+      adminToken: config.adminToken,
+    });
+    console.log(
+      `worker ${worker.id} ready on ${worker.url} (${worker.serverName} server, SDK ${worker.sdk}, ${
+        redisUrl ? `Redis ${redactRedisUrl(redisUrl)}` : 'memory mode'
+      })`,
+    );
+    signalReady({ role: 'worker', id: worker.id, url: worker.url, port: worker.port, pid: process.pid });
+    closeOnSignals(() => worker.close());
+  } catch (error) {
+    signalFailed('worker', (error as Error).message);
+    throw error;
+  }
+}
+
+export async function runGateway(flags: Record<string, unknown>): Promise<void> {
+  const config = resolveClusterConfig(flags);
+  const redisUrl = roleRedisUrl(config);
+  const workerSpecs = Array.isArray(flags.worker) ? (flags.worker as string[]) : [];
+  let workers;
+  try {
+    workers = workerSpecs.map((spec, index) => parseWorkerTarget(spec, index));
+  } catch (error) {
+    throw new UserError(`--worker: ${(error as Error).message}`);
+  }
+  if (workers.length === 0 && !redisUrl) {
+    throw new UserError('give workers with --worker URL, or --redis URL to find them in the registry');
+  }
+  try {
+    const { createAdmission } = await import('./admission-factory.js');
+    const admission = await createAdmission(config, redisUrl);
+    const gateway = await startGateway({
+      host: config.host,
+      port: config.port,
+      path: config.path,
+      workers,
+      redisUrl,
+      prefix: config.prefix,
+      clusterSecret: config.clusterSecret,
+      sessionTtlMs: config.sessionTtlMs,
+      maxInflight: config.maxInflight,
+      maxBodyBytes: config.maxBodyBytes,
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+      drainTimeoutMs: config.drainTimeoutMs,
+      corsOrigins: config.corsOrigins,
+      allowedHosts: config.allowedHosts,
+      adminToken: config.adminToken,
+      trustProxy: config.auth.trustProxy,
+      authenticator: admission.authenticator,
+      limiter: admission.limiter,
+    });
+    console.log(
+      `gateway ready on ${gateway.url} (${workers.length > 0 ? `${workers.length} workers` : 'workers from the Redis registry'}, ${
+        redisUrl ? `Redis ${redactRedisUrl(redisUrl)}` : 'memory mode'
+      })`,
+    );
+    signalReady({ role: 'gateway', id: 'gateway', url: gateway.url, port: gateway.port, pid: process.pid });
+    closeOnSignals(() => gateway.close());
+  } catch (error) {
+    const message =
+      (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? `port ${config.port} is already in use (--port)`
+        : (error as Error).message;
+    signalFailed('gateway', message);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(message);
+    throw error;
+  }
+}

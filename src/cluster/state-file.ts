@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isProcessAlive } from '../util/process.js';
+
+/**
+ * A running `serve` records itself under ~/.mcp-scale/clusters/<pid>.json
+ * (MCP_SCALE_HOME overrides the folder), so admin commands can find its
+ * Redis, even a private one, without flags. Removed on exit.
+ */
+export interface ClusterState {
+  pid: number;
+  url: string;
+  redis: { mode: string; url?: string };
+  prefix: string;
+  startedAt: string;
+  readyFile?: string;
+}
+
+export function stateHome(env = process.env): string {
+  return env.MCP_SCALE_HOME ?? path.join(os.homedir(), '.mcp-scale');
+}
+
+function clustersDir(env = process.env): string {
+  return path.join(stateHome(env), 'clusters');
+}
+
+export function writeClusterState(state: ClusterState, env = process.env): string {
+  const dir = clustersDir(env);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${state.pid}.json`);
+  // It may hold a Redis password: readable by this user only.
+  fs.writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  return file;
+}
+
+export function removeClusterState(file: string): void {
+  fs.rmSync(file, { force: true });
+}
+
+/** The most recently started cluster whose supervisor is still alive. */
+export function findRunningCluster(env = process.env): ClusterState | undefined {
+  const dir = clustersDir(env);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return undefined;
+  }
+  const alive: ClusterState[] = [];
+  for (const name of names) {
+    try {
+      const state = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as ClusterState;
+      if (isProcessAlive(state.pid)) alive.push(state);
+      else fs.rmSync(path.join(dir, name), { force: true }); // left by a supervisor that was killed
+    } catch {
+      // unreadable: ignore
+    }
+  }
+  return alive.sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+}
