@@ -29,6 +29,8 @@ export interface ProxyModel {
   /** HAProxy stick-table entry lifetime (the session TTL). */
   stickExpireS: number;
   upstreams: UpstreamAddress[];
+  /** HAProxy global maxconn; undefined lets HAProxy derive it from the open-file limit. */
+  maxConnections?: number;
   runtime: ProxyRuntimePaths;
   /** Comment lines stating the choices made and why. */
   header: string[];
@@ -90,6 +92,7 @@ export function proxyModelFromOptions(options: GenOptions, header: string[]): Pr
     connectTimeoutS: 5,
     stickExpireS: wholeSeconds(options.sessionTtlMs),
     upstreams: options.upstreams ?? defaultUpstreams(options),
+    maxConnections: 10_000,
     runtime: CONTAINER_RUNTIME_PATHS,
     header,
   };
