@@ -26,6 +26,7 @@ export interface WorkerArgsInput {
   server?: string;
 }
 
+/** `mcp-scale worker ...`; workers take no --trust-proxy (they do no per-IP limiting). */
 export function workerArgs(options: GenOptions, input: WorkerArgsInput): string[] {
   const args = [
     'worker',
@@ -41,8 +42,6 @@ export function workerArgs(options: GenOptions, input: WorkerArgsInput): string[
     input.advertiseUrl,
   ];
   if (input.server) args.push('--server', input.server);
-  // Without a gateway the proxy is the worker's only peer: trust its X-Forwarded-For.
-  if (options.affinity !== 'gateway') args.push('--trust-proxy');
   return [...args, ...sharedSettingArgs(options)];
 }
 

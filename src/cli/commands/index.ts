@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.js';
 import { registerGatewayCommand } from './gateway.js';
+import { registerGenCommand } from './gen.js';
 import { registerPlanCommand } from './plan.js';
 import { registerServeCommand } from './serve.js';
 import { registerWorkerCommand } from './worker.js';
@@ -15,4 +16,5 @@ export function registerCommands(program: Command): void {
   registerWorkerCommand(program);
   registerPlanCommand(program);
   registerBenchCommand(program);
+  registerGenCommand(program);
 }

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { OperationalError, UserError } from '../errors.js';
+import { checkGenerated, type CheckResult } from './check.js';
+import { genWarnings } from './choices.js';
+import { resolveGenOptions } from './options.js';
+import { renderTarget } from './render.js';
+import { GEN_TARGETS, type GenOptions, type GenTarget } from './types.js';
+import { writeGenerated, type WrittenFile } from './write.js';
+
+export interface GenRunResult {
+  target: GenTarget;
+  /** The output folder, or '-' for stdout. */
+  out: string;
+  files: WrittenFile[];
+  warnings: string[];
+  /** Present with --check. */
+  checks?: CheckResult[];
+}
+
+export interface GenIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/**
+ * `mcp-scale gen <target>`: resolve options (defaults < --config < env <
+ * flags), render, write (or print), optionally check. Throws UserError for
+ * bad input and OperationalError when a check fails, after reporting.
+ */
+export async function runGen(
+  target: string,
+  flags: Record<string, unknown>,
+  io: GenIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<GenRunResult> {
+  if (!(GEN_TARGETS as readonly string[]).includes(target)) {
+    throw new UserError(`unknown gen target '${target}': use one of ${GEN_TARGETS.join(', ')}`);
+  }
+  const out = typeof flags.out === 'string' ? flags.out : '-';
+  const json = flags.json === true;
+  if (json && out === '-') throw new UserError('--json reports on written files: give --out DIR');
+  const options = resolveGenOptions({ ...flags, out });
+  const files = renderTarget(target as GenTarget, options);
+  const warnings = [...genWarnings(options), ...targetWarnings(target as GenTarget, options)];
+  for (const warning of warnings) io.stderr.write(`mcp-scale gen: warning: ${warning}\n`);
+  const written = writeGenerated(files, out, io.stdout);
+  const result: GenRunResult = { target: target as GenTarget, out, files: written, warnings };
+  // With files on stdout, the report goes to stderr so the output stays a clean config.
+  const report = out === '-' ? io.stderr : io.stdout;
+  if (!json && out !== '-') {
+    for (const file of written) report.write(`wrote ${path.relative(process.cwd(), file.path) || file.path} (${file.bytes} bytes)\n`);
+  }
+  if (flags.check === true) {
+    result.checks = await checkGenerated(files, { contextDir: options.contextDir });
+    if (!json) for (const check of result.checks) report.write(`${formatCheck(check)}\n`);
+  }
+  if (json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const failed = result.checks?.filter((c) => c.status === 'failed') ?? [];
+  if (failed.length > 0) {
+    throw new OperationalError(`${failed.length} of ${result.checks?.length} checks failed`, 'GEN_CHECK');
+  }
+  return result;
+}
+
+function formatCheck(check: CheckResult): string {
+  const label = { passed: 'ok  ', failed: 'FAIL', skipped: 'skip' }[check.status];
+  return `${label} ${check.path}: ${check.check}: ${check.detail}`;
+}
+
+function targetWarnings(target: GenTarget, options: GenOptions): string[] {
+  const warnings: string[] = [];
+  const tls = options.tls;
+  if (tls && (target === 'haproxy' || target === 'all') && tls.key !== `${tls.cert}.key` && tls.key !== tls.cert) {
+    warnings.push(
+      `HAProxy reads the TLS key from ${tls.cert} itself or from ${tls.cert}.key: concatenate or link ${tls.key} there`,
+    );
+  }
+  if (target === 'all' && options.affinity === 'session') {
+    warnings.push('no k8s/ files: --affinity session is not supported on Kubernetes (see README.md)');
+  }
+  if (options.upstreams && (target === 'compose' || target === 'all')) {
+    warnings.push('--upstream is ignored by compose and all: their proxies name the compose services');
+  }
+  return warnings;
+}
