@@ -1,0 +1,55 @@
+import { VirtualUser, type VirtualUserDeps } from '../clients/virtual-user.js';
+import { seededRandom, type VuView } from '../scenarios/scenario.js';
+import type { Era } from '../types.js';
+
+/**
+ * Creates virtual users with eras in the requested mix, exactly: with
+ * `--mix 2025=70,2026=30` and 10 users, 7 speak 2025 and 3 speak 2026, and
+ * any prefix of the sequence is as close to the mix as whole users allow.
+ */
+export class VuFactory {
+  readonly all: VirtualUser[] = [];
+  private readonly assigned: Record<Era, number> = { '2025': 0, '2026': 0 };
+  private readonly randoms = new Map<VirtualUser, () => number>();
+
+  constructor(
+    private readonly mix: Record<Era, number>,
+    private readonly deps: VirtualUserDeps,
+    private readonly seed: number,
+  ) {}
+
+  get count(): number {
+    return this.all.length;
+  }
+
+  create(): VirtualUser {
+    const era = nextEra(this.mix, this.assigned, this.all.length);
+    this.assigned[era] += 1;
+    const vu = new VirtualUser(this.all.length, era, this.deps);
+    this.all.push(vu);
+    this.randoms.set(vu, seededRandom(this.seed * 7919 + vu.index));
+    return vu;
+  }
+
+  /** What a scenario sees of a user for its next step. */
+  view(vu: VirtualUser): VuView {
+    const random = this.randoms.get(vu) ?? Math.random;
+    return { index: vu.index, era: vu.era, iteration: vu.iteration, random };
+  }
+
+  eraCounts(): Record<Era, number> {
+    return { ...this.assigned };
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.all.map((vu) => vu.close().catch(() => undefined)));
+  }
+}
+
+/** The era furthest behind its share after `created` users. */
+export function nextEra(mix: Record<Era, number>, assigned: Record<Era, number>, created: number): Era {
+  const deficit = (era: Era): number => ((created + 1) * mix[era]) / 100 - assigned[era];
+  if (mix['2026'] <= 0) return '2025';
+  if (mix['2025'] <= 0) return '2026';
+  return deficit('2026') > deficit('2025') ? '2026' : '2025';
+}

@@ -1,0 +1,83 @@
+import type { MetricsResult } from '../metrics.js';
+import type { ScenarioSummary } from '../report-schema.js';
+import type { BenchOptions, BenchTarget, Era, ResponseRecord, ScenarioName, Step } from '../types.js';
+
+/**
+ * A scenario decides what each virtual user sends next and, optionally,
+ * watches the responses to judge something (affinity, exact limits, cache
+ * hits, sessions surviving a dead worker). The engine owns the load model;
+ * a scenario never schedules requests itself.
+ */
+export interface VuView {
+  index: number;
+  era: Era;
+  /** Iterations this user has started before this one. */
+  iteration: number;
+  /** Seeded per user: a rerun with the same --seed sends the same sequence. */
+  random: () => number;
+}
+
+export interface ScenarioContext {
+  options: BenchOptions;
+  target: BenchTarget;
+  /** ms since the bench started. */
+  clock: () => number;
+  /** When the load ends, ms since start (undefined when only --iterations bounds it). */
+  plannedEndMs: number | undefined;
+  /** Requests served per instance so far. */
+  instanceCounts: () => Record<string, number>;
+  log: (message: string) => void;
+}
+
+export interface Scenario {
+  readonly name: ScenarioName;
+  nextStep(vu: VuView): Step;
+  start?(context: ScenarioContext): void | Promise<void>;
+  observe?(record: ResponseRecord): void;
+  stop?(): void | Promise<void>;
+  summary(metrics: MetricsResult): ScenarioSummary;
+}
+
+/** Deterministic PRNG (mulberry32): cheap, seedable, good enough to pick steps. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Picks a key with probability proportional to its weight. */
+export function weightedPick<T extends string>(
+  weights: readonly (readonly [T, number])[],
+  random: () => number,
+): T {
+  const total = weights.reduce((sum, [, weight]) => sum + weight, 0);
+  let roll = random() * total;
+  for (const [key, weight] of weights) {
+    roll -= weight;
+    if (roll < 0) return key;
+  }
+  const last = weights.at(-1);
+  if (!last) throw new Error('weightedPick needs at least one entry');
+  return last[0];
+}
+
+/** Product ids 1..100 with a hot head: low ids are asked for far more often, as in a real shop. */
+export function popularProductId(random: () => number): string {
+  return String(Math.floor(100 * random() ** 2) + 1);
+}
+
+export const SEARCH_QUERIES = [
+  'lamp',
+  'desk',
+  'chair',
+  'mug',
+  'notebook',
+  'pen',
+  'cable',
+  'monitor',
+] as const;
