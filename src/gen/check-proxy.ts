@@ -30,8 +30,8 @@ export async function checkNginxConfig(content: string, binary = which('nginx'))
       ? ` (not resolvable here, checked as 127.0.0.1: ${substituted.join(', ')})`
       : '';
     return result.status === 0
-      ? { status: 'passed', detail: `nginx -t: ok${note}` }
-      : { status: 'failed', detail: `nginx -t: ${lastLines(output)}${note}` };
+      ? { status: 'passed', detail: `ok${note}` }
+      : { status: 'failed', detail: `${lastLines(output)}${note}` };
   });
 }
 
@@ -42,9 +42,18 @@ export async function checkHaproxyConfig(content: string, binary = which('haprox
     fs.writeFileSync(file, content);
     const result = runToFile(binary, ['-c', '-f', file], path.join(dir, 'check.log'));
     const output = result.output.trim();
+    const warnings = output
+      .split('\n')
+      .filter((line) => line.includes('[WARNING]'))
+      .map((line) =>
+        line
+          .replace(/^.*\[WARNING\][^:]*:[^:]*:\s*/, '')
+          .replace(/^\[[^\]]*\]\s*:\s*/, '')
+          .trim(),
+      );
     return result.status === 0
-      ? { status: 'passed', detail: `haproxy -c: ok${output ? ` (${lastLines(output)})` : ''}` }
-      : { status: 'failed', detail: `haproxy -c: ${lastLines(output) || `exit ${result.status}`}` };
+      ? { status: 'passed', detail: warnings.length ? `ok (${warnings.join(' | ')})` : 'ok' }
+      : { status: 'failed', detail: lastLines(output) || `exit ${result.status}` };
   });
 }
 

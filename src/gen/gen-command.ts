@@ -47,7 +47,7 @@ export async function runGen(
   // With files on stdout, the report goes to stderr so the output stays a clean config.
   const report = out === '-' ? io.stderr : io.stdout;
   if (!json && out !== '-') {
-    for (const file of written) report.write(`wrote ${path.relative(process.cwd(), file.path) || file.path} (${file.bytes} bytes)\n`);
+    for (const file of written) report.write(`wrote ${displayPath(file.path)} (${file.bytes} bytes)\n`);
   }
   if (flags.check === true) {
     result.checks = await checkGenerated(files, { contextDir: options.contextDir });
@@ -61,6 +61,12 @@ export async function runGen(
   return result;
 }
 
+/** Relative to the current folder when inside it, absolute otherwise. */
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith('..') ? file : relative;
+}
+
 function formatCheck(check: CheckResult): string {
   const label = { passed: 'ok  ', failed: 'FAIL', skipped: 'skip' }[check.status];
   return `${label} ${check.path}: ${check.check}: ${check.detail}`;
@@ -69,7 +75,12 @@ function formatCheck(check: CheckResult): string {
 function targetWarnings(target: GenTarget, options: GenOptions): string[] {
   const warnings: string[] = [];
   const tls = options.tls;
-  if (tls && (target === 'haproxy' || target === 'all') && tls.key !== `${tls.cert}.key` && tls.key !== tls.cert) {
+  if (
+    tls &&
+    (target === 'haproxy' || target === 'all') &&
+    tls.key !== `${tls.cert}.key` &&
+    tls.key !== tls.cert
+  ) {
     warnings.push(
       `HAProxy reads the TLS key from ${tls.cert} itself or from ${tls.cert}.key: concatenate or link ${tls.key} there`,
     );

@@ -133,7 +133,11 @@ export function parseProxyRateLimit(text: string, burst = 20): ProxyRateLimit {
   if (nginxStyle) {
     perSecond = Number(nginxStyle[1]) / (nginxStyle[2] === 's' ? 1 : 60);
   } else {
-    perSecond = ratePerSecond(parseRate(text, '--nginx-rate-limit'));
+    try {
+      perSecond = ratePerSecond(parseRate(text, '--nginx-rate-limit'));
+    } catch {
+      throw new UserError(`invalid --nginx-rate-limit '${text}': use e.g. 10r/s, 600r/m or 10/1s`);
+    }
   }
   if (!(perSecond > 0)) throw new UserError(`invalid --nginx-rate-limit '${text}': use e.g. 10r/s or 600r/m`);
   if (!Number.isInteger(burst) || burst < 0) {

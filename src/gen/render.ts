@@ -87,7 +87,8 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
     const service = `worker-${i + 1}`;
     const args = workerArgs(options, {
       id: `w${i + 1}`,
-      advertiseUrl: `http://${service}:${WORKER_PORT}`,
+      // The registry entry is the worker's MCP endpoint, path included.
+      advertiseUrl: `http://${service}:${WORKER_PORT}${options.path}`,
       redisUrl,
       server: docker.serverPathInImage,
     });
@@ -159,7 +160,7 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
     workerArgs: workerArgs(options, {
       id: '$(POD_NAME)',
-      advertiseUrl: `http://$(POD_IP):${WORKER_PORT}`,
+      advertiseUrl: `http://$(POD_IP):${WORKER_PORT}${options.path}`,
       redisUrl: redisArg,
       server: docker.serverPathInImage,
     }),

@@ -9,9 +9,18 @@ import { collectStrings, withExamples } from '../options.js';
 export function registerGenCommand(program: Command): void {
   const command = program
     .command('gen')
-    .description('Render production configs (nginx, HAProxy, Dockerfile, compose, Kubernetes) and check them.')
+    .description(
+      'Render production configs (nginx, HAProxy, Dockerfile, compose, Kubernetes) and check them.',
+    )
     .addArgument(
-      new Argument('<target>', 'what to render').choices(['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'all']),
+      new Argument('<target>', 'what to render').choices([
+        'nginx',
+        'haproxy',
+        'docker',
+        'compose',
+        'k8s',
+        'all',
+      ]),
     )
     .option('--out <dir>', 'write files into this folder, or - for stdout (default -)')
     .option('--config <file>', 'read settings from a JSON config file (the one serve uses)')
@@ -31,12 +40,18 @@ export function registerGenCommand(program: Command): void {
       ]),
     )
     .addOption(
-      new Option('--sessions <mode>', '2025-era serving (default stateful)').choices(['stateful', 'stateless']),
+      new Option('--sessions <mode>', '2025-era serving (default stateful)').choices([
+        'stateful',
+        'stateless',
+      ]),
     )
     .option('--session-ttl <duration>', 'session lifetime; HAProxy stick entries expire with it (default 1h)')
     .option('--redis <url>', 'auto (deploy Redis) or the redis:// / rediss:// URL of a managed Redis')
     .option('--server <module>', 'your MCP server module, bundled into the image (default: the demo)')
-    .option('--cluster-secret <secret>', 'cluster secret (env MCP_SCALE_CLUSTER_SECRET; default: a new random one)')
+    .option(
+      '--cluster-secret <secret>',
+      'cluster secret (env MCP_SCALE_CLUSTER_SECRET; default: a new random one)',
+    )
     .option('--drain-timeout <duration>', 'drain time on shutdown; sets the pod grace period (default 10s)')
     .option('--server-name <names>', 'host name(s) the proxy answers, space-separated (default: any)')
     .option('--tls-cert <file>', 'terminate TLS at the proxy with this certificate (PEM)')
@@ -53,7 +68,10 @@ export function registerGenCommand(program: Command): void {
     .option('--min-replicas <n>', 'Kubernetes HPA minimum workers (default --instances)')
     .option('--max-replicas <n>', 'Kubernetes HPA maximum workers (default 10)')
     .option('--cpu-target <percent>', 'Kubernetes HPA average CPU target (default 70)')
-    .option('--context <dir>', 'Docker build context: mcp-scale itself or a project depending on it (default .)');
+    .option(
+      '--context <dir>',
+      'Docker build context: mcp-scale itself or a project depending on it (default .)',
+    );
   withExamples(command, [
     'mcp-scale gen nginx',
     'mcp-scale gen all --out deploy --check',

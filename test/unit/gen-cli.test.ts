@@ -1,0 +1,207 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { OperationalError, UserError } from '../../src/errors.js';
+import { runGen } from '../../src/gen/gen-command.js';
+import { parseProxyRateLimit, resolveGenOptions } from '../../src/gen/options.js';
+import { REPO_ROOT } from '../helpers/lb-gen-cases.js';
+
+let dir: string;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-scale-gen-cli-'));
+});
+
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+function capture() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  return { io: { stdout, stderr }, out: () => out, err: () => err };
+}
+
+describe('resolveGenOptions: flags, config file and environment', () => {
+  it('maps flags (raw strings, as commander passes them) to options', () => {
+    const options = resolveGenOptions(
+      {
+        instances: '4',
+        affinity: 'session',
+        maxBody: '8mb',
+        port: '443',
+        serverName: 'a.example.com b.example.com',
+        nginxRateLimit: '600r/m',
+        upstream: ['w1=10.0.0.1:3000', '10.0.0.2:3000'],
+        minReplicas: '2',
+        streamTimeout: '2h',
+        context: REPO_ROOT,
+      },
+      {},
+    );
+    expect(options).toMatchObject({
+      instances: 4,
+      affinity: 'session',
+      maxBodyBytes: 8 * 1024 * 1024,
+      port: 443,
+      serverName: 'a.example.com b.example.com',
+      rateLimit: { nginxRate: '10r/s', perSecond: 10, burst: 20 },
+      upstreams: [
+        { id: 'w1', host: '10.0.0.1', port: 3000 },
+        { id: 'u2', host: '10.0.0.2', port: 3000 },
+      ],
+      minReplicas: 2,
+      maxReplicas: 10,
+      streamTimeoutMs: 7_200_000,
+      contextDir: REPO_ROOT,
+    });
+    expect(Buffer.byteLength(options.clusterSecret)).toBeGreaterThanOrEqual(32);
+  });
+
+  it('reads gen keys from the config file; env beats the file; flags beat both', () => {
+    const file = path.join(dir, 'mcp-scale.config.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        instances: 5,
+        serverName: 'file.example.com',
+        image: 'file/image:1',
+        clusterSecret: 'f'.repeat(40),
+      }),
+    );
+    const options = resolveGenOptions(
+      { config: file, image: 'flag/image:2' },
+      { MCP_SCALE_CLUSTER_SECRET: 'e'.repeat(40) },
+    );
+    expect(options).toMatchObject({
+      instances: 5,
+      serverName: 'file.example.com',
+      image: 'flag/image:2',
+      clusterSecret: 'e'.repeat(40),
+    });
+  });
+
+  it.each([
+    ['10r/s', '10r/s', 10],
+    ['30r/m', '30r/m', 0.5],
+    ['10/1s', '10r/s', 10],
+    ['1/2s', '30r/m', 0.5],
+    ['100/1m', '100r/m', 100 / 60],
+  ])('rate %s is nginx %s', (input, nginxRate, perSecond) => {
+    const limit = parseProxyRateLimit(input);
+    expect(limit.nginxRate).toBe(nginxRate);
+    expect(limit.perSecond).toBeCloseTo(perSecond);
+  });
+
+  it.each([
+    [{ tlsCert: '/a.pem' }, '--tls-cert and --tls-key go together'],
+    [{ upstream: ['w 1=h:1'] }, 'invalid --upstream'],
+    [{ upstream: ['w1=a:1', 'w1=b:2'] }, "id 'w1' is used twice"],
+    [{ redis: 'memory' }, '--redis memory'],
+    [{ redis: 'http://x' }, 'redis:// or rediss://'],
+    [{ serverName: 'a;b' }, '--server-name'],
+    [{ image: 'a b' }, '--image'],
+    [{ cpuTarget: '150' }, '--cpu-target'],
+    [{ nginxRateLimit: 'fast' }, '10r/s, 600r/m or 10/1s'],
+  ])('rejects %j', (flags, message) => {
+    expect(() => resolveGenOptions(flags, {})).toThrow(UserError);
+    expect(() => resolveGenOptions(flags, {})).toThrow(message);
+  });
+});
+
+describe('runGen', () => {
+  it('writes the files of a target, secrets 0600, and reports them', async () => {
+    const { io, out } = capture();
+    const result = await runGen('compose', { out: dir, context: REPO_ROOT }, io);
+    expect(result.files.map((f) => path.relative(dir, f.path)).sort()).toEqual(
+      ['.env', 'Dockerfile', 'Dockerfile.dockerignore', 'compose.yaml', 'nginx.conf'].sort(),
+    );
+    expect(fs.statSync(path.join(dir, '.env')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(dir, 'compose.yaml')).mode & 0o777).toBe(0o644);
+    expect(out()).toContain('compose.yaml');
+  });
+
+  it('prints to stdout with --out -, one file as is, several with separators', async () => {
+    const single = capture();
+    await runGen('nginx', {}, single.io);
+    expect(single.out().startsWith('# mcp-scale gen nginx')).toBe(true);
+    const several = capture();
+    await runGen('docker', { out: '-', context: REPO_ROOT }, several.io);
+    expect(several.out()).toContain('# ==> Dockerfile <==\n');
+    expect(several.out()).toContain('\n# ==> Dockerfile.dockerignore <==\n');
+  });
+
+  it('warns on stderr about ip affinity and clients behind one NAT', async () => {
+    const { io, err } = capture();
+    const result = await runGen('haproxy', { affinity: 'ip' }, io);
+    expect(err()).toContain('NAT');
+    expect(result.warnings.join(' ')).toContain('NAT');
+  });
+
+  it('--check reports every check and fails when one fails', async () => {
+    const good = capture();
+    const result = await runGen('nginx', { out: dir, check: true }, good.io);
+    expect(result.checks?.map((c) => c.status)).toEqual(['passed']);
+    expect(good.out()).toMatch(/^ok {3}nginx\.conf: nginx -t: ok/m);
+    const bad = capture();
+    const missingCert = {
+      out: dir,
+      check: true,
+      tlsCert: path.join(dir, 'no.pem'),
+      tlsKey: path.join(dir, 'no.key'),
+    };
+    await expect(runGen('nginx', missingCert, bad.io)).rejects.toThrow(OperationalError);
+    expect(bad.out()).toMatch(/^FAIL nginx\.conf: nginx -t: .*no\.pem/m);
+  });
+
+  it('--json prints one JSON report', async () => {
+    const { io, out } = capture();
+    await runGen('haproxy', { out: dir, json: true, check: true }, io);
+    const report = JSON.parse(out()) as { target: string; checks: { check: string; status: string }[] };
+    expect(report.target).toBe('haproxy');
+    expect(report.checks).toEqual([expect.objectContaining({ check: 'haproxy -c', status: 'passed' })]);
+  });
+});
+
+describe('mcp-scale gen on the command line', () => {
+  async function cli(...args: string[]): Promise<{ code: number | undefined; stderr: string }> {
+    let stderr = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += chunk.toString();
+      return true;
+    });
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    await main(['node', 'mcp-scale', 'gen', ...args]);
+    const code = process.exitCode === undefined ? undefined : Number(process.exitCode);
+    return { code, stderr };
+  }
+
+  it.each([
+    [['nginx', '--affinity', 'sticky'], 'sticky'],
+    [['bogus'], 'bogus'],
+    [['nginx', '--instances', 'many'], 'many'],
+    [['nginx', '--tls-key', '/k.pem'], '--tls-cert and --tls-key go together'],
+  ])('bad input %j: one line, exit 2', async (args, mentions) => {
+    const { code, stderr } = await cli(...args);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(mentions);
+  });
+
+  it('writes a target into --out', async () => {
+    const { code } = await cli('haproxy', '--out', dir, '--affinity', 'session');
+    expect(code ?? 0).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'haproxy.cfg'), 'utf8')).toContain(
+      'stick store-response res.hdr(Mcp-Session-Id)',
+    );
+  });
+});
