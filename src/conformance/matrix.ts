@@ -129,6 +129,12 @@ async function runTarget(
     return { ...base, state: 'error', reason: errorMessage(error) };
   }
   try {
+    await fs.writeFile(path.join(dir, 'ready-info.json'), JSON.stringify(running.ready, null, 2));
+    const wrongShape = target.checkReady?.(running.ready);
+    if (wrongShape) {
+      log(`(${target.id}) not what it claims: ${wrongShape}`);
+      return { ...base, state: 'error', reason: wrongShape };
+    }
     log(
       `(${target.id}) ${target.label} ready at ${running.ready.url}; running the ${options.suite ?? 'active'} suite`,
     );

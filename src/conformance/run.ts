@@ -47,7 +47,11 @@ function parseOptions(argv: string[]) {
 
 function printReport(report: MatrixReport): void {
   console.log(`\n${report.text}\n`);
-  for (const d of report.differences) {
+  // A target that never ran differs on every scenario for one reason: say it once.
+  for (const o of report.outcomes) {
+    if (o.state === 'error') console.log(`DIFFERENCE (${o.id}) ${o.label} did not run: ${o.reason}`);
+  }
+  for (const d of report.differences.filter((d) => d.other !== 'error')) {
     console.log(`DIFFERENCE ${d.scenario}: (a) ${d.direct}, (${d.target}) ${d.other}: ${d.detail}`);
   }
   for (const u of report.direct.unexpected) {

@@ -8,6 +8,8 @@ export interface ReadyInfo {
   url: string;
   redis?: { mode: string; url: string };
   instances?: { id: string; pid: number; port: number }[];
+  /** Present when `serve --lb` put a load balancer in front; `url` is then the balancer's. */
+  lb?: { kind: string; affinity: string; url: string; pid: number };
 }
 
 export interface RunningTarget {
@@ -46,8 +48,9 @@ export async function startTarget(options: StartTargetOptions): Promise<RunningT
       process.kill(pid, 'SIGTERM');
       if (!(await waitForExit(pid, options.stopGraceMs ?? 20_000))) process.kill(pid, 'SIGKILL');
     }
-    for (const instance of ready?.instances ?? []) {
-      if (instance.pid !== pid && isProcessAlive(instance.pid)) process.kill(instance.pid, 'SIGKILL');
+    const children = [...(ready?.instances ?? []).map((i) => i.pid), ...(ready?.lb ? [ready.lb.pid] : [])];
+    for (const child of children) {
+      if (child !== pid && isProcessAlive(child)) process.kill(child, 'SIGKILL');
     }
   };
 

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ReadyInfo } from './target-process.js';
 
 /**
  * The three ways the suite reaches the conformance server. Each target is a
@@ -26,6 +27,8 @@ export interface TargetSpec {
   requires: { command: string[]; flags: string[] };
   /** How long starting may take before the target counts as broken. */
   startTimeoutMs: number;
+  /** What the ready file must show for the target to be what its label says; a reason when it does not. */
+  checkReady?: (ready: ReadyInfo) => string | undefined;
 }
 
 const cli = (root: string) => path.join(root, 'bin', 'mcp-scale.js');
@@ -66,6 +69,12 @@ export const TARGETS: readonly TargetSpec[] = [
       flags: ['--instances', '--server', '--ready-file', '--lb', '--affinity'],
     },
     startTimeoutMs: 90_000,
+    // A serve that accepted --lb but served through the gateway alone would
+    // pass (c) without nginx ever being in the path.
+    checkReady: (ready) =>
+      ready.lb?.kind === 'nginx' && ready.url === ready.lb.url
+        ? undefined
+        : `the ready file names no nginx load balancer in front (lb: ${JSON.stringify(ready.lb ?? null)})`,
   },
 ];
 

@@ -10,6 +10,7 @@ import {
   type TargetOutcome,
 } from '../../src/conformance/report.js';
 import { parseSuiteRun, summarizeChecks, type ScenarioResult } from '../../src/conformance/results.js';
+import { TARGETS } from '../../src/conformance/targets.js';
 
 const pass = (scenario: string) => summarizeChecks(scenario, [{ id: scenario, status: 'SUCCESS' }]);
 const fail = (scenario: string, id = scenario) =>
@@ -85,5 +86,15 @@ describe('conformance comparison', () => {
       unexpected: [{ scenario: 'tools-list', expected: 'pass', actual: 'fail' }],
       stale: ['server-sse-polling'],
     });
+  });
+});
+
+describe('conformance targets', () => {
+  it('accepts (c) only when its ready file shows nginx in front', () => {
+    const check = TARGETS.find((t) => t.id === 'c')?.checkReady;
+    const url = 'http://127.0.0.1:8080/mcp';
+    expect(check?.({ url })).toMatch(/no nginx load balancer/);
+    expect(check?.({ url, lb: { kind: 'haproxy', affinity: 'session', url, pid: 1 } })).toBeDefined();
+    expect(check?.({ url, lb: { kind: 'nginx', affinity: 'session', url, pid: 1 } })).toBeUndefined();
   });
 });
