@@ -1,5 +1,6 @@
 import type { Affinity } from '../config/cluster-config.js';
 import { formatDuration } from '../config/duration.js';
+import { redactRedisUrl } from '../redis/connection.js';
 import { nginxSize, type ProxyModel } from './proxy-model.js';
 import { wholeSeconds } from './options.js';
 import type { GenOptions } from './types.js';
@@ -97,7 +98,7 @@ export function dockerChoices(options: GenOptions): string[] {
   ];
 }
 
-export function composeChoices(options: GenOptions, redisUrl: string): string[] {
+export function composeChoices(options: GenOptions): string[] {
   const gatewayTier = options.affinity === 'gateway';
   return [
     'mcp-scale gen compose: the whole cluster on one Docker host.',
@@ -105,7 +106,7 @@ export function composeChoices(options: GenOptions, redisUrl: string): string[] 
     'Choices made, and why:',
     options.redis === 'auto'
       ? '- Redis 7 with an append-only file (appendfsync everysec) on a named volume: sessions, limits and the worker registry survive a Redis restart, losing at most a second of writes; RDB snapshots are off so there is one persistence story. Its healthcheck gates everything that needs it.'
-      : `- Redis is yours (--redis ${redisUrl}): no Redis service is started here.`,
+      : `- Redis is yours (--redis ${redactRedisUrl(options.redis)}; the URL itself is in .env): no Redis service is started here.`,
     `- ${options.instances} worker service(s), one per worker rather than \`deploy.replicas\`, so each has a stable id (w1, w2, ...) and an address it advertises in the Redis registry.`,
     gatewayTier
       ? `- ${options.gateways} gateway service(s) find the workers through the Redis registry; nginx balances over the gateways.`

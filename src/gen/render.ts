@@ -121,7 +121,7 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
         o: options,
         c,
         yamlList,
-        header: composeChoices(options, options.redis),
+        header: composeChoices(options),
       }),
     },
     {
