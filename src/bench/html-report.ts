@@ -18,9 +18,9 @@ export function renderHtmlReport(report: BenchReport): string {
     xLabel: 'seconds since start',
     yLabel: 'latency (ms)',
     series: [
-      { name: 'p50', color: '#4c78a8', points: timeline.map((b) => ({ x: b.second, y: b.p50 })) },
-      { name: 'p90', color: '#f58518', points: timeline.map((b) => ({ x: b.second, y: b.p90 })) },
-      { name: 'p99', color: '#e45756', points: timeline.map((b) => ({ x: b.second, y: b.p99 })) },
+      { name: 'p50', color: '#4c78a8', points: timeline.map((b) => ({ x: b.second + 0.5, y: b.p50 })) },
+      { name: 'p90', color: '#f58518', points: timeline.map((b) => ({ x: b.second + 0.5, y: b.p90 })) },
+      { name: 'p99', color: '#e45756', points: timeline.map((b) => ({ x: b.second + 0.5, y: b.p99 })) },
     ],
   });
   const throughputChart = lineChart({
@@ -30,8 +30,12 @@ export function renderHtmlReport(report: BenchReport): string {
     yLabel: 'requests / s',
     bars: true,
     series: [
-      { name: 'requests', color: '#72b7b2', points: timeline.map((b) => ({ x: b.second, y: b.requests })) },
-      { name: 'errors', color: '#e45756', points: timeline.map((b) => ({ x: b.second, y: b.errors })) },
+      {
+        name: 'requests',
+        color: '#72b7b2',
+        points: timeline.map((b) => ({ x: b.second + 0.5, y: b.requests })),
+      },
+      { name: 'errors', color: '#e45756', points: timeline.map((b) => ({ x: b.second + 0.5, y: b.errors })) },
     ],
   });
   const instancesChart = barChart({
@@ -40,7 +44,13 @@ export function renderHtmlReport(report: BenchReport): string {
     xLabel: 'responses by Mcp-Scale-Instance',
     entries: Object.entries(report.instances).sort((a, b) => a[0].localeCompare(b[0])),
   });
-  const verdict = report.passed ? 'passed' : 'failed';
+  const verdict =
+    report.thresholds.length === 0
+      ? 'no thresholds'
+      : report.passed
+        ? 'thresholds passed'
+        : 'thresholds failed';
+  const verdictClass = report.thresholds.length === 0 ? '' : report.passed ? 'passed' : 'failed';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -58,7 +68,7 @@ pre { background: #fff; border: 1px solid #ddd; padding: 8px; overflow-x: auto; 
 </style>
 </head>
 <body>
-<h1>mcp-scale bench: ${escapeHtml(report.scenario.name)} <span id="verdict" class="${verdict}">${verdict}</span></h1>
+<h1>mcp-scale bench: ${escapeHtml(report.scenario.name)} <span id="verdict" class="${verdictClass}">${verdict}</span></h1>
 <p>${escapeHtml(report.target.url)}, started ${escapeHtml(report.startedAt)}, ran ${(report.durationMs / 1000).toFixed(1)} s,
 ${report.totals.requests} requests (${report.totals.requestsPerSecond} /s), ${report.totals.errors} errors.</p>
 <h2>Latency over time</h2>

@@ -63,20 +63,20 @@ export function lineChart(options: {
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const all = options.series.flatMap((s) => s.points);
-  const maxX = Math.max(1, ...all.map((p) => p.x));
+  const maxX = Math.max(1, Math.ceil(Math.max(0, ...all.map((p) => p.x))));
   const maxY = niceMax(Math.max(0, ...all.map((p) => p.y)));
   const sx = (x: number) => PAD.left + (plotW * x) / maxX;
   const sy = (y: number) => PAD.top + plotH - (plotH * y) / maxY;
   const parts = [gridY(maxY, plotH)];
-  for (let i = 0; i <= 5; i++) {
-    const x = (maxX * i) / 5;
+  const step = Math.max(1, Math.ceil(maxX / 6));
+  for (let x = 0; x <= maxX; x += step) {
     parts.push(
       `<text x="${sx(x)}" y="${HEIGHT - 20}" text-anchor="middle" font-size="10" fill="#555">${fmt(x)}</text>`,
     );
   }
   options.series.forEach((series, index) => {
     if (options.bars && index === 0) {
-      const barW = Math.max(1, plotW / Math.max(1, series.points.length) - 1);
+      const barW = Math.max(1, plotW / maxX - 2);
       for (const p of series.points) {
         parts.push(
           `<rect class="bar" x="${fmt(sx(p.x) - barW / 2)}" y="${fmt(sy(p.y))}" width="${fmt(barW)}" height="${fmt(PAD.top + plotH - sy(p.y))}" fill="${series.color}"/>`,
@@ -108,7 +108,7 @@ export function barChart(options: {
 }): string {
   const entries = options.entries.length > 0 ? options.entries : [['(no data)', 0] as [string, number]];
   const total = entries.reduce((sum, [, n]) => sum + n, 0);
-  const height = Math.max(HEIGHT, PAD.top + PAD.bottom + entries.length * 28);
+  const height = PAD.top + PAD.bottom + entries.length * 28;
   const plotW = WIDTH - 160 - PAD.right - 90;
   const max = Math.max(1, ...entries.map(([, n]) => n));
   const rows = entries.map(([label, n], i) => {

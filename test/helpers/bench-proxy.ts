@@ -34,9 +34,15 @@ export async function startBenchProxy(
   const state = { instanceChanges: 0 };
   let next = 0;
 
-  const countChange = (req: http.IncomingMessage, body: Buffer, status: number, label: string): void => {
-    const session = req.headers['mcp-session-id'];
-    if (req.method !== 'POST' || typeof session !== 'string' || status >= 300) return;
+  const countChange = (
+    req: http.IncomingMessage,
+    body: Buffer,
+    response: http.IncomingMessage,
+    label: string,
+  ): void => {
+    // The session's first instance is the one that answered its initialize (and minted its id).
+    const session = req.headers['mcp-session-id'] ?? response.headers['mcp-session-id'];
+    if (req.method !== 'POST' || typeof session !== 'string' || (response.statusCode ?? 500) >= 300) return;
     const message = JSON.parse(body.toString('utf8') || '{}') as { id?: unknown; method?: unknown };
     if (message.id === undefined || message.method === undefined) return;
     const previous = lastLabel.get(session);
@@ -68,7 +74,7 @@ export async function startBenchProxy(
         const label = labels?.[index];
         if (label) {
           response.headers['mcp-scale-instance'] = label;
-          countChange(req, body, response.statusCode ?? 502, label);
+          countChange(req, body, response, label);
         }
         res.writeHead(response.statusCode ?? 502, response.headers);
         res.flushHeaders();

@@ -29,7 +29,7 @@ export interface ServerCounts {
   cacheHits: number;
   cacheMisses: number;
   sessionsCreated: number;
-  /** 404s sent for a session id this server does not know. */
+  /** 404s sent to JSON-RPC requests (not notifications) for a session id this server does not know. */
   sessionNotFound: number;
 }
 
@@ -233,7 +233,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (existing) return existing.handleRequest(req, res, body);
     if (typeof sessionId === 'string' || message?.method !== 'initialize') {
-      if (typeof sessionId === 'string' && req.method === 'POST') counts.sessionNotFound += 1;
+      if (typeof sessionId === 'string' && message?.id !== undefined) counts.sessionNotFound += 1;
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }),

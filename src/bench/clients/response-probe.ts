@@ -34,7 +34,14 @@ const RATE_LIMIT_HEADERS = [
 ] as const;
 
 export class ResponseProbe {
+  /** The response to the last JSON-RPC request POSTed. */
   last: ProbedResponse | undefined;
+  /**
+   * The last failed POST of any kind since reset(): a notification the SDK
+   * sends inside a call (notifications/initialized during connect) can be
+   * what made the call fail.
+   */
+  lastFailure: ProbedResponse | undefined;
 
   constructor(
     private readonly extraHeaders: Record<string, string> = {},
@@ -44,15 +51,20 @@ export class ResponseProbe {
   readonly fetch: FetchLike = async (url, init) => {
     const request = withHeaders(init, this.extraHeaders);
     const response = await this.baseFetch(url, request);
-    if (request?.method === 'POST' && carriesRequest(request.body)) {
+    if (request?.method !== 'POST') return response;
+    if (carriesRequest(request.body)) {
       this.last = await describe(response);
+      if (this.last.status >= 400) this.lastFailure = this.last;
+    } else if (response.status >= 400) {
+      this.lastFailure = await describe(response);
     }
     return response;
   };
 
-  /** Forget the previous response before a new call. */
+  /** Forget the previous responses before a new call. */
   reset(): void {
     this.last = undefined;
+    this.lastFailure = undefined;
   }
 }
 

@@ -132,7 +132,7 @@ export class VirtualUser {
   }
 
   private emitError(intendedAt: number, method: string, tool: string | undefined, error: unknown): void {
-    const failure = classifyError(error, this.probe.last);
+    const failure = classifyError(error, this.probe.lastFailure ?? this.probe.last);
     this.emit(intendedAt, method, tool, {
       ok: false,
       errorKind: failure.kind,

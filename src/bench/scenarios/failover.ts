@@ -64,7 +64,8 @@ export function createFailoverScenario(options: BenchOptions, target: BenchTarge
           rehomed.add(record.sessionId);
         lastInstance.set(record.sessionId, record.instance);
       }
-      if (killed && !record.ok && record.intendedAt >= killed.atMs - 1) {
+      // Requests in flight at the kill count too: their users saw the failure after it.
+      if (killed && !record.ok && record.at >= killed.atMs) {
         errorsAfterKill += 1;
         lastErrorAfterKillMs = Math.round(record.at - killed.atMs);
       }

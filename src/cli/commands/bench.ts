@@ -92,7 +92,8 @@ export function registerBenchCommand(program: Command): void {
           stdout: process.stdout,
           stderr: process.stderr,
           clusterSettings: Object.fromEntries(SPAWN_SETTINGS.map((key) => [key, flags[key]])),
-          startCluster: flags.spawn ? await loadClusterStarter() : undefined,
+          // Loaded only when a cluster is really started, after the flags were checked.
+          startCluster: async (request) => (await loadClusterStarter())(request),
         },
       );
     });
