@@ -6,6 +6,7 @@ export class GatewayMetrics {
   readonly requests: Counter<'era' | 'method' | 'status'>;
   readonly duration: Histogram<'era' | 'method'>;
   readonly rehomes: Counter<'reason'>;
+  readonly replays: Counter;
   readonly retries: Counter<'outcome'>;
   readonly workersUp: Gauge;
   readonly sessions: Gauge;
@@ -28,6 +29,11 @@ export class GatewayMetrics {
       name: 'mcp_scale_gateway_session_rehomes_total',
       help: 'Sessions moved to another worker, by reason',
       labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.replays = new Counter({
+      name: 'mcp_scale_gateway_session_replays_total',
+      help: 'Sessions replayed (initialize + state) on a new worker, including replays that lost a race',
       registers: [this.registry],
     });
     this.retries = new Counter({

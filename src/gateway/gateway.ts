@@ -79,7 +79,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     : new LocalClusterBus();
   const backend: SessionBackend = redis ? new RedisSessionBackend(redis, keys) : new MemorySessionBackend();
   const directory = new SessionDirectory(backend, bus, options.sessionTtlMs);
-  redis?.on('ready', () => void directory.flushPending());
+  // Ready once Redis has answered at least once; after that a Redis outage
+  // degrades the gateway (known sessions keep working) instead of taking it
+  // out of the load balancer's rotation, which would turn it into an outage.
+  let redisEverReady = false;
+  redis?.on('ready', () => {
+    redisEverReady = true;
+    void directory.flushPending();
+  });
 
   const pool = new WorkerPool({
     static: options.workers,
@@ -175,12 +182,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return writeJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
     if (path === '/readyz') {
       const current = status();
-      const ready = !draining && pool.healthyCount() > 0 && (!redis || redis.status === 'ready');
+      const ready = !draining && pool.healthyCount() > 0 && (!redis || redisEverReady);
       return writeJson(res, ready ? 200 : 503, {
         ready,
         degraded: current.degraded,
         redis: current.redis.status,
         workersHealthy: pool.healthyCount(),
+        ...(current.degraded && redis && redis.status !== 'ready'
+          ? { detail: 'Redis unreachable: serving sessions known to this gateway; new sessions are written when Redis returns' }
+          : {}),
       });
     }
     if (path === '/metrics' || path.startsWith('/_mcp-scale/')) {

@@ -18,6 +18,12 @@ export class Rehomer {
   private readonly owner = randomUUID();
   /** Re-homes in progress in this gateway: concurrent requests share one. */
   private readonly inProgress = new Map<string, Promise<SessionRecord>>();
+  /**
+   * Upstream sessions left on a worker that was unreachable when we moved
+   * away from it: deleted once it answers health checks again, so a worker
+   * that was only stalled does not keep dead transports in memory.
+   */
+  private readonly leftBehind = new Map<string, Map<string, Record<string, string>>>();
 
   constructor(
     private readonly pool: WorkerPool,
@@ -25,7 +31,14 @@ export class Rehomer {
     private readonly metrics: GatewayMetrics,
     private readonly maxInflight: number,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    pool.on('recovered', (worker) => {
+      const sessions = this.leftBehind.get(worker.id);
+      if (!sessions) return;
+      this.leftBehind.delete(worker.id);
+      for (const [upstream, identity] of sessions) void this.deleteUpstream(worker.id, upstream, identity);
+    });
+  }
 
   rehome(
     record: SessionRecord,
@@ -59,6 +72,7 @@ export class Rehomer {
       }
       const target = this.pickTarget(current.worker, allowSameWorker);
       if (!target) throw new Error('no healthy worker is available');
+      this.metrics.replays.inc();
       const upstream = await replaySession(target, current, identity, this.timeoutMs);
       const result = await this.directory.move(current, target.id, upstream);
       if (!result.moved) {
@@ -69,7 +83,10 @@ export class Rehomer {
       }
       this.metrics.rehomes.inc({ reason });
       const old = this.pool.get(current.worker);
-      if (old?.healthy && old.id !== target.id) void this.deleteUpstream(old.id, current.upstream, identity);
+      if (old && old.id !== target.id) {
+        if (old.healthy) void this.deleteUpstream(old.id, current.upstream, identity);
+        else this.rememberLeftBehind(old.id, current.upstream, identity);
+      }
       return result.record!;
     } finally {
       await this.directory.unlock(record.id, this.owner);
@@ -95,6 +112,17 @@ export class Rehomer {
       if (current.version !== record.version) return current;
     }
     throw new Error('another gateway is still moving this session');
+  }
+
+  private rememberLeftBehind(workerId: string, upstream: string, identity: Record<string, string>): void {
+    let sessions = this.leftBehind.get(workerId);
+    if (!sessions) {
+      sessions = new Map();
+      this.leftBehind.set(workerId, sessions);
+    }
+    // Bounded: a worker that never comes back must not grow this forever
+    // (its restart loses the sessions anyway; its idle sweeper is the backstop).
+    if (sessions.size < 100_000) sessions.set(upstream, identity);
   }
 
   /** Best effort: the old home should not keep a transport nobody will use. */

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Pool } from 'undici';
 import { readRegistry } from '../cluster/worker-registry.js';
 import type { RedisClient } from '../redis/connection.js';
@@ -43,12 +44,13 @@ export interface WorkerPoolOptions {
  * one pair of undici pools each. Picks the least-loaded healthy worker for
  * anything not pinned to a session.
  */
-export class WorkerPool {
+export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
   private readonly workers = new Map<string, WorkerState>();
   private timer?: NodeJS.Timeout;
   private checking = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
+    super();
     for (const target of options.static) this.add(target);
   }
 
@@ -185,7 +187,9 @@ export class WorkerPool {
     worker.lastCheck = Date.now();
     if (ok) {
       worker.consecutiveFailures = 0;
+      const recovered = !worker.healthy;
       worker.healthy = true;
+      if (recovered) this.emit('recovered', worker);
     } else if (++worker.consecutiveFailures >= this.options.unhealthyAfter) {
       worker.healthy = false;
     }

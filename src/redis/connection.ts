@@ -21,8 +21,10 @@ export interface RedisConnectOptions {
  * `redis-cluster://host:port,host:port` (Redis Cluster; `rediss-cluster://` for TLS).
  */
 export function connectRedis(url: string, options: RedisConnectOptions = {}): RedisClient {
+  const commandTimeout = options.commandTimeoutMs ?? 1000;
   const common: RedisOptions = {
-    commandTimeout: options.commandTimeoutMs ?? 1000,
+    // ioredis applies any number, even 0 (an instant timeout): leave it unset to disable.
+    ...(commandTimeout > 0 ? { commandTimeout } : {}),
     enableOfflineQueue: options.offlineQueue ?? false,
     maxRetriesPerRequest: options.offlineQueue ? 3 : 0,
     connectionName: options.connectionName,
@@ -100,7 +102,9 @@ export async function closeRedis(client: RedisClient | undefined): Promise<void>
   if (!client) return;
   try {
     if (client.status === 'ready') {
-      await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 500))]);
+      // quit() may reject after the race is decided: never leave that unhandled.
+      const quitting = client.quit().catch(() => {});
+      await Promise.race([quitting, new Promise((resolve) => setTimeout(resolve, 500))]);
     }
   } catch {
     // already gone

@@ -4,6 +4,7 @@ import { registerGatewayCommand } from './gateway.js';
 import { registerGenCommand } from './gen.js';
 import { registerPlanCommand } from './plan.js';
 import { registerServeCommand } from './serve.js';
+import { registerSessionsCommand } from './sessions.js';
 import { registerWorkerCommand } from './worker.js';
 
 /**
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerServeCommand(program);
   registerGatewayCommand(program);
   registerWorkerCommand(program);
+  registerSessionsCommand(program);
   registerPlanCommand(program);
   registerBenchCommand(program);
   registerGenCommand(program);
