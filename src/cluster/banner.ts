@@ -5,10 +5,17 @@ import type { RunningCluster } from './supervisor.js';
 /** The one banner `serve` prints when everything is ready. */
 export function formatBanner(cluster: RunningCluster, config: ClusterConfig): string {
   const info = cluster.info();
+  const direct = info.lb !== undefined && info.lb.affinity !== 'gateway';
+  const legacy =
+    config.sessions === 'stateless'
+      ? 'stateless: no sessions'
+      : direct
+        ? `sessions kept on their worker by ${info.lb!.kind}; no failover, the gateway is bypassed`
+        : 'sessions, gateway-owned, survive worker deaths';
   const lines = [
     'mcp-scale serve: ready',
     `  MCP endpoint  ${info.url}`,
-    `  eras          2025 (${config.sessions === 'stateful' ? 'sessions, gateway-owned, survive worker deaths' : 'stateless: no sessions'}) + 2026-07-28 (stateless)`,
+    `  eras          2025 (${legacy}) + 2026-07-28 (stateless)`,
     `  workers       ${info.instances.map((w) => `${w.id} pid ${w.pid} port ${w.port}`).join(', ')}`,
     `  server        ${info.server}`,
     `  gateway       pid ${info.gateway.pid} port ${info.gateway.port}`,

@@ -5,7 +5,9 @@ import { parseWorkerTarget } from '../gateway/worker-pool.js';
 import { redactRedisUrl } from '../redis/connection.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
 import { startWorkerHost } from '../worker/host.js';
-import { closeOnSignals, signalFailed, signalReady } from './ready-signal.js';
+import fs from 'node:fs';
+import { writeJsonAtomic } from '../util/files.js';
+import { closeOnSignals, signalFailed, signalReady, type ReadyMessage } from './ready-signal.js';
 
 /**
  * The separate roles (`mcp-scale worker`, `mcp-scale gateway`), as run by
@@ -50,8 +52,17 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
         redisUrl ? `Redis ${redactRedisUrl(redisUrl)}` : 'memory mode'
       })`,
     );
-    signalReady({ role: 'worker', id: worker.id, url: worker.url, port: worker.port, pid: process.pid });
-    closeOnSignals(() => worker.close());
+    announceReady(flags, {
+      role: 'worker',
+      id: worker.id,
+      url: worker.url,
+      port: worker.port,
+      pid: process.pid,
+    });
+    closeOnSignals(async () => {
+      await worker.close();
+      removeReadyFile(flags);
+    });
   } catch (error) {
     signalFailed('worker', (error as Error).message);
     throw error;
@@ -99,8 +110,17 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
         redisUrl ? `Redis ${redactRedisUrl(redisUrl)}` : 'memory mode'
       })`,
     );
-    signalReady({ role: 'gateway', id: 'gateway', url: gateway.url, port: gateway.port, pid: process.pid });
-    closeOnSignals(() => gateway.close());
+    announceReady(flags, {
+      role: 'gateway',
+      id: 'gateway',
+      url: gateway.url,
+      port: gateway.port,
+      pid: process.pid,
+    });
+    closeOnSignals(async () => {
+      await gateway.close();
+      removeReadyFile(flags);
+    });
   } catch (error) {
     const message =
       (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
@@ -110,4 +130,14 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(message);
     throw error;
   }
+}
+
+/** Tells the supervisor (IPC) and whoever waits on `--ready-file` that this role serves. */
+function announceReady(flags: Record<string, unknown>, message: Omit<ReadyMessage, 'type'>): void {
+  signalReady(message);
+  if (typeof flags.readyFile === 'string') writeJsonAtomic(flags.readyFile, message);
+}
+
+function removeReadyFile(flags: Record<string, unknown>): void {
+  if (typeof flags.readyFile === 'string') fs.rmSync(flags.readyFile, { force: true });
 }

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { isBusIpcMessage } from '../bus/ipc-bus.js';
+import { writeJsonAtomic } from '../util/files.js';
 import { findFreePort, httpUrl } from '../util/net.js';
+import type { RunningLoadBalancer } from '../gen/run-lb.js';
 import { generateClusterSecret } from './identity.js';
 import { ManagedChild } from './managed-child.js';
 import { resolveServeRedis, type RedisMode } from './redis-mode.js';
@@ -102,7 +103,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const redisArg = redis.url ?? 'memory';
   const workers: ManagedChild[] = [];
   let gateway: ManagedChild | undefined;
+  let balancer: RunningLoadBalancer | undefined;
   const cleanup = async () => {
+    await balancer?.close();
     await gateway?.stop(config.drainTimeoutMs + 2000);
     await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs)));
     await redis.local?.close();
@@ -191,6 +194,23 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       log,
     });
     await gateway.start();
+    if (config.lb) {
+      // The production topology on a laptop: the generated config, run for real.
+      const { startLoadBalancer } = await import('../gen/run-lb.js');
+      const affinity = config.affinity;
+      balancer = await startLoadBalancer({
+        kind: config.lb,
+        affinity,
+        listenHost: config.host,
+        listenPort: config.port,
+        upstreams:
+          affinity === 'gateway'
+            ? [{ id: 'gateway', url: httpUrl('127.0.0.1', gatewayPort, config.path) }]
+            : workers.map((worker) => ({ id: worker.spec.name, url: workerUrl(worker) })),
+        maxBodyBytes: config.maxBodyBytes,
+        sessionTtlMs: config.sessionTtlMs,
+      });
+    }
   } catch (error) {
     await cleanup();
     throw error;
@@ -199,8 +219,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const gatewayChild = gateway;
   const gatewayPort = gatewayChild.spec.port;
   const gatewayUrl = httpUrl(config.lb ? '127.0.0.1' : displayHost(config.host), gatewayPort, config.path);
+  const lb = balancer;
+  const entryUrl = lb ? httpUrl(displayHost(config.host), lb.port, config.path) : gatewayUrl;
   const info = (): ReadyInfo => ({
-    url: gatewayUrl,
+    url: entryUrl,
     gateway: { url: gatewayUrl, pid: gatewayChild.pid ?? 0, port: gatewayPort },
     redis: { mode: redis.mode, url: redis.url },
     instances: workers.map((worker) => ({
@@ -209,6 +231,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       port: worker.spec.port,
       url: httpUrl('127.0.0.1', worker.spec.port, config.path),
     })),
+    ...(lb ? { lb: { kind: lb.kind, affinity: config.affinity, url: entryUrl, pid: lb.pid } } : {}),
     sessions: config.sessions,
     server: config.serverCmd ? `command: ${config.serverCmd}` : (config.server ?? 'demo'),
     prefix: config.prefix,
@@ -226,7 +249,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       ? undefined
       : writeClusterState({
           pid: process.pid,
-          url: gatewayUrl,
+          url: entryUrl,
           redis: { mode: redis.mode, url: redis.url },
           prefix: config.prefix,
           startedAt: new Date().toISOString(),
@@ -235,7 +258,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
 
   let closing: Promise<void> | undefined;
   return {
-    url: gatewayUrl,
+    url: entryUrl,
     info,
     workers,
     gateway: gatewayChild,
@@ -282,11 +305,7 @@ function superviseHealth(workers: ManagedChild[], config: ClusterConfig, interva
 }
 
 export function writeReadyFile(file: string, info: ReadyInfo): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  // Atomic: a reader never sees half a file.
-  fs.renameSync(temporary, file);
+  writeJsonAtomic(file, info);
 }
 
 function displayHost(host: string): string {

@@ -189,7 +189,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         redis: current.redis.status,
         workersHealthy: pool.healthyCount(),
         ...(current.degraded && redis && redis.status !== 'ready'
-          ? { detail: 'Redis unreachable: serving sessions known to this gateway; new sessions are written when Redis returns' }
+          ? {
+              detail:
+                'Redis unreachable: serving sessions known to this gateway; new sessions are written when Redis returns',
+            }
           : {}),
       });
     }

@@ -9,7 +9,14 @@ import { readJsonRpcMessages } from '../protocol/sse.js';
 import type { AdmissionRequest, Authenticator, Limiter, Refusal } from './admission.js';
 import { checkModernHeaders, classifyPost, type ClassifiedPost, type Era, isRejection } from './classify.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import { isEventStream, relayResponse, pipeBody, writeSseMessages, type RelayOutcome } from './relay.js';
+import {
+  isEventStream,
+  relayResponse,
+  pipeBody,
+  responseHeaders,
+  writeSseMessages,
+  type RelayOutcome,
+} from './relay.js';
 import { retryVerdict } from './retry-policy.js';
 import type { SessionDirectory } from './session-directory.js';
 import type { SessionRecord } from './session-record.js';
@@ -301,14 +308,23 @@ export class McpRouter {
         }
         continue; // the loop re-homes (the worker is marked down) and sends again
       }
-      if (upstream.statusCode === 404) {
+      const lost = await sessionLost(upstream);
+      if (lost.lost) {
         // The worker no longer knows the session (restarted, or it expired
         // there): replay it, then send again.
-        await upstream.body.dump().catch(() => {});
         const moved = await this.rehome(x, record, 'upstream-404', true);
         if (!moved) return;
         record = moved;
         continue;
+      }
+      if (lost.body !== undefined) {
+        // A 400 we had to read to tell it apart: send it on as it was.
+        x.res.writeHead(
+          upstream.statusCode,
+          responseHeaders(upstream.headers, { instance: worker.id, extraHeaders: x.extra }),
+        );
+        x.res.end(lost.body);
+        return;
       }
       const outcome = await this.relay(x, worker, upstream, { from: record.upstream, to: record.id });
       if (outcome.kind === 'upstream-broken') await this.afterBrokenStream(x, worker, record, outcome);
@@ -601,6 +617,23 @@ export class McpRouter {
     headers[HEADER.identity] = this.deps.signer.sign({ user });
     return headers;
   }
+}
+
+/**
+ * Whether a worker's answer means "I do not know this session": 404 as the
+ * spec says, or the 400 some servers (older SDKs, server-everything) send
+ * for an unknown id ("Bad Request: No valid session ID provided"). Other
+ * 400s are read (they are small) and handed back for relaying.
+ */
+async function sessionLost(upstream: Dispatcher.ResponseData): Promise<{ lost: boolean; body?: Buffer }> {
+  if (upstream.statusCode === 404) {
+    await upstream.body.dump().catch(() => {});
+    return { lost: true };
+  }
+  if (upstream.statusCode !== 400) return { lost: false };
+  const body = Buffer.from(await upstream.body.arrayBuffer());
+  const text = body.subarray(0, 4096).toString('utf8');
+  return { lost: /session/i.test(text) && /(no valid|not found|unknown|invalid|expired)/i.test(text), body };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

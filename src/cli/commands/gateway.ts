@@ -13,6 +13,10 @@ export function registerGatewayCommand(program: Command): void {
       'a worker to front, e.g. w1=http://10.0.0.7:3000/mcp (repeatable; default: the Redis registry)',
       collectStrings,
     );
+  command.option(
+    '--ready-file <path>',
+    'write {role, id, url, port, pid} as JSON here once serving (removed on exit)',
+  );
   addClusterFlags(command, ['network', 'redis', 'sessions', 'proxy', 'auth', 'limits']);
   withExamples(command, [
     'mcp-scale gateway --port 8080 --redis redis://127.0.0.1:6379',

@@ -12,6 +12,10 @@ export function registerWorkerCommand(program: Command): void {
       '--advertise-url <url>',
       'register in the Redis registry under this URL, so gateways find this worker',
     );
+  command.option(
+    '--ready-file <path>',
+    'write {role, id, url, port, pid} as JSON here once serving (removed on exit)',
+  );
   addClusterFlags(command, ['network', 'redis', 'server', 'sessions', 'cache']);
   withExamples(command, [
     'mcp-scale worker --port 3001 --id w1',
