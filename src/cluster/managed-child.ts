@@ -137,6 +137,8 @@ export class ManagedChild extends EventEmitter {
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.child) return;
+    // A --server-cmd shell killed alone leaves its server orphaned on the port: end its whole group.
+    if (this.spec.launch.kind === 'command') this.signal(child, 'SIGKILL');
     this.emit('exit', { code, signal });
     if (this.stopping || !this.spec.restart) return;
     const ranFor = Date.now() - this.startedAt;
