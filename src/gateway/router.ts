@@ -45,9 +45,15 @@ export interface RouterDeps {
   corsHeaders(req: IncomingMessage): Record<string, string>;
 }
 
-/** Request headers that describe one hop (or that only the gateway may set). */
+/**
+ * Request headers that describe one hop, that only the gateway may set, or
+ * that the gateway has already enforced (Origin: the gateway's own
+ * DNS-rebinding and CORS policy decided; a worker bound to loopback would
+ * otherwise refuse a browser origin the operator allowed).
+ */
 const DROP_REQUEST_HEADERS = new Set([
   'host',
+  'origin',
   'connection',
   'keep-alive',
   'transfer-encoding',

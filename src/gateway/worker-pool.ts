@@ -48,6 +48,7 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
   private readonly workers = new Map<string, WorkerState>();
   private timer?: NodeJS.Timeout;
   private checking = false;
+  private cursor = 0;
 
   constructor(private readonly options: WorkerPoolOptions) {
     super();
@@ -76,16 +77,15 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
 
   /** Least outstanding requests among healthy workers below the cap; ties go round-robin. */
   pick(maxInflight: number, exclude?: string): WorkerState | undefined {
+    const workers = [...this.workers.values()];
+    const count = workers.length;
+    if (count === 0) return undefined;
+    const start = this.cursor++ % count;
     let best: WorkerState | undefined;
-    let ties = 0;
-    for (const worker of this.workers.values()) {
+    for (let i = 0; i < count; i++) {
+      const worker = workers[(start + i) % count] as WorkerState;
       if (!worker.healthy || worker.id === exclude || worker.inflight >= maxInflight) continue;
-      if (!best || worker.inflight < best.inflight) {
-        best = worker;
-        ties = 1;
-      } else if (worker.inflight === best.inflight && Math.random() * ++ties < 1) {
-        best = worker;
-      }
+      if (!best || worker.inflight < best.inflight) best = worker;
     }
     return best;
   }

@@ -212,8 +212,9 @@ export function createDemoServerFactory(options: DemoServerOptions) {
       async ({ id }, handlerCtx) => {
         const product = products.get(id);
         if (!product) return notFound(id);
+        const responded = handlerCtx.mcpReq.inputResponses?.confirm !== undefined;
         const answer = acceptedContent<{ confirm?: boolean }>(handlerCtx.mcpReq.inputResponses, 'confirm');
-        if (answer === undefined) {
+        if (!responded) {
           // Round one: ask. requestState is sealed with the cluster secret, so
           // round two may land on any worker.
           return inputRequired({
@@ -231,7 +232,8 @@ export function createDemoServerFactory(options: DemoServerOptions) {
           });
         }
         const asked = handlerCtx.mcpReq.requestState<{ id: string; askedBy: string }>();
-        if (answer.confirm !== true) return json({ id, ordered: false, askedBy: asked?.askedBy });
+        // Declined, cancelled, or accepted without confirming: no order.
+        if (answer?.confirm !== true) return json({ id, ordered: false, askedBy: asked?.askedBy });
         return json({ id, ordered: true, askedBy: asked?.askedBy, confirmedOn: ctx.workerId });
       },
     );
