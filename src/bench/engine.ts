@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { createBenchHttpClient } from './clients/http-client.js';
 import { runClosedModel } from './load/closed-model.js';
 import { runOpenModel } from './load/open-model.js';
 import { VuFactory } from './load/vu-factory.js';
@@ -130,6 +131,7 @@ export class BenchEngine {
 
   private async runScenario(scenario: Scenario, plannedMs: number | undefined): Promise<ScenarioSummary> {
     const { options, control } = this;
+    const http = createBenchHttpClient();
     const factory = new VuFactory(
       options.mix,
       {
@@ -137,6 +139,7 @@ export class BenchEngine {
         behaviour: options.behaviour,
         timeoutMs: options.timeoutMs,
         headers: options.headers,
+        fetch: http.fetch,
         clock: control.clock,
         record: (record) => this.record(record, scenario),
         signal: control.signal,
@@ -178,6 +181,7 @@ export class BenchEngine {
     } finally {
       await scenario.stop?.();
       await factory.closeAll();
+      await http.close();
     }
     return scenario.summary(this.metrics.result());
   }

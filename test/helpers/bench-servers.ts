@@ -44,6 +44,8 @@ export interface BenchServerOptions {
   retryAfterSeconds?: number;
   /** Mark repeated reads of the same arguments as cache hits in `_meta`. */
   markCache?: boolean;
+  /** Run one tool call at a time (a server with a fixed capacity of 1000/delayMs calls/s). */
+  serialize?: boolean;
 }
 
 export interface BenchServer {
@@ -52,6 +54,8 @@ export interface BenchServer {
   counts: ServerCounts;
   /** Forget every 2025 session (as a restarted worker would): later requests on them get 404. */
   dropSessions(): void;
+  /** 2025 sessions currently open (DELETE closes one). */
+  openSessions(): number;
   close(): Promise<void>;
 }
 
@@ -77,8 +81,14 @@ type Progress = (progress: number, total: number) => Promise<void>;
 /** The demo shop's tools, shared by both SDK lines. */
 function shopTools(options: BenchServerOptions, counts: ServerCounts) {
   const seen = new Set<string>();
+  let queue: Promise<unknown> = Promise.resolve();
+  const pause = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, options.delayMs));
   const answer = async (tool: string, args: unknown, data: unknown): Promise<ToolResult> => {
-    if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+    if (options.delayMs && options.serialize) {
+      const turn = queue.then(pause);
+      queue = turn;
+      await turn;
+    } else if (options.delayMs) await pause();
     const result: ToolResult = { content: [{ type: 'text', text: JSON.stringify(data) }] };
     if (options.markCache && READ_TOOLS.has(tool)) {
       const key = `${tool}:${JSON.stringify(args)}`;
@@ -267,6 +277,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     url: `http://127.0.0.1:${port}/mcp`,
     instanceId,
     counts,
+    openSessions: () => sessions.size,
     dropSessions: () => {
       // Forget, do not close: a request in flight still gets its answer.
       for (const transport of sessions.values()) forgotten.push(transport);

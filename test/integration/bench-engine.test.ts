@@ -157,6 +157,47 @@ describe('bench engine', () => {
     }
   });
 
+  it('opens and deletes a session per call with --session-per-call', async () => {
+    const s = await server({ sdk: 'v1', instanceId: 'fresh' });
+    const report = await runBench(
+      benchOptions(s.url, { era: '2025', clients: 2, iterations: 10, sessionPerCall: true }),
+      { url: s.url },
+    );
+
+    expect(report.totals.errors).toBe(0);
+    expect(report.sessions.opened).toBe(10);
+    expect(s.counts.sessionsCreated).toBe(10);
+    expect(s.openSessions()).toBe(0);
+  });
+
+  it('waits out Retry-After after a 429 unless told to ignore it, and never sends before its time', async () => {
+    const calls: Record<string, number> = {};
+    let sentEarly = 0;
+    for (const ignoreRetryAfter of [false, true]) {
+      const s = await server({ sdk: 'v2', instanceId: 'strict', admitToolCalls: 0, retryAfterSeconds: 1 });
+      const engine = new BenchEngine(
+        benchOptions(s.url, {
+          era: '2026',
+          scenario: 'ratelimit',
+          clients: 1,
+          duration: 1500,
+          ignoreRetryAfter,
+        }),
+        { url: s.url },
+      );
+      engine.on('response', (record) => {
+        if (record.at < record.intendedAt) sentEarly += 1;
+      });
+      await engine.run();
+      calls[String(ignoreRetryAfter)] = s.counts.limited;
+    }
+    // Honouring a 1 s Retry-After leaves room for at most two calls in 1.5 s (the third is due after the end).
+    expect(calls.false).toBeGreaterThanOrEqual(1);
+    expect(calls.false).toBeLessThanOrEqual(2);
+    expect(calls.true).toBeGreaterThan(10);
+    expect(sentEarly).toBe(0);
+  });
+
   it('emits start, ticks and done, and stops early on stop()', async () => {
     const s = await server({ sdk: 'v2', instanceId: 'events' });
     const engine = new BenchEngine(

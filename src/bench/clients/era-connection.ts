@@ -19,7 +19,6 @@ export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 
 export interface CallOptions {
   timeoutMs: number;
-  signal: AbortSignal;
   onProgress?: () => void;
 }
 
@@ -44,7 +43,6 @@ const CLIENT_INFO = { name: 'mcp-scale-bench', version: '1' };
 
 const requestOptions = (options: CallOptions) => ({
   timeout: options.timeoutMs,
-  signal: options.signal,
   ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: true } : {}),
 });
 
@@ -109,7 +107,7 @@ class ModernConnection implements EraConnection {
   }
 
   async connect(options: CallOptions): Promise<void> {
-    await this.client.connect(this.transport, { timeout: options.timeoutMs, signal: options.signal });
+    await this.client.connect(this.transport, { timeout: options.timeoutMs });
     const version = this.client.getNegotiatedProtocolVersion();
     if (version !== MODERN_PROTOCOL_VERSION) {
       throw new Error(

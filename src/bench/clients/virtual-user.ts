@@ -6,7 +6,7 @@ import {
   type EraConnection,
   type ToolResultLike,
 } from './era-connection.js';
-import { ResponseProbe } from './response-probe.js';
+import { ResponseProbe, type FetchLike } from './response-probe.js';
 
 /**
  * A simulated MCP client: one era connection, the client behaviours the
@@ -18,10 +18,12 @@ export interface VirtualUserDeps {
   behaviour: ClientBehaviour;
   timeoutMs: number;
   headers: Record<string, string>;
+  /** The HTTP engine under the SDK transports (one keep-alive pool per run). */
+  fetch: FetchLike;
   /** ms since the bench started. */
   clock: () => number;
   record: (record: ResponseRecord) => void;
-  /** Aborted when the run ends hard (after the graceful stop). */
+  /** Aborted when the run ends hard (after the graceful stop): the user closes its client. */
   signal: AbortSignal;
 }
 
@@ -39,7 +41,9 @@ export class VirtualUser {
     readonly era: Era,
     private readonly deps: VirtualUserDeps,
   ) {
-    this.probe = new ResponseProbe(deps.headers);
+    this.probe = new ResponseProbe(deps.headers, deps.fetch);
+    // One listener per user, not one per request: closing the client rejects what is in flight.
+    deps.signal.addEventListener('abort', () => void this.close(), { once: true });
   }
 
   get connected(): boolean {
@@ -124,11 +128,7 @@ export class VirtualUser {
   }
 
   private callOptions(onProgress?: () => void): CallOptions {
-    return {
-      timeoutMs: this.deps.timeoutMs,
-      signal: this.deps.signal,
-      ...(onProgress ? { onProgress } : {}),
-    };
+    return { timeoutMs: this.deps.timeoutMs, ...(onProgress ? { onProgress } : {}) };
   }
 
   private emitError(intendedAt: number, method: string, tool: string | undefined, error: unknown): void {

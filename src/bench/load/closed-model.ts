@@ -34,7 +34,8 @@ async function userLoop(input: ClosedModelInput, vu: VirtualUser): Promise<void>
     const think = input.thinkMinMs + view.random() * (input.thinkMaxMs - input.thinkMinMs);
     const intendedAt = Math.max(readyAt + think, vu.notBefore);
     await control.sleepUntil(intendedAt);
-    if (control.stopping && control.clock() < intendedAt) return;
+    // Woken well before its time means the deadline or a stop came first (timers may round by under 1 ms).
+    if (control.clock() < intendedAt - 1) return;
     await vu.execute(scenario.nextStep(factory.view(vu)), intendedAt);
     readyAt = control.clock();
   }
