@@ -43,9 +43,16 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
       // The backstop for sessions a gateway forgot: a little over the gateway's TTL.
       sessionIdleMs: config.sessionTtlMs + 60_000,
       maxBodyBytes: config.maxBodyBytes,
-      advertiseUrl: typeof flags.advertiseUrl === 'string' ? flags.advertiseUrl : undefined,
+      // With Redis, a worker always announces itself so separately run
+      // gateways can find it; --advertise-url names the address they reach it at.
+      advertiseUrl: typeof flags.advertiseUrl === 'string' ? flags.advertiseUrl : redisUrl ? 'auto' : undefined,
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
+      // Checked only on requests without a gateway's signed identity.
+      authenticator:
+        config.auth.mode === 'none'
+          ? undefined
+          : (await import('../gateway/auth/index.js')).createAuthenticator(config.auth),
     });
     console.log(
       `worker ${worker.id} ready on ${worker.url} (${worker.serverName} server, SDK ${worker.sdk}, ${

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import {
   createMcpHandler,
@@ -11,6 +12,7 @@ import { LocalClusterBus } from '../bus/cluster-bus.js';
 import { IpcClusterBus } from '../bus/ipc-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
 import { generateClusterSecret, verifyIdentity } from '../cluster/identity.js';
+import type { Authenticator } from '../gateway/admission.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyTooLargeError, readBody } from '../http/body.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
@@ -46,12 +48,21 @@ export interface WorkerHostOptions {
   sessions: 'stateful' | 'stateless';
   sessionIdleMs: number;
   maxBodyBytes: number;
-  /** Announce this worker in the Redis registry under this URL (separate roles). */
+  /**
+   * Announce this worker in the Redis registry under this URL (separate
+   * roles); `auto` derives it from the bound host (the machine's hostname
+   * when bound to all interfaces) and the actual port.
+   */
   advertiseUrl?: string;
   heartbeatMs?: number;
   allowedHosts?: string[];
   /** Bearer token for /metrics from non-loopback clients. */
   adminToken?: string;
+  /**
+   * `--auth` for a worker reached without a gateway (nginx/HAProxy with
+   * --affinity session): checks requests that carry no signed identity.
+   */
+  authenticator?: Authenticator;
 }
 
 export interface WorkerHost {
@@ -138,6 +149,14 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         return 'rejected';
       }
       user = verified.identity.user;
+    } else if (options.authenticator) {
+      const auth = await options.authenticator.authenticate(req);
+      if (!auth.ok) {
+        res.writeHead(auth.status, auth.headers);
+        res.end(auth.body);
+        return 'rejected';
+      }
+      user = auth.user;
     }
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
@@ -263,7 +282,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       keys,
       {
         id: options.id,
-        url: options.advertiseUrl,
+        url: options.advertiseUrl === 'auto' ? advertisedUrl(options.host, port, options.path) : options.advertiseUrl,
         pid: process.pid,
         host: options.host,
         startedAt: Date.now(),
@@ -315,6 +334,11 @@ async function loadServer(
 
 function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {
   return isLegacyRequest(request, parsedBody, { maxRequestBodySize });
+}
+
+function advertisedUrl(host: string, port: number, path: string): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? os.hostname() : host;
+  return httpUrl(reachable, port, path);
 }
 
 function writeJson(res: ServerResponse, status: number, value: unknown): void {
