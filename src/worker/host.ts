@@ -123,6 +123,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
           },
         )
       : undefined;
+    stateless: options.sessions === 'stateless',
 
   let inflight = 0;
   let draining = false;
@@ -197,8 +198,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     const authInfo = { token: '', clientId: user ?? 'anonymous', scopes: [], extra: { user } };
     let era: 'legacy' | 'modern' = 'legacy';
     let response: Response;
-    if (modern && (stateless || !(await isLegacy(request, parsedBody, options.maxBodyBytes)))) {
-      era = stateless ? 'legacy' : 'modern';
+    const legacyRequest = modern ? await isLegacy(request, parsedBody, options.maxBodyBytes) : true;
+    if (modern && (stateless || !legacyRequest)) {
+      // Stateless mode: the SDK's own stateless leg answers 2025 requests too.
+      era = legacyRequest ? 'legacy' : 'modern';
       response = await modern.fetch(request, { authInfo: authInfo as never, parsedBody });
     } else {
       response = await legacy.handle(request, parsedBody, user, authInfo);

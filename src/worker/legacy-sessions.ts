@@ -13,7 +13,7 @@ interface WebTransport {
 }
 
 type WebTransportClass = new (options: {
-  sessionIdGenerator?: () => string;
+  sessionIdGenerator: (() => string) | undefined;
   onsessioninitialized?: (id: string) => void;
   onsessionclosed?: (id: string) => void;
   eventStore?: unknown;
@@ -33,6 +33,8 @@ export interface LegacySessionsOptions {
   context(user: string | undefined): ServerFactoryContext;
   /** Close sessions nobody used for this long (a backstop; gateways DELETE what they drop). */
   idleTimeoutMs: number;
+  /** Serve 2025 requests without sessions: a fresh server per request, any worker can answer. */
+  stateless?: boolean;
 }
 
 const sessionNotFound = () =>
@@ -109,6 +111,30 @@ export class LegacySessions {
       void transport.close().catch(() => {});
     }
     return response;
+  }
+
+  /**
+   * The SDK's stateless idiom (sessionIdGenerator undefined): one server and
+   * transport per request, closed when the exchange ends. Used for SDK 1.x
+   * servers in `--sessions stateless`; v2 servers get the same from
+   * createMcpHandler's stateless legacy leg.
+   */
+  private async serveStateless(request: Request, parsedBody: unknown, user: string | undefined, authInfo: unknown) {
+    if (request.method !== 'POST') {
+      return new Response(errorBody(null, RPC.serverError, 'Method not allowed.'), {
+        status: 405,
+        headers: { 'content-type': 'application/json', allow: 'POST' },
+      });
+    }
+    const Transport = await this.loadTransportClass();
+    const server = await this.options.loaded.create(this.options.context(user));
+    const transport = new Transport({ sessionIdGenerator: undefined });
+    await server.connect(transport);
+    request.signal.addEventListener('abort', () => {
+      void transport.close().catch(() => {});
+      void server.close().catch(() => {});
+    });
+    return transport.handleRequest(request, { parsedBody, authInfo });
   }
 
   private async loadTransportClass(): Promise<WebTransportClass> {
