@@ -7,7 +7,7 @@ import type { BenchReport, ThresholdResult } from './report-schema.js';
  *   THRESHOLD := METRIC [ "{" KEY "=" VALUE "}" ] OP NUMBER [UNIT]
  *   OP        := "<" | "<=" | ">" | ">=" | "==" | "!="
  *
- * Latency metrics (p50 p90 p99 p99.9 max mean min; UNIT us|ms|s, bare = ms;
+ * Latency metrics (p50 p90 p99 p99.9 max mean min; UNIT us|ms|s, required;
  * filter {tool=NAME} or {method=NAME}); ratios (errors, cache_hit_ratio,
  * dropped_ratio; UNIT %, bare = a fraction; errors takes {kind=http_429});
  * rates (rps, throughput; UNIT /s optional); counts (bare whole numbers).
@@ -90,7 +90,9 @@ export function parseThreshold(text: string): Threshold {
   let scaled = value;
   if (metric in LATENCY) {
     unit = 'ms';
-    if (suffix && !['us', 'ms', 's'].includes(suffix)) throw bad(`${metric} is a latency: use us, ms or s`);
+    // No bare numbers: k6 reads them as ms, every other mcp-scale duration as seconds.
+    if (!suffix || !['us', 'ms', 's'].includes(suffix))
+      throw bad(`${metric} is a latency: give a unit, us, ms or s`);
     scaled = suffix === 's' ? value * 1000 : suffix === 'us' ? value / 1000 : value;
     if (filter && filter.key !== 'tool' && filter.key !== 'method')
       throw bad('latency filters are {tool=NAME} or {method=NAME}');

@@ -12,32 +12,24 @@ export function DashboardView({ model, logs }: { model: BenchViewModel | undefin
   const left = model.leftS === undefined ? '' : `  ${model.leftS.toFixed(1)}s left`;
   const planned = model.plannedS === undefined ? '' : ` / ${model.plannedS.toFixed(1)}s`;
   const widest = Math.max(1, ...model.instances.map((i) => i.count));
+  const target =
+    model.targetRatePerSecond === undefined ? '' : ` (target ${model.targetRatePerSecond.toFixed(1)}/s)`;
+  const lastP99 =
+    model.lastSecondP99 === undefined ? '' : `   (last second p99 ${model.lastSecondP99.toFixed(2)}ms)`;
   return (
     <Box flexDirection="column">
       <Text bold>{model.title}</Text>
+      <Text>{`${progressBar(model.progress)} ${Math.round(model.progress * 100)}% ${model.elapsedS.toFixed(1)}s${planned}${left}`}</Text>
       <Text>
-        {progressBar(model.progress)} {Math.round(model.progress * 100)}% {model.elapsedS.toFixed(1)}s
-        {planned}
-        {left}
+        {`rate ${model.ratePerSecond}/s${target}   requests ${model.requests}   iterations ${model.iterations}   users ${model.virtualUsers}   dropped ${model.dropped}`}
       </Text>
-      <Text>
-        rate {model.ratePerSecond}/s
-        {model.targetRatePerSecond === undefined ? '' : ` (target ${model.targetRatePerSecond.toFixed(1)}/s)`}
-        {'   '}requests {model.requests} iterations {model.iterations} users {model.virtualUsers} dropped{' '}
-        {model.dropped}
-      </Text>
-      <Text>
-        latency p50 {model.p50.toFixed(2)}ms p99 {model.p99.toFixed(2)}ms
-        {model.lastSecondP99 === undefined ? '' : `   (last second p99 ${model.lastSecondP99.toFixed(2)}ms)`}
-      </Text>
+      <Text>{`latency p50 ${model.p50.toFixed(2)}ms   p99 ${model.p99.toFixed(2)}ms${lastP99}`}</Text>
       <Text color={model.errors > 0 ? 'red' : undefined}>
-        errors {model.errors} ({(model.errorRate * 100).toFixed(2)}%) 429s {model.limited} sessions opened{' '}
-        {model.sessionsOpened} lost {model.sessionsLost}
+        {`errors ${model.errors} (${(model.errorRate * 100).toFixed(2)}%)   429s ${model.limited}   sessions opened ${model.sessionsOpened}   lost ${model.sessionsLost}`}
       </Text>
       {model.instances.map((instance) => (
         <Text key={instance.id}>
-          {instance.id.padEnd(12)} {'#'.repeat(Math.max(1, Math.round((instance.count / widest) * 30)))}{' '}
-          {instance.count} ({(instance.share * 100).toFixed(1)}%)
+          {`${instance.id.padEnd(12)} ${'#'.repeat(Math.max(1, Math.round((instance.count / widest) * 30)))} ${instance.count} (${(instance.share * 100).toFixed(1)}%)`}
         </Text>
       ))}
       {logs.map((line, index) => (

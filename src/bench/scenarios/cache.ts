@@ -1,5 +1,5 @@
 import type { Step } from '../types.js';
-import { SEARCH_QUERIES, type Scenario, type VuView } from './scenario.js';
+import { productId, SEARCH_QUERIES, type Scenario, type VuView } from './scenario.js';
 
 /**
  * Repeated reads over a small key set, so a tool-result cache should answer
@@ -17,7 +17,7 @@ export function createCacheScenario(tool?: string, args?: Record<string, unknown
       return {
         method: 'tools/call',
         tool: 'get_product',
-        args: { id: String(Math.floor(vu.random() * KEYS) + 1) },
+        args: { id: productId(Math.floor(vu.random() * KEYS) + 1) },
       };
     }
     if (roll < 0.9) {

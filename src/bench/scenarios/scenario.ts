@@ -66,18 +66,24 @@ export function weightedPick<T extends string>(
   return last[0];
 }
 
-/** Product ids 1..100 with a hot head: low ids are asked for far more often, as in a real shop. */
-export function popularProductId(random: () => number): string {
-  return String(Math.floor(100 * random() ** 2) + 1);
+/** The demo shop's product id for a number: `p00042`. */
+export function productId(n: number): string {
+  return `p${String(n).padStart(5, '0')}`;
 }
 
+/** Product ids p00001..p01000 with a hot head: low ids are asked for far more often, as in a real shop. */
+export function popularProductId(random: () => number): string {
+  return productId(Math.floor(1000 * random() ** 3) + 1);
+}
+
+/** Words the demo catalogue's names and categories contain. */
 export const SEARCH_QUERIES = [
+  'kettle',
   'lamp',
-  'desk',
+  'outdoor',
   'chair',
-  'mug',
-  'notebook',
-  'pen',
-  'cable',
-  'monitor',
+  'audio',
+  'tent',
+  'kitchen',
+  'watch',
 ] as const;

@@ -1,20 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { BenchFlags } from '../../bench/options.js';
 import type { ClusterStarter } from '../../bench/spawn.js';
-import { UserError } from '../../errors.js';
+import { addClusterFlags } from '../cluster-flags.js';
 import { collectStrings, durationArg, intArg, rateArg, withExamples } from '../options.js';
-
-/** Settings `bench --spawn` passes to the cluster it starts (the same meaning as serve's flags). */
-const SPAWN_SETTINGS = [
-  'config',
-  'instances',
-  'redis',
-  'sessions',
-  'backendLatency',
-  'rateLimit',
-  'toolLimit',
-  'cacheTtl',
-];
 
 /** `mcp-scale bench`: commander wiring only; the engine is src/bench/. */
 export function registerBenchCommand(program: Command): void {
@@ -76,14 +64,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print the report as JSON instead of the table')
     .option('--out <file>', 'write the report JSON (schemas/bench-report.schema.json)')
     .option('--html <file>', 'write a self-contained HTML report with charts')
-    .option('--instances <n>', 'spawn: workers (default 3)')
-    .option('--config <file>', 'spawn: serve settings from a JSON config file')
-    .option('--redis <url>', 'spawn: auto | memory | redis://...')
-    .option('--sessions <mode>', 'spawn: stateful | stateless')
-    .option('--backend-latency <duration>', "spawn: the demo server's simulated latency")
-    .option('--rate-limit <rate>', 'spawn: per-user budget, e.g. 60/1m')
-    .option('--tool-limit <tool=rate>', 'spawn: per-tool budget (repeatable)', collectStrings)
-    .option('--cache-ttl <tool=duration>', 'spawn: cache a tool result (repeatable)', collectStrings)
+    .option('--instances <n>', 'with --spawn: number of workers (default 3)')
     .action(async (url: string | undefined, flags: BenchFlags & Record<string, unknown>) => {
       const { runBenchCommand } = await import('../../bench/run-command.js');
       await runBenchCommand(
@@ -91,12 +72,25 @@ export function registerBenchCommand(program: Command): void {
         {
           stdout: process.stdout,
           stderr: process.stderr,
-          clusterSettings: Object.fromEntries(SPAWN_SETTINGS.map((key) => [key, flags[key]])),
+          // serve's flags, for --spawn (resolveClusterConfig ignores the bench's own).
+          clusterSettings: flags,
           // Loaded only when a cluster is really started, after the flags were checked.
           startCluster: async (request) => (await loadClusterStarter())(request),
         },
       );
     });
+  // With --spawn, the cluster takes serve's settings (the same flags, the same meaning).
+  addClusterFlags(command, [
+    'network',
+    'redis',
+    'server',
+    'sessions',
+    'proxy',
+    'auth',
+    'limits',
+    'cache',
+    'lb',
+  ]);
   withExamples(command, [
     'mcp-scale bench http://127.0.0.1:8080/mcp --clients 20 --duration 30s',
     'mcp-scale bench --rate 200/s --duration 1m --era mixed --mix 2025=70,2026=30',
@@ -109,12 +103,19 @@ export function registerBenchCommand(program: Command): void {
   ]);
 }
 
-/**
- * The supervisor's starter for --spawn. Wire-up point for src/cluster: it
- * must start a cluster from `{ config, flags }` and return `{ url, readyInfo, close() }`.
- */
+/** The supervisor's starter for --spawn: serve's cluster, without a state file, stopped after the run. */
 async function loadClusterStarter(): Promise<ClusterStarter> {
-  throw new UserError(
-    '--spawn is not wired to the cluster supervisor in this build: run `mcp-scale serve --ready-file FILE` and pass --ready-file FILE',
-  );
+  const { startCluster } = await import('../../cluster/supervisor.js');
+  return async ({ config, flags }) => {
+    const quiet = Boolean(flags.json) || process.stdout.isTTY;
+    const cluster = await startCluster({
+      config,
+      flags,
+      writeState: false,
+      log: (line) => {
+        if (!quiet) process.stderr.write(`${line}\n`);
+      },
+    });
+    return { url: cluster.url, readyInfo: cluster.info(), close: () => cluster.close() };
+  };
 }
