@@ -46,7 +46,7 @@ export interface RunningCluster {
   close(): Promise<void>;
 }
 
-const CLI_PATH = fileURLToPath(new URL('../../bin/mcp-scale.js', import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL('../../bin/mcp-scale.js', import.meta.url));
 
 /** Flags forwarded as typed to each role (parsed there by the same rules). */
 const WORKER_FLAGS = [

@@ -211,7 +211,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         });
         return;
       }
-      if (path === '/_mcp-scale/status') return writeJson(res, 200, status());
+      if (path === '/_mcp-scale/status') {
+        // Diagnostics: `?gc=1` collects garbage first when the process runs
+        // with --expose-gc, so heap figures (memory per session) are exact.
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (gc && (req.url ?? '').includes('gc=1')) gc();
+        return writeJson(res, 200, { ...status(), memory: process.memoryUsage() });
+      }
     }
     writeJson(res, 404, { error: `not found: ${path}` });
   }

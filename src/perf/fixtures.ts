@@ -1,0 +1,66 @@
+import { ManagedChild } from '../cluster/managed-child.js';
+import { CLI_PATH } from '../cluster/supervisor.js';
+import { findFreePort, httpUrl } from '../util/net.js';
+
+/** Processes the performance script measures: real roles, started like `serve` starts them. */
+export interface RoleProcess {
+  url: string;
+  port: number;
+  child: ManagedChild;
+  stop(): Promise<void>;
+}
+
+const SECRET = 'mcp-scale-perf-cluster-secret-0123456789';
+
+export async function startRole(
+  role: 'worker' | 'gateway',
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RoleProcess> {
+  const port = await findFreePort();
+  const child = new ManagedChild({
+    name,
+    launch: {
+      kind: 'role',
+      cliPath: CLI_PATH,
+      args: [role, '--host', '127.0.0.1', '--port', String(port), ...args],
+    },
+    env: { ...process.env, MCP_SCALE_CLUSTER_SECRET: SECRET, ...env },
+    port,
+    readyTimeoutMs: 30_000,
+    restart: false,
+    log: (line) => {
+      if (process.env.MCP_SCALE_PERF_VERBOSE) process.stderr.write(`${line}\n`);
+    },
+  });
+  await child.start();
+  return { url: httpUrl('127.0.0.1', port, '/mcp'), port, child, stop: () => child.stop(5000) };
+}
+
+export function startWorker(id: string, redisUrl: string, prefix: string): Promise<RoleProcess> {
+  return startRole('worker', id, [
+    '--id',
+    id,
+    '--redis',
+    redisUrl,
+    '--prefix',
+    prefix,
+    '--backend-latency',
+    '0',
+  ]);
+}
+
+export function startGatewayFor(
+  workers: { id: string; url: string }[],
+  redisUrl: string,
+  prefix: string,
+): Promise<RoleProcess> {
+  return startRole(
+    'gateway',
+    'gateway',
+    ['--redis', redisUrl, '--prefix', prefix, ...workers.flatMap((w) => ['--worker', `${w.id}=${w.url}`])],
+    // Heap figures per session need a collected heap.
+    { NODE_OPTIONS: '--expose-gc' },
+  );
+}

@@ -1,0 +1,172 @@
+import { startLoadBalancer } from '../gen/run-lb.js';
+import { startLocalRedis } from '../redis/local-server.js';
+import { startGatewayFor, startWorker } from './fixtures.js';
+import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
+import { measureSessionMemory } from './memory.js';
+import { measureRehome } from './rehome.js';
+
+/**
+ * `npm run bench:perf`: the gateway's cost, measured in one run as ratios
+ * against direct-to-worker (machines are noisy; ratios from alternated
+ * rounds are not). 2025 tools/call of a cheap tool, backend latency 0,
+ * limits off. Prints a human report, or JSON with --json.
+ *
+ *   node dist/perf/run.js [--rounds 3] [--seconds 5] [--json]
+ */
+interface Args {
+  rounds: number;
+  seconds: number;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { rounds: 3, seconds: 5, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--rounds') args.rounds = Number(argv[++i]);
+    else if (argv[i] === '--seconds') args.seconds = Number(argv[++i]);
+    else if (argv[i] === '--json') args.json = true;
+  }
+  return args;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (line: string) => {
+    if (!args.json) process.stderr.write(`${line}\n`);
+  };
+  const redis = await startLocalRedis();
+  const prefix = 'perf:';
+  const worker = await startWorker('w1', redis.url, prefix);
+  const gateway = await startGatewayFor([{ id: 'w1', url: worker.url }], redis.url, prefix);
+  const nginx = await startLoadBalancer({
+    kind: 'nginx',
+    affinity: 'none',
+    listenHost: '127.0.0.1',
+    listenPort: 0,
+    upstreams: [{ id: 'w1', url: worker.url }],
+  });
+  const nginxUrl = `http://127.0.0.1:${nginx.port}/mcp`;
+  const cleanup = [() => nginx.close(), () => gateway.stop(), () => worker.stop(), () => redis.close()];
+  try {
+    const connections = 50;
+    const targets = { direct: worker.url, gateway: gateway.url, nginx: nginxUrl };
+    const sessions: Record<string, string[]> = {};
+    for (const [name, url] of Object.entries(targets)) sessions[name] = await openSessions(url, connections);
+
+    log(`warm-up (${args.seconds}s per target)…`);
+    for (const [name, url] of Object.entries(targets))
+      await saturate(url, sessions[name]!, args.seconds * 1000);
+
+    const throughput: Record<string, number[]> = { direct: [], gateway: [], nginx: [] };
+    for (let round = 1; round <= args.rounds; round++) {
+      for (const [name, url] of Object.entries(targets)) {
+        const { rps, errors } = await saturate(url, sessions[name]!, args.seconds * 1000);
+        throughput[name]!.push(rps);
+        log(
+          `round ${round} saturation ${name.padEnd(7)} ${rps.toFixed(0)} calls/s${errors ? ` (${errors} errors)` : ''}`,
+        );
+      }
+    }
+    const ratio = (name: string) => median(throughput[name]!.map((rps, i) => rps / throughput.direct![i]!));
+    const directRps = median(throughput.direct!);
+    const rate = Math.round(directRps * 0.4);
+
+    const latency: Record<string, { p50: number[]; p99: number[] }> = {
+      direct: { p50: [], p99: [] },
+      gateway: { p50: [], p99: [] },
+    };
+    for (let round = 1; round <= args.rounds; round++) {
+      for (const name of ['direct', 'gateway'] as const) {
+        const result = await openLoop(targets[name], sessions[name]!, rate, args.seconds * 1000);
+        latency[name]!.p50.push(result.p50);
+        latency[name]!.p99.push(result.p99);
+        log(
+          `round ${round} at ${rate}/s ${name.padEnd(7)} p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? ` (${result.errors} errors)` : ''}`,
+        );
+      }
+    }
+    const added = (q: 'p50' | 'p99') =>
+      median(latency.gateway![q].map((value, i) => value - latency.direct![q][i]!));
+    for (const [name, url] of Object.entries(targets)) await closeSessions(url, sessions[name]!);
+
+    log('gateway memory per session…');
+    const memory = await measureSessionMemory(gateway.url, 2000, 200);
+
+    log('re-home after kill -9…');
+    const w2 = await startWorker('w2', redis.url, prefix);
+    const w3 = await startWorker('w3', redis.url, prefix);
+    const failover = await startGatewayFor(
+      [
+        { id: 'w2', url: w2.url },
+        { id: 'w3', url: w3.url },
+      ],
+      redis.url,
+      prefix,
+    );
+    cleanup.unshift(
+      () => failover.stop(),
+      () => w2.stop(),
+      () => w3.stop(),
+    );
+    const rehome = await measureRehome(failover.url, w2, 100);
+
+    const report = {
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      settings: {
+        rounds: args.rounds,
+        secondsPerMeasurement: args.seconds,
+        connections,
+        tool: 'get_product',
+        backendLatencyMs: 0,
+      },
+      throughput: {
+        callsPerSecond: {
+          direct: directRps,
+          gateway: median(throughput.gateway!),
+          nginx: median(throughput.nginx!),
+        },
+        gatewayOverDirect: ratio('gateway'),
+        nginxOverDirect: ratio('nginx'),
+        target: 'gateway >= 0.85x direct',
+      },
+      addedLatencyAt40Percent: {
+        ratePerSecond: rate,
+        p50Ms: added('p50'),
+        p99Ms: added('p99'),
+        direct: { p50Ms: median(latency.direct!.p50), p99Ms: median(latency.direct!.p99) },
+        gateway: { p50Ms: median(latency.gateway!.p50), p99Ms: median(latency.gateway!.p99) },
+        target: 'p50 <= +1 ms, p99 <= +3 ms',
+      },
+      memory: { ...memory, target: '< 2 KB per idle session' },
+      rehome: { ...rehome, target: 'p99 < 50 ms' },
+    };
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      const t = report.throughput;
+      const l = report.addedLatencyAt40Percent;
+      console.log(`
+mcp-scale performance (${report.machine.cpus} cores, ${report.machine.node}, median of ${args.rounds} alternated rounds)
+  throughput at saturation (${connections} connections, one session each)
+    direct   ${t.callsPerSecond.direct.toFixed(0)} calls/s
+    gateway  ${t.callsPerSecond.gateway.toFixed(0)} calls/s   = ${t.gatewayOverDirect.toFixed(2)}x direct   (target >= 0.85x)
+    nginx    ${t.callsPerSecond.nginx.toFixed(0)} calls/s   = ${t.nginxOverDirect.toFixed(2)}x direct   (reference)
+  added latency at ${l.ratePerSecond}/s (40% of direct saturation), from the intended send time
+    p50 +${l.p50Ms.toFixed(2)} ms (direct ${l.direct.p50Ms.toFixed(2)}, gateway ${l.gateway.p50Ms.toFixed(2)})   (target <= +1 ms)
+    p99 +${l.p99Ms.toFixed(2)} ms (direct ${l.direct.p99Ms.toFixed(2)}, gateway ${l.gateway.p99Ms.toFixed(2)})   (target <= +3 ms)
+  gateway memory
+    ${(memory.bytesPerIdleSession / 1024).toFixed(2)} KB per idle session (${memory.sessions} sessions)   (target < 2 KB)
+    +${(memory.bytesPerOpenGetStream / 1024).toFixed(2)} KB per open GET stream (${memory.streams} streams)
+  re-home after kill -9 of the owning worker (${rehome.sessions} sessions, ${rehome.failures} failed)
+    p50 ${rehome.p50.toFixed(2)} ms, p99 ${rehome.p99.toFixed(2)} ms, max ${rehome.max.toFixed(2)} ms over a ${rehome.baselineMs.toFixed(2)} ms call   (target p99 < 50 ms)
+`);
+    }
+  } finally {
+    for (const stop of cleanup) await stop().catch(() => {});
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
