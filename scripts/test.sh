@@ -23,3 +23,7 @@ fi
 
 npm ci --no-audit --no-fund
 npm test
+# The official MCP conformance suite against one worker, serve (gateway) and
+# serve behind nginx; fails on any difference (docs/conformance.md). Its CLI
+# needs Node 22, which npx fetches from the npm registry.
+npm run conformance

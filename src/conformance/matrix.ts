@@ -13,6 +13,13 @@ import {
   type MatrixRow,
   type TargetOutcome,
 } from './report.js';
+import {
+  formatLoad,
+  instancesOf,
+  readRequestCounts,
+  requestsBetween,
+  spreadProblem,
+} from './instance-load.js';
 import { startTarget } from './target-process.js';
 import { TARGETS, targetUnavailableReason, type TargetId, type TargetSpec } from './targets.js';
 
@@ -44,7 +51,7 @@ export interface MatrixReport {
   text: string;
   markdown: string;
   markdownFile: string;
-  /** True when (b)/(c) match (a) wherever they ran and (a) matches its known results. */
+  /** True when every target ran, (b)/(c) match (a) and (a) matches its known results. */
   ok: boolean;
 }
 
@@ -75,6 +82,8 @@ export async function runConformanceMatrix(options: MatrixOptions): Promise<Matr
   const direct: DirectVerdict =
     directOutcome?.state === 'ran' ? judgeDirectRun(directOutcome.results) : { unexpected: [], stale: [] };
   const directBroken = directOutcome !== undefined && directOutcome.state !== 'ran';
+  // Every target asked for must run: a skipped (b) or (c) would let CI pass without them.
+  const skipped = outcomes.some((o) => o.state === 'skipped');
   const markdown = renderMarkdownTable(outcomes, rows);
   const markdownFile = path.join(outputDir, 'conformance.md');
   await fs.writeFile(markdownFile, `${markdown}\n`);
@@ -90,6 +99,7 @@ export async function runConformanceMatrix(options: MatrixOptions): Promise<Matr
     markdownFile,
     ok:
       !directBroken &&
+      !skipped &&
       differences.length === 0 &&
       direct.unexpected.length === 0 &&
       direct.stale.length === 0,
@@ -138,6 +148,8 @@ async function runTarget(
     log(
       `(${target.id}) ${target.label} ready at ${running.ready.url}; running the ${options.suite ?? 'active'} suite`,
     );
+    const instances = instancesOf(running.ready);
+    const countsBefore = await readRequestCounts(instances);
     const run = await runConformanceSuite(cli, {
       url: running.ready.url,
       suite: options.suite ?? 'active',
@@ -146,12 +158,20 @@ async function runTarget(
     });
     if (run.timedOut)
       return { ...base, state: 'error', reason: `suite timed out (log: ${dir}/conformance.log)` };
+    const load = requestsBetween(countsBefore, await readRequestCounts(instances));
+    log(`(${target.id}) requests per instance: ${formatLoad(load) || 'not readable'}`);
+    const notSpread = target.spreadOver ? spreadProblem(load, target.spreadOver) : undefined;
+    if (notSpread) {
+      log(`(${target.id}) not what it claims: ${notSpread}`);
+      return { ...base, state: 'error', reason: `not spread over its instances: ${notSpread}` };
+    }
     return {
       ...base,
       state: 'ran',
       url: running.ready.url,
       durationMs: run.durationMs,
       results: run.scenarios,
+      load,
     };
   } finally {
     await running.stop();

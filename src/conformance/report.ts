@@ -3,7 +3,16 @@ import type { ScenarioResult } from './results.js';
 
 /** One target's part of the matrix: its results, or why it did not run. */
 export type TargetOutcome =
-  | { id: TargetId; label: string; state: 'ran'; url: string; durationMs: number; results: ScenarioResult[] }
+  | {
+      id: TargetId;
+      label: string;
+      state: 'ran';
+      url: string;
+      durationMs: number;
+      results: ScenarioResult[];
+      /** MCP requests each instance served during the suite (from its /metrics), when readable. */
+      load?: Record<string, number>;
+    }
   | { id: TargetId; label: string; state: 'skipped'; reason: string }
   | { id: TargetId; label: string; state: 'error'; reason: string };
 
@@ -116,5 +125,11 @@ function describeOutcome(outcome: TargetOutcome): string {
   if (outcome.state === 'error') return `${head}: error: ${outcome.reason.split('\n')[0]}`;
   const count = (status: string) => outcome.results.filter((r) => r.status === status).length;
   const seconds = (outcome.durationMs / 1000).toFixed(1);
-  return `${head}: ${count('pass')} pass, ${count('warn')} warn, ${count('fail')} fail in ${seconds} s`;
+  const load = outcome.load && Object.keys(outcome.load).length > 0 ? outcome.load : undefined;
+  const spread = load
+    ? `; requests per instance: ${Object.entries(load)
+        .map(([id, n]) => `${id} ${n}`)
+        .join(', ')}`
+    : '';
+  return `${head}: ${count('pass')} pass, ${count('warn')} warn, ${count('fail')} fail in ${seconds} s${spread}`;
 }

@@ -1,10 +1,10 @@
 /**
  * `npm run conformance`: the official MCP conformance suite against the
- * conformance server three ways, (a) direct, (b) `serve --instances 3`,
+ * conformance server three ways, (a) one `mcp-scale worker`, (b) `serve --instances 3`,
  * (c) `serve --lb nginx --affinity session`, printed as a scenario x a/b/c
- * table (also written as markdown). Exit 0 when (b) and (c) match (a)
- * wherever they ran and (a) matches its known results; 1 otherwise; 2 on a
- * bad flag.
+ * table (also written as markdown). Exit 0 when every target ran, (b) and
+ * (c) match (a) and (a) matches its known results; 1 otherwise; 2 on a bad
+ * flag.
  *
  *   node dist/conformance/run.js [--suite active|all] [--targets a,b,c]
  *     [--server dist/examples/conformance-server.js] [--out DIR] [--json]
@@ -50,6 +50,7 @@ function printReport(report: MatrixReport): void {
   // A target that never ran differs on every scenario for one reason: say it once.
   for (const o of report.outcomes) {
     if (o.state === 'error') console.log(`DIFFERENCE (${o.id}) ${o.label} did not run: ${o.reason}`);
+    if (o.state === 'skipped') console.log(`NOT RUN (${o.id}) ${o.label}: ${o.reason}`);
   }
   for (const d of report.differences.filter((d) => d.other !== 'error')) {
     console.log(`DIFFERENCE ${d.scenario}: (a) ${d.direct}, (${d.target}) ${d.other}: ${d.detail}`);

@@ -3,11 +3,15 @@ import fs from 'node:fs';
 import { OperationalError } from '../errors.js';
 import { isProcessAlive, waitForExit } from '../util/process.js';
 
-/** What `serve`, `worker` and the direct harness write to `--ready-file` once they accept requests. */
+/** What `serve` and `worker` write to `--ready-file` once they accept requests. */
 export interface ReadyInfo {
   url: string;
-  redis?: { mode: string; url: string };
-  instances?: { id: string; pid: number; port: number }[];
+  /** `worker` and `gateway` name themselves. */
+  role?: string;
+  id?: string;
+  pid?: number;
+  redis?: { mode: string; url?: string };
+  instances?: { id: string; pid: number; port: number; url?: string }[];
   /** Present when `serve --lb` put a load balancer in front; `url` is then the balancer's. */
   lb?: { kind: string; affinity: string; url: string; pid: number };
 }

@@ -29,6 +29,12 @@ export interface TargetSpec {
   startTimeoutMs: number;
   /** What the ready file must show for the target to be what its label says; a reason when it does not. */
   checkReady?: (ready: ReadyInfo) => string | undefined;
+  /**
+   * The instances that must each have served part of the suite (read from
+   * their /metrics), so a scaled target cannot pass by sending everything
+   * to one worker. Unset: not checked.
+   */
+  spreadOver?: number;
 }
 
 const cli = (root: string) => path.join(root, 'bin', 'mcp-scale.js');
@@ -36,14 +42,16 @@ const cli = (root: string) => path.join(root, 'bin', 'mcp-scale.js');
 export const TARGETS: readonly TargetSpec[] = [
   {
     id: 'a',
-    label: 'direct (one instance)',
-    // Until `mcp-scale worker` exists, (a) is the harness in direct-host.ts.
-    // Switch to: [cli(root), 'worker', '--server', serverModule, '--port', '0', '--ready-file', readyFile]
+    label: 'worker (one instance, no gateway)',
+    // One `mcp-scale worker` hosting the server: nothing between the suite
+    // and one instance of it but the worker host itself. Memory mode, so no
+    // REDIS_URL in the environment changes what (a) is.
     argv: ({ root, serverModule, readyFile }) => [
-      path.join(root, 'dist', 'conformance', 'direct-host-main.js'),
-      ...['--server', serverModule, '--port', '0', '--ready-file', readyFile],
+      cli(root),
+      ...['worker', '--id', 'direct', '--server', serverModule, '--redis', 'memory'],
+      ...['--port', '0', '--ready-file', readyFile],
     ],
-    requires: { command: [], flags: [] },
+    requires: { command: ['worker'], flags: ['--server', '--ready-file', '--redis'] },
     startTimeoutMs: 30_000,
   },
   {
@@ -55,6 +63,7 @@ export const TARGETS: readonly TargetSpec[] = [
     ],
     requires: { command: ['serve'], flags: ['--instances', '--server', '--ready-file'] },
     startTimeoutMs: 90_000,
+    spreadOver: 3,
   },
   {
     id: 'c',
@@ -69,6 +78,7 @@ export const TARGETS: readonly TargetSpec[] = [
       flags: ['--instances', '--server', '--ready-file', '--lb', '--affinity'],
     },
     startTimeoutMs: 90_000,
+    spreadOver: 3,
     // A serve that accepted --lb but served through the gateway alone would
     // pass (c) without nginx ever being in the path.
     checkReady: (ready) =>
@@ -79,9 +89,9 @@ export const TARGETS: readonly TargetSpec[] = [
 ];
 
 /**
- * Why a target cannot run yet (its command or a flag is missing), or
- * undefined when it can. Asking the built CLI's `--help` means (b) and (c)
- * switch on by themselves the day `serve` lands with those flags.
+ * Why a target cannot run (not built, or the built CLI lacks its command or
+ * a flag), or undefined when it can. The run then fails with this reason
+ * instead of a stack of start-up errors.
  */
 export function targetUnavailableReason(target: TargetSpec, paths: TargetPaths): string | undefined {
   const entry = target.argv(paths)[0];

@@ -2,6 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import {
+  instancesOf,
+  requestsBetween,
+  spreadProblem,
+  sumMetric,
+} from '../../src/conformance/instance-load.js';
 import { judgeDirectRun } from '../../src/conformance/known-results.js';
 import {
   buildRows,
@@ -96,5 +102,36 @@ describe('conformance targets', () => {
     expect(check?.({ url })).toMatch(/no nginx load balancer/);
     expect(check?.({ url, lb: { kind: 'haproxy', affinity: 'session', url, pid: 1 } })).toBeDefined();
     expect(check?.({ url, lb: { kind: 'nginx', affinity: 'session', url, pid: 1 } })).toBeUndefined();
+  });
+});
+
+describe('conformance instance load', () => {
+  it('sums a counter over its labels and ignores other metrics', () => {
+    const text = [
+      '# HELP mcp_scale_worker_requests_total HTTP requests served',
+      'mcp_scale_worker_requests_total{era="legacy",status="200",worker="w1"} 40',
+      'mcp_scale_worker_requests_total{era="legacy",status="202",worker="w1"} 12',
+      'mcp_scale_worker_requests_total_created 5',
+      'mcp_scale_worker_sessions{worker="w1"} 3',
+    ].join('\n');
+    expect(sumMetric(text, 'mcp_scale_worker_requests_total')).toBe(52);
+  });
+
+  it('takes the instances from serve, or the worker itself, from the ready file', () => {
+    const url = 'http://127.0.0.1:9/mcp';
+    expect(instancesOf({ url, role: 'worker', id: 'direct' })).toEqual([{ id: 'direct', url }]);
+    expect(instancesOf({ url, instances: [{ id: 'w1', pid: 1, port: 7 }] })).toEqual([
+      { id: 'w1', url: 'http://127.0.0.1:7/mcp' },
+    ]);
+  });
+
+  it('fails a scaled target whose suite never reached one of its instances', () => {
+    const load = requestsBetween({ w1: 3, w2: 0, w3: undefined }, { w1: 50, w2: 0, w3: 9 });
+    expect(load).toEqual({ w1: 47, w2: 0 });
+    expect(spreadProblem(load, 2)).toMatch(/never reached w2/);
+    expect(spreadProblem(load, 3)).toMatch(/only 2 of 3 instances answered/);
+    expect(spreadProblem({ w1: 47, w2: 1 }, 2)).toBeUndefined();
+    // A restarted instance counts from zero again.
+    expect(requestsBetween({ w1: 40 }, { w1: 6 })).toEqual({ w1: 6 });
   });
 });

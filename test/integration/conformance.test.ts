@@ -11,9 +11,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import createConformanceServer from '../../examples/conformance-server.js';
 import { resolveConformanceCli, type ConformanceCli } from '../../src/conformance/conformance-cli.js';
-import { startDirectHost, type DirectHost } from '../../src/conformance/direct-host.js';
 import { runConformanceMatrix } from '../../src/conformance/matrix.js';
 import { TARGETS, type TargetSpec } from '../../src/conformance/targets.js';
+import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
 import type { ServerFactory } from '../../src/worker/server-module.js';
 
 // Compile-time: the example still fits the worker host's server-module contract.
@@ -37,8 +37,8 @@ const SUITE_TOOLS = [
   'test_elicitation_sep1330_enums',
 ];
 
-describe('conformance server fixture, reached with an SDK 1.x client', () => {
-  let host: DirectHost;
+describe('conformance server fixture on a worker host, reached with an SDK 1.x client', () => {
+  let host: WorkerHost;
   const clients: Client[] = [];
 
   async function connect(): Promise<Client> {
@@ -52,7 +52,19 @@ describe('conformance server fixture, reached with an SDK 1.x client', () => {
   }
 
   beforeAll(async () => {
-    host = await startDirectHost({ server: asServerModule, retryIntervalMs: 50 });
+    // What target (a) runs, in process: one worker host, memory mode.
+    host = await startWorkerHost({
+      id: 'direct',
+      host: '127.0.0.1',
+      port: 0,
+      path: '/mcp',
+      serverFactory: asServerModule,
+      backendLatencyMs: 0,
+      prefix: 'conformance-test:',
+      sessions: 'stateful',
+      sessionIdleMs: 60_000,
+      maxBodyBytes: 4 * 1024 * 1024,
+    });
   });
   afterAll(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
@@ -238,18 +250,19 @@ describe('official conformance suite (node 22 through npx)', () => {
     }
   }, 160_000);
 
-  it('passes the active suite directly and flags a target that differs from (a)', async ({ skip }) => {
+  it('passes the active suite on one worker and flags a target that differs from (a)', async ({ skip }) => {
     if (!cli) skip(unavailable);
-    const directEntry = path.join(root, 'dist', 'conformance', 'direct-host-main.js');
     const serverModule = path.join(root, 'dist', 'examples', 'conformance-server.js');
-    expect(fs.existsSync(directEntry) && fs.existsSync(serverModule), 'run `npm run build` first').toBe(true);
+    const cliEntry = path.join(root, 'dist', 'cli', 'main.js');
+    expect(fs.existsSync(cliEntry) && fs.existsSync(serverModule), 'run `npm run build` first').toBe(true);
     const direct = TARGETS.find((t) => t.id === 'a') as TargetSpec;
-    // A "(b)" that is (a) without its Host/Origin checks: the suite must see it.
+    // A "(b)" that is (a) told to accept the suite's rebinding Host/Origin
+    // (evil.example.com) as its own: the suite must see that, and only that.
     const unprotected: TargetSpec = {
       ...direct,
       id: 'b',
-      label: 'direct, DNS-rebinding checks off',
-      argv: (paths) => [...direct.argv(paths), '--allow-any-host'],
+      label: 'worker accepting Host evil.example.com',
+      argv: (paths) => [...direct.argv(paths), '--allowed-host', 'evil.example.com'],
     };
     const report = await runConformanceMatrix({
       root,
@@ -263,6 +276,8 @@ describe('official conformance suite (node 22 through npx)', () => {
     expect(report.rows.length).toBeGreaterThanOrEqual(30);
     expect(report.direct).toEqual({ unexpected: [], stale: [] });
     expect(report.rows.filter((r) => r.cells.a !== 'pass')).toEqual([]);
+    // The suite's requests reached the worker, and its own /metrics counted them.
+    expect(a?.state === 'ran' && (a.load?.direct ?? 0) > report.rows.length).toBe(true);
     expect(report.differences.map((d) => [d.scenario, d.target, d.direct, d.other])).toEqual([
       ['dns-rebinding-protection', 'b', 'pass', 'fail'],
     ]);
