@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.js';
 import { registerGatewayCommand } from './gateway.js';
 import { registerGenCommand } from './gen.js';
+import { registerLimitsCommand } from './limits.js';
 import { registerPlanCommand } from './plan.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionsCommand } from './sessions.js';
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerGatewayCommand(program);
   registerWorkerCommand(program);
   registerSessionsCommand(program);
+  registerLimitsCommand(program);
   registerPlanCommand(program);
   registerBenchCommand(program);
   registerGenCommand(program);
