@@ -56,7 +56,7 @@ const scenarioSchema = z.discriminatedUnion('name', [
       checks,
       tool: z.string(),
       expectLimit: z.string().nullable(),
-      sent: count,
+      sent: count.describe('JSON-RPC requests answered, handshakes included (the gateway charges them too)'),
       admitted: count,
       limited: count,
       expectedAdmitted: count.nullable(),

@@ -38,8 +38,11 @@ export interface BenchServerOptions {
   instanceId?: string;
   /** Fixed delay before every tool answers. */
   delayMs?: number;
-  /** Admit this many tools/call requests, then answer 429 (-32029). */
-  admitToolCalls?: number;
+  /**
+   * Admit this many JSON-RPC requests (notifications are free), then answer
+   * 429 with -32029, as the mcp-scale gateway charges its limits.
+   */
+  admitRequests?: number;
   /** Retry-After seconds on the 429s; undefined = no Retry-After header. */
   retryAfterSeconds?: number;
   /** Mark repeated reads of the same arguments as cache hits in `_meta`. */
@@ -199,9 +202,9 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     counts.limited += 1;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      'ratelimit-policy': `${options.admitToolCalls ?? 0};w=60`,
+      'ratelimit-policy': `${options.admitRequests ?? 0};w=60`,
       ratelimit: 'limit=0, remaining=0, reset=30',
-      'x-ratelimit-limit': String(options.admitToolCalls ?? 0),
+      'x-ratelimit-limit': String(options.admitRequests ?? 0),
       'x-ratelimit-remaining': '0',
     };
     if (options.retryAfterSeconds !== undefined) {
@@ -219,8 +222,8 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     const message = (Array.isArray(body) ? undefined : body) as Message | undefined;
     const isRequest = message?.method !== undefined && message.id !== undefined;
-    if (isRequest && message.method === 'tools/call' && options.admitToolCalls !== undefined) {
-      if (admitted >= options.admitToolCalls) return limit(res, message.id);
+    if (isRequest && options.admitRequests !== undefined) {
+      if (admitted >= options.admitRequests) return limit(res, message.id);
       admitted += 1;
     }
     if (isRequest && message.method) {

@@ -76,18 +76,20 @@ describe('bench engine', () => {
   });
 
   it('counts 429s with and without Retry-After and their JSON-RPC code as the server sent them', async () => {
-    const bare = await server({ sdk: 'v2', instanceId: 'bare', admitToolCalls: 5 });
-    const polite = await server({ sdk: 'v2', instanceId: 'polite', admitToolCalls: 5, retryAfterSeconds: 0 });
+    const bare = await server({ sdk: 'v2', instanceId: 'bare', admitRequests: 5 });
+    const polite = await server({ sdk: 'v2', instanceId: 'polite', admitRequests: 5, retryAfterSeconds: 0 });
     const flags = { era: '2026' as const, scenario: 'ratelimit' as const, clients: 2, iterations: 30 };
     const withoutHeader = await runBench(benchOptions(bare.url, flags), { url: bare.url });
     const withHeader = await runBench(benchOptions(polite.url, flags), { url: polite.url });
 
-    expect(bare.counts.limited).toBe(25);
-    expect(withoutHeader.rateLimit).toMatchObject({ limited: 25, withRetryAfter: 0, withoutRetryAfter: 25 });
-    expect(withoutHeader.rateLimit.rpcCodes).toEqual({ '-32029': 25 });
-    expect(withoutHeader.errors.byKind.http_429).toBe(25);
-    expect(polite.counts.limitedWithRetryAfter).toBe(25);
-    expect(withHeader.rateLimit).toMatchObject({ limited: 25, withRetryAfter: 25, withoutRetryAfter: 0 });
+    // 2 handshakes and 3 calls admitted, the other 27 calls limited.
+    const limited = bare.counts.limited;
+    expect(limited).toBe(27);
+    expect(withoutHeader.rateLimit).toMatchObject({ limited, withRetryAfter: 0, withoutRetryAfter: limited });
+    expect(withoutHeader.rateLimit.rpcCodes).toEqual({ '-32029': limited });
+    expect(withoutHeader.errors.byKind.http_429).toBe(limited);
+    expect(polite.counts.limitedWithRetryAfter).toBe(27);
+    expect(withHeader.rateLimit).toMatchObject({ limited: 27, withRetryAfter: 27, withoutRetryAfter: 0 });
     expect(withHeader.rateLimit.headersSeen['retry-after']).toBe('0');
   });
 
@@ -174,7 +176,8 @@ describe('bench engine', () => {
     const calls: Record<string, number> = {};
     let sentEarly = 0;
     for (const ignoreRetryAfter of [false, true]) {
-      const s = await server({ sdk: 'v2', instanceId: 'strict', admitToolCalls: 0, retryAfterSeconds: 1 });
+      // Even the handshake is limited: the user waits out Retry-After before connecting again.
+      const s = await server({ sdk: 'v2', instanceId: 'strict', admitRequests: 0, retryAfterSeconds: 1 });
       const engine = new BenchEngine(
         benchOptions(s.url, {
           era: '2026',

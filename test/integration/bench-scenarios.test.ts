@@ -85,7 +85,7 @@ describe('bench scenarios', () => {
   });
 
   it('ratelimit: admitted vs limited against --expect-limit, with every header and -32029', async () => {
-    const s = await server({ sdk: 'v2', instanceId: 'limited', admitToolCalls: 25, retryAfterSeconds: 0 });
+    const s = await server({ sdk: 'v2', instanceId: 'limited', admitRequests: 25, retryAfterSeconds: 0 });
     const flags = { scenario: 'ratelimit' as const, era: '2026' as const, clients: 3, iterations: 60 };
     const report = await runBench(
       benchOptions(s.url, { ...flags, expectLimit: { points: 25, durationMs: 60_000 } }),
@@ -94,16 +94,17 @@ describe('bench scenarios', () => {
       },
     );
 
+    // Every JSON-RPC request is charged, the 3 handshakes included.
     expect(report.scenario).toMatchObject({
       name: 'ratelimit',
-      sent: 60,
+      sent: 63,
       admitted: 25,
       limited: s.counts.limited,
       expectedAdmitted: 25,
-      limitedWithRetryAfter: 35,
-      limitedWithRpcCode: 35,
+      limitedWithRetryAfter: 38,
+      limitedWithRpcCode: 38,
     });
-    expect(s.counts.limited).toBe(35);
+    expect(s.counts.limited).toBe(38);
     expect(report.scenario.checks.every((check) => check.passed)).toBe(true);
     if (report.scenario.name !== 'ratelimit') throw new Error('unreachable');
     expect(Object.keys(report.scenario.headers).sort()).toEqual([
@@ -113,9 +114,9 @@ describe('bench scenarios', () => {
       'x-ratelimit-limit',
       'x-ratelimit-remaining',
     ]);
-    expect(report.scenario.headers['ratelimit-policy']?.onLimited).toBe(35);
+    expect(report.scenario.headers['ratelimit-policy']?.onLimited).toBe(38);
 
-    const strict = await server({ sdk: 'v2', instanceId: 'loose', admitToolCalls: 25, retryAfterSeconds: 0 });
+    const strict = await server({ sdk: 'v2', instanceId: 'loose', admitRequests: 25, retryAfterSeconds: 0 });
     const wrong = await runBench(
       benchOptions(strict.url, { ...flags, expectLimit: { points: 20, durationMs: 60_000 } }),
       { url: strict.url },

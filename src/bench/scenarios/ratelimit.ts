@@ -5,7 +5,9 @@ import type { Scenario } from './scenario.js';
 /**
  * Hammers one tool and checks the limiter: admitted vs limited against
  * `--expect-limit POINTS/WINDOW`, and what every 429 carried (Retry-After,
- * JSON-RPC -32029, RateLimit-Policy / RateLimit / X-RateLimit-*).
+ * JSON-RPC -32029, RateLimit-Policy / RateLimit / X-RateLimit-*). Every
+ * JSON-RPC request the bench sent is counted (initialize and
+ * server/discover too, as the gateway charges them; notifications are free).
  *
  * The expected count assumes fixed windows that start at the first request
  * (rate-limiter-flexible's RateLimiterRedis starts a key's window at its
@@ -23,8 +25,10 @@ export function createRateLimitScenario(
   let limitedWithRetryAfter = 0;
   let limitedWithRpcCode = 0;
 
+  // Every JSON-RPC request the limiter saw counts, handshakes included: the
+  // gateway charges initialize and server/discover like any call.
   const observe = (record: ResponseRecord): void => {
-    if (record.method !== 'tools/call' || record.status === undefined) return;
+    if (record.status === undefined) return;
     const limited = record.status === 429;
     sends.push({ at: record.intendedAt, admitted: !limited });
     for (const [name, value] of Object.entries(record.rateLimitHeaders ?? {})) {
