@@ -66,12 +66,18 @@ describe('server-everything behind serve --instances 2 --server-cmd', () => {
       .poll(() => healthyWorkers(cluster.info.gateway.url), { timeout: 15_000, interval: 50 })
       .toEqual(['w1', 'w2']);
 
-  /** Kills the instance by the pid the ready file gives for it, and waits for the supervisor's restart. */
+  /**
+   * SIGKILL for the whole instance. A --server-cmd worker is `/bin/sh -c CMD`
+   * in its own process group, and the ready file gives the shell's pid (the
+   * group's id): killing that pid alone leaves the server serving until the
+   * supervisor notices the shell's exit and ends the group, so the test
+   * kills the group at once, as `kill -9 -PID` would.
+   */
   async function killInstance(id: string) {
     const current = await waitForReadyInfo(cluster.readyFile, () => true);
     const victim = current.instances.find((i) => i.id === id)!;
     expect(isProcessAlive(victim.pid)).toBe(true);
-    process.kill(victim.pid, 'SIGKILL');
+    process.kill(-victim.pid, 'SIGKILL');
     return {
       victim,
       restarted: () =>
