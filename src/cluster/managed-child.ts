@@ -75,7 +75,7 @@ export class ManagedChild extends EventEmitter {
             env,
             stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
           })
-        : spawn('/bin/sh', ['-c', launch.command], {
+        : spawn('/bin/sh', ['-c', execIfSimple(launch.command)], {
             env,
             stdio: ['ignore', 'pipe', 'pipe'],
             // Its own process group, so stopping it stops what the shell started.
@@ -190,4 +190,14 @@ export class ManagedChild extends EventEmitter {
       // already gone
     }
   }
+}
+
+/**
+ * `exec` a simple command so the pid we record (ready file, kill -9 in a
+ * failover drill) is the server itself, not a shell waiting on it. Commands
+ * with shell control operators keep their shell (its process group is
+ * still stopped as a whole).
+ */
+function execIfSimple(command: string): string {
+  return /[;&|`$()<>\n]/.test(command) ? command : `exec ${command}`;
 }
