@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BenchReport } from '../../src/bench/report-schema.js';
+import { runBenchCommand } from '../../src/bench/run-command.js';
+import type { SpawnRequest } from '../../src/bench/spawn.js';
 import { main } from '../../src/cli/main.js';
 import { reportSchemaErrors } from '../helpers/bench-schema.js';
 import { startBenchServer, type BenchServer } from '../helpers/bench-servers.js';
@@ -100,5 +102,45 @@ describe('mcp-scale bench (CLI)', () => {
     expect(run.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(run.stderr).toContain(message);
     expect(server.counts.requests).toBe(before);
+  });
+
+  it('--spawn hands serve settings to the cluster starter, benches its URL and stops it', async () => {
+    const requests: SpawnRequest[] = [];
+    let closed = 0;
+    const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+    const report = await runBenchCommand(
+      { spawn: true, era: '2026', clients: 2, iterations: 10, json: true },
+      {
+        stdout: sink,
+        stderr: sink,
+        clusterSettings: { instances: '2', rateLimit: '100/1m' },
+        startCluster: async (request) => {
+          requests.push(request);
+          return {
+            url: server.url,
+            readyInfo: {
+              url: server.url,
+              instances: [
+                { id: 'w1', pid: process.pid, port: 1 },
+                { id: 'w2', pid: process.pid, port: 2 },
+              ],
+            },
+            close: async () => {
+              closed += 1;
+            },
+          };
+        },
+      },
+    );
+
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.config).toMatchObject({
+      instances: 2,
+      limits: { rateLimit: { points: 100, durationMs: 60_000 } },
+    });
+    expect(requests[0]?.config.port).toBeGreaterThan(0);
+    expect(closed).toBe(1);
+    expect(report.target).toEqual({ url: server.url, instances: 2 });
+    expect(report.totals.iterations).toBe(10);
   });
 });
