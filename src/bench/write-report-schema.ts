@@ -5,7 +5,7 @@ import { reportJsonSchema } from './report-schema.js';
 
 /**
  * Regenerates schemas/bench-report.schema.json from report-schema.ts:
- *   npm run build && node dist/bench/write-report-schema.js
+ *   npm run build && node dist/bench/write-report-schema.js && npx prettier --write schemas
  * test/unit/bench-report-schema.test.ts fails while the two differ.
  */
 export const SCHEMA_FILE = fileURLToPath(new URL('../../schemas/bench-report.schema.json', import.meta.url));
