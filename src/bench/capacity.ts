@@ -6,7 +6,8 @@ import { NO_INSTANCE } from './timeline.js';
 import type { BenchOptions, BenchTarget } from './types.js';
 
 /**
- * `--find-capacity --p99 250ms`: open-model steps at rising arrival rates
+ * `--find-capacity --p99 250ms`: after an unmeasured warm-up at the start
+ * rate (at most 5 s), open-model steps at rising arrival rates
  * (×1.5 each) until a step fails, then two bisection steps between the
  * last pass and the first failure. A step passes when the p99 of the
  * scenario's requests stays at or under the target and errors and dropped
@@ -17,6 +18,7 @@ export const MAX_STEPS = 20;
 const MAX_ERROR_RATE = 0.01;
 const MAX_DROPPED_RATIO = 0.01;
 const REFINEMENTS = 2;
+const WARMUP_MS = 5_000;
 
 export interface CapacityHooks {
   /** Each step's engine, before it runs (for a display to attach). */
@@ -54,6 +56,14 @@ export async function findCapacity(
     return step.passed;
   };
 
+  // Warm the cluster (and this process) up first: a cold start would fail the first step.
+  const warmup = new BenchEngine(
+    stepOptions(options, plan.startPerSecond, Math.min(plan.stepMs, WARMUP_MS)),
+    target,
+  );
+  hooks.onEngine?.(warmup, { index: -1, ratePerSecond: plan.startPerSecond });
+  await warmup.run();
+
   for (let rate = plan.startPerSecond; steps.length < MAX_STEPS && !hooks.stopped?.();) {
     if (!(await runStep(rate))) {
       failedRate = rate;
@@ -90,6 +100,8 @@ function stepOptions(options: BenchOptions, ratePerSecond: number, stepMs: numbe
   const { durationMs: _duration, iterations: _iterations, ...rest } = options;
   return {
     ...rest,
+    // The mixed scenario's 1 s streamed report would decide a step's p99 by itself.
+    slowCalls: false,
     model: {
       kind: 'open',
       stages: constantStages(ratePerSecond, stepMs),

@@ -123,6 +123,8 @@ export interface BenchOptions {
   readyFile?: string;
   killAtMs?: number;
   killInstance?: string;
+  /** mixed: include the 1 s streamed report (default true; find-capacity leaves it out). */
+  slowCalls?: boolean;
   /** How often the engine emits `tick` events. */
   tickMs: number;
 }

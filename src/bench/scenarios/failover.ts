@@ -47,13 +47,8 @@ export function createFailoverScenario(options: BenchOptions, target: BenchTarge
 
   return {
     name: 'failover',
-    nextStep: (vu) => {
-      const step = shopStep(vu);
-      // A 1 s streamed report would hide the moment of the kill; keep calls short.
-      return step.method === 'tools/call' && step.tool === 'generate_report'
-        ? { method: 'tools/list' }
-        : step;
-    },
+    // A 1 s streamed report would hide the moment of the kill; keep calls short.
+    nextStep: (vu) => shopStep(vu, false),
     start: (context) => {
       const killAt = options.killAtMs ?? (context.plannedEndMs ?? 10_000) / 2;
       timer = setTimeout(() => kill(context), Math.max(0, killAt - context.clock()));

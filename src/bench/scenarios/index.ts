@@ -12,7 +12,7 @@ import { createScriptScenario, readScript } from './script.js';
 export function createScenario(options: BenchOptions, target: BenchTarget): Scenario {
   switch (options.scenario) {
     case 'mixed':
-      return createMixedScenario();
+      return createMixedScenario(options.slowCalls ?? true);
     case 'affinity':
       return createAffinityScenario(options);
     case 'ratelimit':

@@ -17,9 +17,12 @@ const MIX = [
   ['generate_report', 0.5],
 ] as const;
 
-export function shopStep(vu: VuView): Step {
+const MIX_WITHOUT_REPORTS = MIX.filter(([tool]) => tool !== 'generate_report');
+
+/** One step of shop traffic; `slowCalls: false` leaves out the 1 s streamed report. */
+export function shopStep(vu: VuView, slowCalls = true): Step {
   if (vu.iteration === 0) return { method: 'tools/list' };
-  const choice = weightedPick(MIX, vu.random);
+  const choice = weightedPick(slowCalls ? MIX : MIX_WITHOUT_REPORTS, vu.random);
   switch (choice) {
     case 'tools/list':
       return { method: 'tools/list' };
@@ -45,10 +48,10 @@ export function shopStep(vu: VuView): Step {
   }
 }
 
-export function createMixedScenario(): Scenario {
+export function createMixedScenario(slowCalls = true): Scenario {
   return {
     name: 'mixed',
-    nextStep: shopStep,
+    nextStep: (vu) => shopStep(vu, slowCalls),
     summary: () => ({ name: 'mixed', checks: [] }),
   };
 }
