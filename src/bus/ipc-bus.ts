@@ -8,7 +8,9 @@ export interface BusIpcMessage {
 }
 
 export function isBusIpcMessage(value: unknown): value is BusIpcMessage {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'mcp-scale:bus';
+  return (
+    typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'mcp-scale:bus'
+  );
 }
 
 /**

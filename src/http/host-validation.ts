@@ -33,7 +33,8 @@ export function checkHostAndOrigin(req: IncomingMessage, policy: HostPolicy): st
   const host = req.headers.host;
   if (!host) return 'Missing Host header';
   const hostname = hostnameOf(host);
-  if (!isLoopbackHost(hostname) && !policy.allowedHosts.includes(hostname)) return `Invalid Host header: ${host}`;
+  if (!isLoopbackHost(hostname) && !policy.allowedHosts.includes(hostname))
+    return `Invalid Host header: ${host}`;
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
   if (policy.allowedOrigins.includes('*') || policy.allowedOrigins.includes(origin)) return undefined;

@@ -77,7 +77,8 @@ export function replyId(message: JsonRpcMessage | undefined): JsonRpcId {
 
 /** Structural JSON-RPC 2.0 check of one message; returns a reason when invalid. */
 export function invalidMessageReason(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'a message must be a JSON object';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'a message must be a JSON object';
   const message = value as JsonRpcMessage;
   if (message.jsonrpc !== '2.0') return 'jsonrpc must be "2.0"';
   if (message.method !== undefined) {
@@ -90,6 +91,7 @@ export function invalidMessageReason(value: unknown): string | undefined {
     }
     return undefined;
   }
-  if (message.result === undefined && message.error === undefined) return 'a message needs a method, a result or an error';
+  if (message.result === undefined && message.error === undefined)
+    return 'a message needs a method, a result or an error';
   return undefined;
 }

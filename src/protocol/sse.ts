@@ -37,7 +37,8 @@ export async function readJsonRpcMessages(
   }
   let text = '';
   const decoder = new TextDecoder();
-  for await (const chunk of body) text += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+  for await (const chunk of body)
+    text += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
   if (!text.trim()) return messages;
   const value = JSON.parse(text) as JsonRpcMessage | JsonRpcMessage[];
   return Array.isArray(value) ? value : [value];
