@@ -48,6 +48,7 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
       advertiseUrl: typeof flags.advertiseUrl === 'string' ? flags.advertiseUrl : redisUrl ? 'auto' : undefined,
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
+      cache: config.cache,
       // Checked only on requests without a gateway's signed identity.
       authenticator:
         config.auth.mode === 'none'

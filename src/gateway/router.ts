@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { GatewayHintCache } from '../cache/hint-cache.js';
 import type { IdentitySigner } from '../cluster/identity.js';
 import { BodyTooLargeError, isJsonContentType, readBody } from '../http/body.js';
 import { GATEWAY_ONLY_HEADERS, HEADER } from '../protocol/headers.js';
@@ -88,6 +89,8 @@ interface Exchange {
  */
 export class McpRouter {
   private readonly rehomer: Rehomer;
+  /** 2026-era results the server marked cacheable (ttlMs/cacheScope), see cache/hint-cache.ts. */
+  private readonly hintCache = new GatewayHintCache();
 
   constructor(private readonly deps: RouterDeps) {
     this.rehomer = new Rehomer(
@@ -201,6 +204,7 @@ export class McpRouter {
 
   /** 2026-era and session-less 2025 requests: any healthy worker, least outstanding first. */
   private async forwardAnywhere(x: Exchange): Promise<void> {
+    if (this.hintCache.answer(x)) return;
     const tried = new Set<string>();
     for (;;) {
       const worker = this.pickExcluding(tried);
@@ -208,6 +212,7 @@ export class McpRouter {
       tried.add(worker.id);
       try {
         const upstream = await this.send(x, worker, x.headers);
+        if (await this.hintCache.relay(x, worker.id, upstream)) return;
         await this.relay(x, worker, upstream);
         return;
       } catch (error) {

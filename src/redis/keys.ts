@@ -7,9 +7,9 @@
  *   {p}rehome:{id}             string short lock held while one gateway re-homes a session
  *   {p}worker:{id}             string worker registry entry (JSON), expires unless heartbeated
  *   {p}rl:{policy}:{key}       string rate-limiter-flexible counters (fixed window per key)
- *   {p}cache:{tool}:{scope}:{hash}   string cached tool result (JSON)
- *   {p}cache-lock:{...}        string single-flight lock for one cache key
- *   {p}cache-stats:{tool}      hash   hit/miss counters for `cache stats`
+ *   {p}cache:{tool}:{scope}:{era}:{hash}   string cached tool result (JSON); see cache/cache-key.ts
+ *   {p}cache-lock:{tool}:{scope}:{era}:{hash}  string single-flight lock for one entry
+ *   {p}cache-stats:{tool}      hash   hit/miss/bypass counters for `cache stats`
  *   {p}demo:*                  demo server's shared shop state
  *
  * Channels (pub/sub):
@@ -44,8 +44,12 @@ export class KeySchema {
   rateLimitPattern(): string {
     return `${this.prefix}rl:*`;
   }
-  cacheEntry(tool: string, scope: string, hash: string): string {
-    return `${this.prefix}cache:${tool}:${scope}:${hash}`;
+  /** Segments must already be encoded (cache/cache-key.ts): no `:` and no glob characters. */
+  cacheEntry(tool: string, scope: string, era: string, hash: string): string {
+    return `${this.prefix}cache:${tool}:${scope}:${era}:${hash}`;
+  }
+  cacheEntryPrefix(): string {
+    return `${this.prefix}cache:`;
   }
   cachePattern(tool = '*', scope = '*'): string {
     return `${this.prefix}cache:${tool}:${scope}:*`;

@@ -11,7 +11,10 @@ import type { ClusterBus } from '../bus/cluster-bus.js';
 import { LocalClusterBus } from '../bus/cluster-bus.js';
 import { IpcClusterBus } from '../bus/ipc-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
+import { attachWorkerCache, createWorkerCache } from '../cache/worker-cache.js';
+import type { ToolResultCache } from '../cache/tool-result-cache.js';
 import { generateClusterSecret, verifyIdentity } from '../cluster/identity.js';
+import type { CacheConfig } from '../config/cluster-config.js';
 import type { Authenticator } from '../gateway/admission.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyTooLargeError, readBody } from '../http/body.js';
@@ -58,6 +61,8 @@ export interface WorkerHostOptions {
   allowedHosts?: string[];
   /** Bearer token for /metrics from non-loopback clients. */
   adminToken?: string;
+  /** Tool-result cache (`--cache-*`); the demo shop has default TTLs when none are given. */
+  cache?: CacheConfig;
   /**
    * `--auth` for a worker reached without a gateway (nginx/HAProxy with
    * --affinity session): checks requests that carry no signed identity.
@@ -101,7 +106,18 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     bus,
   });
 
-  const loaded = await loadServer(options, bus, redis, keys, context('__probe__', 'legacy'));
+  const toolCache = createWorkerCache({
+    config: options.cache,
+    demo: !options.server && !options.serverFactory,
+    redis,
+    keys,
+    bus,
+  });
+  const unwrapped = await loadServer(options, bus, redis, keys, context('__probe__', 'legacy'), toolCache);
+  // Every server instance's transport is tapped by the cache (see cache/transport-tap.ts).
+  const loaded = toolCache
+    ? await attachWorkerCache(toolCache, unwrapped, context(undefined, 'legacy'))
+    : unwrapped;
   const legacy = new LegacySessions({
     workerId: options.id,
     loaded,
@@ -132,6 +148,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     () => legacy.size,
     () => inflight,
   );
+  if (toolCache) toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
   const hostPolicy = hostPolicyFor(options.host, options.allowedHosts ?? [], []);
   let origin = '';
 
@@ -310,6 +327,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         server.closeIdleConnections();
         await legacy.closeAll();
         await modern?.close().catch(() => {});
+        await toolCache?.close();
         server.closeAllConnections();
         await closed;
         await bus.close();
@@ -326,12 +344,13 @@ async function loadServer(
   redis: RedisClient | undefined,
   keys: KeySchema,
   probe: ServerFactoryContext,
+  cache?: ToolResultCache,
 ): Promise<LoadedServer> {
   if (options.serverFactory) return fromFactory('custom', options.serverFactory, probe);
   if (options.server) return loadServerModule(options.server, probe);
   const state = redis ? new RedisShopState(bus, redis, keys) : new MemoryShopState(bus);
   if (state instanceof RedisShopState) await state.load();
-  const factory = createDemoServerFactory({ state, backendLatencyMs: options.backendLatencyMs });
+  const factory = createDemoServerFactory({ state, backendLatencyMs: options.backendLatencyMs, cache });
   return fromFactory('demo', factory as ServerFactory, probe);
 }
 

@@ -6,6 +6,7 @@ export class WorkerMetrics {
   readonly requests: Counter<'era' | 'status'>;
   readonly sessions: Gauge;
   readonly inflight: Gauge;
+  readonly cache: Counter<'tool' | 'outcome'>;
 
   constructor(workerId: string, sessionCount: () => number, inflightCount: () => number) {
     this.registry.setDefaultLabels({ worker: workerId });
@@ -22,6 +23,12 @@ export class WorkerMetrics {
       collect() {
         this.set(sessionCount());
       },
+    });
+    this.cache = new Counter({
+      name: 'mcp_scale_worker_cache_total',
+      help: 'Calls of cached tools by outcome: hit (answered from the cache), miss (the server answered), bypass (cache store unavailable, or a user-scoped tool called anonymously)',
+      labelNames: ['tool', 'outcome'],
+      registers: [this.registry],
     });
     this.inflight = new Gauge({
       name: 'mcp_scale_worker_inflight_requests',

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.js';
+import { registerCacheCommand } from './cache.js';
 import { registerGatewayCommand } from './gateway.js';
 import { registerGenCommand } from './gen.js';
 import { registerLimitsCommand } from './limits.js';
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerGatewayCommand(program);
   registerWorkerCommand(program);
   registerSessionsCommand(program);
+  registerCacheCommand(program);
   registerLimitsCommand(program);
   registerPlanCommand(program);
   registerBenchCommand(program);

@@ -15,6 +15,8 @@ export interface DemoServerOptions {
   state: ShopState;
   /** Simulated backend latency per data tool call (`--backend-latency`). */
   backendLatencyMs: number;
+  /** The worker's tool-result cache, told when a write makes cached reads stale. */
+  cache?: { invalidate(filter: { tool: string; args?: Record<string, unknown> }): Promise<unknown> };
 }
 
 const sleep = (ms: number) =>
@@ -52,6 +54,14 @@ export function createDemoServerFactory(options: DemoServerOptions) {
         },
         requestState: { verify: (value, context) => ctx.requestState.verify(value, context) },
         instructions: 'A demo shop: look up products, search, check and change inventory, place orders.',
+        // 2026-era cache hints for results that never change while the shop runs
+        // (the gateway honours public ones). tools/list is not hinted: the beta
+        // tool comes and goes.
+        cacheHints: {
+          'server/discover': { ttlMs: 60_000, cacheScope: 'public' },
+          'resources/list': { ttlMs: 60_000, cacheScope: 'public' },
+          'resources/templates/list': { ttlMs: 60_000, cacheScope: 'public' },
+        },
       },
     );
 
@@ -136,6 +146,8 @@ export function createDemoServerFactory(options: DemoServerOptions) {
         await sleep(backendLatencyMs);
         if (!products.get(id)) return notFound(id);
         await state.adjustInventory(id, delta);
+        // Before answering, so a get_inventory after this call sees the new stock.
+        await options.cache?.invalidate({ tool: 'get_inventory', args: { id } });
         const stock = await stockOf(id);
         const event: ServerEvent = { kind: 'resource_updated', uri: inventoryUri(id) };
         ctx.bus.publish(SERVER_EVENTS_TOPIC, event);
