@@ -96,8 +96,8 @@ export class ToolResultCache {
 
   /**
    * Decides without I/O whether a call is the cache's business at all.
-   * undefined: not cached (no TTL, not read-only, a multi-round-trip
-   * continuation); the tap passes it through untouched and unmarked.
+   * false (no TTL, not read-only, a multi-round-trip continuation): the tap
+   * delivers it synchronously, untouched and unmarked.
    */
   wants(tool: string, params: Record<string, unknown>): boolean {
     if ('inputResponses' in params || 'requestState' in params || 'task' in params) return false;

@@ -14,6 +14,7 @@ import {
 } from '../helpers/cache-fixtures.js';
 import { connectV1, connectV2, jsonOf, textOf } from '../helpers/clients.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { startWorkerProcess } from '../helpers/roles.js';
 
 const marker = (result: unknown) =>
   (result as { _meta?: Record<string, unknown> })._meta?.['mcp-scale/cache'];
@@ -101,6 +102,36 @@ describe('the tool-result cache in the worker host', () => {
     expect(marker(await v1.callTool({ name: 'get_product', arguments: { id: 'p00042' } }))).toBe('miss');
     expect(await client.pttl(legacyKey!)).toBeGreaterThan(240_000);
     await Promise.all([v1.close(), v2.close()]);
+  });
+
+  it('a `mcp-scale worker` process takes --cache-ttl: given TTLs replace the demo defaults', async () => {
+    const prefix = nextPrefix();
+    const worker = await startWorkerProcess({
+      id: 'wp',
+      redisUrl: redis.url,
+      prefix,
+      args: ['--cache-ttl', 'get_product=90s', '--cache-timeout', '200ms'],
+    });
+    try {
+      await until(async () => (await fetch(`http://127.0.0.1:${worker.port}/readyz`)).status === 200);
+      const v2 = await connectV2(worker.url);
+      const products = [
+        await v2.callTool({ name: 'get_product', arguments: { id: 'p00009' } }),
+        await v2.callTool({ name: 'get_product', arguments: { id: 'p00009' } }),
+      ];
+      expect(products.map(marker)).toEqual(['miss', 'hit']);
+      const [key] = await keysMatching(client, `${prefix}cache:get_product:public:2026:*`);
+      const pttl = await client.pttl(key!);
+      expect(pttl).toBeGreaterThan(60_000);
+      expect(pttl).toBeLessThanOrEqual(90_000);
+      // search_products has a demo default, but --cache-ttl replaced the defaults.
+      const search = await v2.callTool({ name: 'search_products', arguments: { query: 'lamp' } });
+      expect(marker(search)).toBeUndefined();
+      expect(await keysMatching(client, `${prefix}cache:search_products:*`)).toEqual([]);
+      await v2.close();
+    } finally {
+      await worker.stop();
+    }
   });
 
   it('keys do not depend on the order of arguments', async () => {
