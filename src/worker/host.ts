@@ -123,6 +123,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     loaded,
     context: (user) => context(user, 'legacy'),
     idleTimeoutMs: options.sessionIdleMs,
+    stateless: options.sessions === 'stateless',
   });
   const stateless = options.sessions === 'stateless';
   const modern: McpHttpHandler | undefined =
@@ -139,7 +140,6 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
           },
         )
       : undefined;
-    stateless: options.sessions === 'stateless',
 
   let inflight = 0;
   let draining = false;
