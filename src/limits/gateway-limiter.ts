@@ -142,7 +142,13 @@ export class GatewayLimiter implements Limiter {
       charges.map((charge) => this.counter(charge).consume(charge.subject, charge.points)),
     );
     if (outcomes.some((o) => o.kind === 'unavailable') && this.options.onRedisFailure === 'closed') {
-      await Promise.all(charges.map((charge, i) => this.refund(charge, outcomes[i] as ConsumeOutcome)));
+      // The points other policies granted go back: the request does not run.
+      await Promise.all(
+        charges.map((charge, i) => {
+          const outcome = outcomes[i] as ConsumeOutcome;
+          return outcome.kind === 'allowed' ? this.refund(charge, outcome) : false;
+        }),
+      );
       return unavailableRefusal(ids, batch);
     }
     // With `open`, a policy whose store failed simply does not limit (nor report).

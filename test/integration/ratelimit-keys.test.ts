@@ -110,4 +110,39 @@ describe('who a limit is keyed on: user, client IP, X-Forwarded-For', () => {
     expect((await call(gateway.url, 9, { 'x-api-key': KEYS.bob })).status).toBe(200);
     expect(await limitKeys(client, 'k-users:')).toEqual(['ip:127.0.0.1', 'user:alice', 'user:bob']);
   });
+
+  it('--block: going over blocks the key for the block duration, longer than the window', async () => {
+    const gateway = await start('k-block:', { rateLimit: '2/1m', block: '5m' });
+    expect((await call(gateway.url, 1)).status).toBe(200);
+    expect((await call(gateway.url, 2)).status).toBe(200);
+    const blocked = await call(gateway.url, 3);
+    expect(blocked.status).toBe(429);
+    const retryAfter = Number(blocked.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(290);
+    expect(retryAfter).toBeLessThanOrEqual(300);
+    const pttl = await client.pttl('k-block:rl:user:127.0.0.1');
+    expect(pttl).toBeGreaterThan(60_000); // the block, not the 1m window
+    expect(Math.abs(Math.ceil(pttl / 1000) - retryAfter)).toBeLessThanOrEqual(1);
+    expect((await call(gateway.url, 4)).status).toBe(429);
+  });
+
+  it('without Redis (memory mode) one gateway keeps the limits in its own memory', async () => {
+    const gateway = await startLimitedGateway({
+      workers: [worker],
+      redisUrl: undefined,
+      prefix: 'k-mem:',
+      settings: { rateLimit: '2/1m' },
+    });
+    gateways.push(gateway);
+    expect((await call(gateway.url, 1)).status).toBe(200);
+    expect((await call(gateway.url, 2)).status).toBe(200);
+    const limited = await call(gateway.url, 3);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('ratelimit')).toMatch(/^"user";r=0;t=\d+$/);
+    expect(gateway.status().limits).toEqual({
+      degraded: false,
+      detail: "limits kept in this gateway's memory (no Redis)",
+    });
+    expect(await limitKeys(client, 'k-mem:')).toEqual([]);
+  });
 });
