@@ -17,7 +17,7 @@ const KEY_HELP =
 function adminOptions(command: Command): Command {
   return command
     .option('--redis <url>', 'Redis to inspect (default: REDIS_URL, else the running serve cluster)')
-    .option('--prefix <prefix>', 'key prefix (default mcp-scale:, or the running cluster’s)')
+    .option('--prefix <prefix>', 'key prefix (default mcp-scale:, or that of the running cluster)')
     .option('--json', 'machine-readable output on stdout');
 }
 
@@ -50,7 +50,7 @@ export function registerLimitsCommand(program: Command): void {
   const reset = adminOptions(
     limits
       .command('reset')
-      .description('Clear a key’s counter: its next request starts a fresh window.')
+      .description('Clear the counter of a key: its next request starts a fresh window.')
       .argument('<key>', KEY_HELP),
   );
   withExamples(reset, [
