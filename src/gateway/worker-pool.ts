@@ -90,6 +90,22 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
     return best;
   }
 
+  /** Asks the worker directly whether it is alive (after a failed request). */
+  async probe(worker: WorkerState, timeoutMs = 1000): Promise<boolean> {
+    try {
+      const response = await worker.streams.request({
+        path: '/healthz',
+        method: 'GET',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      await response.body.dump();
+      return response.statusCode !== 503 && response.statusCode < 500;
+    } catch {
+      return false;
+    }
+  }
+
   /** A request failed to connect: stop sending new work there until a check says otherwise. */
   markDown(id: string): void {
     const worker = this.workers.get(id);

@@ -1,0 +1,123 @@
+import type { Dispatcher } from 'undici';
+import { ClientGoneError, type Exchange } from './exchange.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { relayResponse, type RelayOutcome } from './relay.js';
+import { retryVerdict, type RetryVerdict } from './retry-policy.js';
+import type { ToolCatalog } from './tool-catalog.js';
+import { sendUpstream, type UpstreamError } from './upstream.js';
+import type { WorkerPool, WorkerState } from './worker-pool.js';
+
+export interface ForwarderOptions {
+  maxInflight: number;
+  upstreamTimeoutMs: number;
+}
+
+/**
+ * Sending an exchange to a worker and streaming the answer back, shared by
+ * the stateless routes and the session routes: in-flight accounting, the
+ * client-gone abort, retry safety, and deciding whether a failure means the
+ * worker is down.
+ */
+export class Forwarder {
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly catalog: ToolCatalog,
+    private readonly metrics: GatewayMetrics,
+    readonly options: ForwarderOptions,
+  ) {}
+
+  /**
+   * Sends the exchange's request to a worker. Throws UpstreamError when the
+   * worker fails, ClientGoneError when the client hung up first (never the
+   * worker's fault).
+   */
+  async send(
+    x: Exchange,
+    worker: WorkerState,
+    headers: Record<string, string>,
+  ): Promise<Dispatcher.ResponseData> {
+    const stream = x.req.method === 'GET';
+    const abort = new AbortController();
+    const onClose = () => abort.abort();
+    x.res.once('close', onClose);
+    if (stream) worker.openStreams++;
+    else worker.inflight++;
+    const release = () => {
+      if (stream) worker.openStreams--;
+      else worker.inflight--;
+      x.res.off('close', onClose);
+    };
+    try {
+      const upstream = await sendUpstream(worker, {
+        method: x.req.method as 'GET' | 'POST' | 'DELETE',
+        headers,
+        body: x.body,
+        stream,
+        signal: abort.signal,
+        headersTimeoutMs: this.options.upstreamTimeoutMs,
+      });
+      // The slot is held until the body is done, so the cap counts real work.
+      upstream.body.once('close', release);
+      if (!stream) {
+        this.metrics.duration.observe(
+          { era: x.era, method: x.label },
+          (performance.now() - x.started) / 1000,
+        );
+      }
+      return upstream;
+    } catch (error) {
+      release();
+      if (abort.signal.aborted) throw new ClientGoneError('the client closed the connection');
+      throw error;
+    }
+  }
+
+  relay(
+    x: Exchange,
+    worker: WorkerState,
+    upstream: Dispatcher.ResponseData,
+    sessionId?: { from: string; to: string },
+  ): Promise<RelayOutcome> {
+    return relayResponse(upstream, x.res, { instance: worker.id, sessionId, extraHeaders: x.extra });
+  }
+
+  /** Whether the exchange may be sent again after it may have reached a worker that failed. */
+  async safeToRetry(x: Exchange): Promise<RetryVerdict> {
+    for (const message of x.classified?.requests ?? []) {
+      if (message.method === 'tools/call') {
+        await this.catalog.ensure(String((message.params as { name?: unknown } | undefined)?.name));
+      }
+    }
+    return retryVerdict(x.classified?.messages ?? [], this.catalog);
+  }
+
+  /**
+   * After a failed request: is the worker down? Refused connections say so;
+   * a broken connection or a timeout may just be one bad socket or a slow
+   * tool, so the worker is asked directly before it is taken out.
+   */
+  async isDown(worker: WorkerState, error: UpstreamError): Promise<boolean> {
+    if (error.failure === 'unreachable' || !(await this.pool.probe(worker))) {
+      this.pool.markDown(worker.id);
+      return true;
+    }
+    return false;
+  }
+
+  /** The least-loaded healthy worker not tried yet for this exchange. */
+  pickExcluding(tried: Set<string>): WorkerState | undefined {
+    let worker = this.pool.pick(this.options.maxInflight);
+    if (worker && tried.has(worker.id)) {
+      worker = this.pool
+        .list()
+        .find((w) => w.healthy && !tried.has(w.id) && w.inflight < this.options.maxInflight);
+    }
+    return worker;
+  }
+
+  noWorkerMessage(afterFailures: boolean): string {
+    return this.pool.healthyCount() > 0 && !afterFailures
+      ? 'All workers are at their concurrency limit (--max-inflight)'
+      : 'No healthy worker is available';
+  }
+}

@@ -1,0 +1,286 @@
+import { randomBytes } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { IdentitySigner } from '../cluster/identity.js';
+import { HEADER } from '../protocol/headers.js';
+import { RPC } from '../protocol/jsonrpc.js';
+import { readJsonRpcMessages } from '../protocol/sse.js';
+import {
+  ClientGoneError,
+  headerValue,
+  interruptedMessage,
+  answerInterrupted,
+  sessionNotFound,
+  unavailable,
+  type Exchange,
+} from './exchange.js';
+import type { Forwarder } from './forwarder.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { isEventStream, pipeBody, responseHeaders, writeSseMessages, type RelayOutcome } from './relay.js';
+import type { Rehomer } from './rehome.js';
+import type { SessionDirectory } from './session-directory.js';
+import type { SessionRecord } from './session-record.js';
+import { UpstreamError } from './upstream.js';
+import type { WorkerPool, WorkerState } from './worker-pool.js';
+
+/**
+ * 2025-era sessions: opened on a worker and then owned by the gateway
+ * (the client only ever sees the gateway's id), kept on their worker, and
+ * moved to a healthy one when that worker is gone or forgot them.
+ */
+export class SessionRoutes {
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly directory: SessionDirectory,
+    private readonly rehomer: Rehomer,
+    private readonly forwarder: Forwarder,
+    private readonly metrics: GatewayMetrics,
+    private readonly signer: IdentitySigner,
+  ) {}
+
+  /** A 2025 initialize: create the upstream session, then own the client-facing id. */
+  async open(x: Exchange): Promise<void> {
+    const tried = new Set<string>();
+    for (;;) {
+      const worker = this.forwarder.pickExcluding(tried);
+      if (!worker) return unavailable(x, this.forwarder.noWorkerMessage(tried.size > 0));
+      tried.add(worker.id);
+      let upstream: Dispatcher.ResponseData;
+      try {
+        upstream = await this.forwarder.send(x, worker, x.headers);
+      } catch (error) {
+        if (!(error instanceof UpstreamError)) throw error;
+        await this.forwarder.isDown(worker, error);
+        continue; // initialize is always safe to send again
+      }
+      const upstreamId = headerValue(upstream.headers[HEADER.sessionId]);
+      if (upstream.statusCode !== 200 || !upstreamId) {
+        // A refusal, or a stateless server that issues no session: pass it through.
+        await this.forwarder.relay(x, worker, upstream);
+        return;
+      }
+      const initialize = x.classified!.messages.find((m) => m.method === 'initialize');
+      const record: SessionRecord = {
+        id: randomBytes(24).toString('base64url'),
+        worker: worker.id,
+        upstream: upstreamId,
+        user: x.user,
+        initParams: JSON.stringify(initialize?.params ?? {}),
+        subscriptions: [],
+        createdAt: Date.now(),
+        version: 0,
+      };
+      // Stored before the client learns the id, so its next request may go to any gateway.
+      await this.directory.create(record);
+      await this.forwarder.relay(x, worker, upstream, { from: upstreamId, to: record.id });
+      return;
+    }
+  }
+
+  /** A request on a 2025 session: to its worker, re-homing first when that worker is gone. */
+  async forward(x: Exchange, sessionId: string): Promise<void> {
+    const lookup = await this.directory.get(sessionId);
+    if ('unavailable' in lookup) return unavailable(x, 'Session store unavailable; try again shortly');
+    if ('missing' in lookup || lookup.found.user !== x.user) return sessionNotFound(x);
+    let record = lookup.found;
+    if (x.req.method === 'DELETE') return this.delete(x, record);
+    await this.recordStateCalls(x, record);
+
+    for (let attempt = 0; attempt < 4; attempt++) {
+      let worker = this.pool.get(record.worker);
+      if (!worker || !worker.healthy) {
+        const moved = await this.rehome(x, record, 'worker-down');
+        if (!moved) return;
+        record = moved;
+        worker = this.pool.get(record.worker)!;
+      }
+      if (worker.inflight >= this.forwarder.options.maxInflight && x.req.method !== 'GET') {
+        return unavailable(x, `Worker ${worker.id} is at its concurrency limit`);
+      }
+      let upstream: Dispatcher.ResponseData;
+      try {
+        upstream = await this.forwarder.send(x, worker, {
+          ...x.headers,
+          [HEADER.sessionId]: record.upstream,
+        });
+      } catch (error) {
+        if (!(error instanceof UpstreamError)) throw error;
+        const down = await this.forwarder.isDown(worker, error);
+        // Never reached the worker: always safe to send again (elsewhere when down).
+        if (error.failure === 'unreachable') continue;
+        const verdict = await this.forwarder.safeToRetry(x);
+        if (verdict.safe) continue;
+        this.metrics.retries.inc({ outcome: 'error' });
+        answerInterrupted(x, worker.id, verdict.reason);
+        if (down) void this.rehome(undefined, record, 'worker-died');
+        return;
+      }
+      const lost = await sessionLost(upstream);
+      if (lost.lost) {
+        // The worker no longer knows the session (restarted, or it expired
+        // there): replay it, then send again.
+        const moved = await this.rehome(x, record, 'upstream-404', true);
+        if (!moved) return;
+        record = moved;
+        continue;
+      }
+      if (lost.body !== undefined) {
+        // A 400 we had to read to tell it apart: send it on as it was.
+        x.res.writeHead(
+          upstream.statusCode,
+          responseHeaders(upstream.headers, { instance: worker.id, extraHeaders: x.extra }),
+        );
+        x.res.end(lost.body);
+        return;
+      }
+      const outcome = await this.forwarder.relay(x, worker, upstream, {
+        from: record.upstream,
+        to: record.id,
+      });
+      if (outcome.kind === 'upstream-broken') await this.afterBrokenStream(x, worker, record, outcome);
+      return;
+    }
+    unavailable(x, 'No worker could serve this session; try again shortly');
+  }
+
+  /**
+   * The worker failed while its SSE response was streaming: a safe request
+   * is sent again on the session's (new) home and its events continue on
+   * the same stream; others get a JSON-RPC error event. A GET stream simply
+   * ends (the client reconnects and lands on the new home).
+   */
+  private async afterBrokenStream(
+    x: Exchange,
+    worker: WorkerState,
+    record: SessionRecord,
+    outcome: Extract<RelayOutcome, { kind: 'upstream-broken' }>,
+  ): Promise<void> {
+    const down = await this.forwarder.isDown(worker, new UpstreamError('broken', worker.id, 'stream cut'));
+    if (x.req.method === 'GET' || !outcome.sse || !x.classified || x.classified.requests.length === 0) {
+      x.res.end();
+      if (down) void this.rehome(undefined, record, 'worker-died');
+      return;
+    }
+    const verdict = await this.forwarder.safeToRetry(x);
+    const home = verdict.safe
+      ? down
+        ? await this.rehome(undefined, record, 'worker-died')
+        : record
+      : undefined;
+    const target = home ? this.pool.get(home.worker) : undefined;
+    if (home && target) {
+      try {
+        const again = await this.forwarder.send(x, target, {
+          ...x.headers,
+          [HEADER.sessionId]: home.upstream,
+        });
+        this.metrics.retries.inc({ outcome: 'retried' });
+        if (!outcome.endsCleanly) x.res.write('\n\n');
+        if (isEventStream(again.headers)) {
+          await pipeBody(again.body, x.res, true);
+        } else {
+          const messages = await readJsonRpcMessages(String(again.headers['content-type'] ?? ''), again.body);
+          writeSseMessages(x.res, messages, false);
+          x.res.end();
+        }
+        return;
+      } catch (error) {
+        if (error instanceof ClientGoneError) return;
+        // fall through to the error event
+      }
+    }
+    if (!home && down) void this.rehome(undefined, record, 'worker-died');
+    this.metrics.retries.inc({ outcome: 'error' });
+    const message = interruptedMessage(worker.id, verdict.reason);
+    writeSseMessages(
+      x.res,
+      x.classified.requestIds.map((id) => ({
+        jsonrpc: '2.0',
+        id,
+        error: { code: RPC.unavailable, message },
+      })),
+      !outcome.endsCleanly,
+    );
+    x.res.end();
+  }
+
+  private async delete(x: Exchange, record: SessionRecord): Promise<void> {
+    const worker = this.pool.get(record.worker);
+    await this.directory.remove(record.id);
+    if (worker?.healthy) {
+      try {
+        const upstream = await this.forwarder.send(x, worker, {
+          ...x.headers,
+          [HEADER.sessionId]: record.upstream,
+        });
+        if (upstream.statusCode !== 404) {
+          await this.forwarder.relay(x, worker, upstream, { from: record.upstream, to: record.id });
+          return;
+        }
+        await upstream.body.dump().catch(() => {});
+      } catch (error) {
+        if (error instanceof ClientGoneError) return;
+        // the worker is gone: its copy went with it
+      }
+    }
+    x.res.writeHead(200, { ...x.extra, [HEADER.instance]: record.worker });
+    x.res.end();
+  }
+
+  /** Remembers logging/setLevel and resources/(un)subscribe so a re-home can replay them. */
+  private async recordStateCalls(x: Exchange, record: SessionRecord): Promise<void> {
+    let logLevel: string | undefined;
+    let subscriptions: string[] | undefined;
+    for (const message of x.classified?.requests ?? []) {
+      const params = message.params as { level?: unknown; uri?: unknown } | undefined;
+      if (message.method === 'logging/setLevel' && typeof params?.level === 'string') logLevel = params.level;
+      if (message.method === 'resources/subscribe' && typeof params?.uri === 'string') {
+        subscriptions = [...new Set([...(subscriptions ?? record.subscriptions), params.uri])];
+      }
+      if (message.method === 'resources/unsubscribe' && typeof params?.uri === 'string') {
+        subscriptions = (subscriptions ?? record.subscriptions).filter((uri) => uri !== params.uri);
+      }
+    }
+    if (logLevel !== undefined || subscriptions !== undefined) {
+      await this.directory.patch(record, {
+        ...(logLevel !== undefined ? { logLevel } : {}),
+        ...(subscriptions !== undefined ? { subscriptions } : {}),
+      });
+    }
+  }
+
+  /**
+   * Moves the session to a healthy worker. With an exchange, a failure is
+   * answered to the client (503) and undefined is returned.
+   */
+  private async rehome(
+    x: Exchange | undefined,
+    record: SessionRecord,
+    reason: string,
+    allowSameWorker = false,
+  ): Promise<SessionRecord | undefined> {
+    try {
+      const identity = { [HEADER.identity]: this.signer.sign({ user: record.user }) };
+      return await this.rehomer.rehome(record, identity, reason, allowSameWorker);
+    } catch (error) {
+      if (x) unavailable(x, `Session could not be moved to a healthy worker: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Whether a worker's answer means "I do not know this session": 404 as the
+ * spec says, or the 400 some servers (older SDKs, server-everything) send
+ * for an unknown id ("Bad Request: No valid session ID provided"). Other
+ * 400s are read (they are small) and handed back for relaying.
+ */
+async function sessionLost(upstream: Dispatcher.ResponseData): Promise<{ lost: boolean; body?: Buffer }> {
+  if (upstream.statusCode === 404) {
+    await upstream.body.dump().catch(() => {});
+    return { lost: true };
+  }
+  if (upstream.statusCode !== 400) return { lost: false };
+  const body = Buffer.from(await upstream.body.arrayBuffer());
+  const text = body.subarray(0, 4096).toString('utf8');
+  return { lost: /session/i.test(text) && /(no valid|not found|unknown|invalid|expired)/i.test(text), body };
+}
