@@ -29,18 +29,25 @@ function applyErrorPolicy(command: Command): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // `mcp-scale … | head`: a closed pipe is the reader saying "enough", not an error.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw error;
-    });
-  }
+  quietOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (error) {
     process.exitCode = handleError(error);
+  }
+}
+
+let pipeGuarded = false;
+/** `mcp-scale … | head`: a closed pipe is the reader saying "enough", not an error. */
+function quietOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
   }
 }
 
