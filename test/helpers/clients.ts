@@ -1,13 +1,19 @@
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
+import {
+  Client as V2Client,
+  StreamableHTTPClientTransport as V2Transport,
+} from '@modelcontextprotocol/client';
 
 export interface ConnectOptions {
   /** Extra request headers (auth, forwarded-for). */
   headers?: Record<string, string>;
   /** Answer to elicitation requests; default accepts with confirm=true. */
-  elicit?: () => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string | number | boolean | string[]> };
+  elicit?: () => {
+    action: 'accept' | 'decline' | 'cancel';
+    content?: Record<string, string | number | boolean | string[]>;
+  };
   /** Records every response's Mcp-Scale-Instance header. */
   instances?: string[];
 }
@@ -23,8 +29,14 @@ function recordingFetch(instances: string[] | undefined): typeof fetch {
 
 /** An SDK 1.x client (2025-era, sessionful) connected over Streamable HTTP. */
 export async function connectV1(url: string, options: ConnectOptions = {}): Promise<V1Client> {
-  const client = new V1Client({ name: 'mcp-scale-test-v1', version: '1.0.0' }, { capabilities: { elicitation: {} } });
-  client.setRequestHandler(ElicitRequestSchema, async () => options.elicit?.() ?? { action: 'accept', content: { confirm: true } });
+  const client = new V1Client(
+    { name: 'mcp-scale-test-v1', version: '1.0.0' },
+    { capabilities: { elicitation: {} } },
+  );
+  client.setRequestHandler(
+    ElicitRequestSchema,
+    async () => options.elicit?.() ?? { action: 'accept', content: { confirm: true } },
+  );
   const transport = new V1Transport(new URL(url), {
     requestInit: { headers: options.headers ?? {} },
     fetch: recordingFetch(options.instances),
@@ -39,7 +51,10 @@ export async function connectV2(url: string, options: ConnectOptions = {}): Prom
     { name: 'mcp-scale-test-v2', version: '1.0.0' },
     { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
   );
-  client.setRequestHandler('elicitation/create', async () => options.elicit?.() ?? { action: 'accept', content: { confirm: true } });
+  client.setRequestHandler(
+    'elicitation/create',
+    async () => options.elicit?.() ?? { action: 'accept', content: { confirm: true } },
+  );
   const transport = new V2Transport(new URL(url), {
     requestInit: { headers: options.headers ?? {} },
     fetch: recordingFetch(options.instances),
