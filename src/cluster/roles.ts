@@ -45,7 +45,8 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
       maxBodyBytes: config.maxBodyBytes,
       // With Redis, a worker always announces itself so separately run
       // gateways can find it; --advertise-url names the address they reach it at.
-      advertiseUrl: typeof flags.advertiseUrl === 'string' ? flags.advertiseUrl : redisUrl ? 'auto' : undefined,
+      advertiseUrl:
+        typeof flags.advertiseUrl === 'string' ? flags.advertiseUrl : redisUrl ? 'auto' : undefined,
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
       cache: config.cache,

@@ -302,7 +302,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       keys,
       {
         id: options.id,
-        url: options.advertiseUrl === 'auto' ? advertisedUrl(options.host, port, options.path) : options.advertiseUrl,
+        url:
+          options.advertiseUrl === 'auto'
+            ? advertisedUrl(options.host, port, options.path)
+            : options.advertiseUrl,
         pid: process.pid,
         host: options.host,
         startedAt: Date.now(),

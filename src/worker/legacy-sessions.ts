@@ -119,7 +119,12 @@ export class LegacySessions {
    * servers in `--sessions stateless`; v2 servers get the same from
    * createMcpHandler's stateless legacy leg.
    */
-  private async serveStateless(request: Request, parsedBody: unknown, user: string | undefined, authInfo: unknown) {
+  private async serveStateless(
+    request: Request,
+    parsedBody: unknown,
+    user: string | undefined,
+    authInfo: unknown,
+  ) {
     if (request.method !== 'POST') {
       return new Response(errorBody(null, RPC.serverError, 'Method not allowed.'), {
         status: 405,

@@ -17,7 +17,10 @@ interface RoleReady {
 }
 
 /** Runs one role as compose or Kubernetes would: its own process, configured by flags and env. */
-async function startRole(args: string[], readyFile: string): Promise<{ child: ChildProcess; ready: RoleReady }> {
+async function startRole(
+  args: string[],
+  readyFile: string,
+): Promise<{ child: ChildProcess; ready: RoleReady }> {
   const child = spawn(process.execPath, [CLI, ...args, '--ready-file', readyFile], {
     env: { ...process.env, MCP_SCALE_CLUSTER_SECRET: TEST_SECRET },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -31,13 +34,25 @@ describe('the three roles run separately: workers register, a gateway finds them
   let redis: LocalRedis;
   const children: ChildProcess[] = [];
   let gatewayUrl: string;
-  let workers: RoleReady[] = [];
+  const workers: RoleReady[] = [];
 
   beforeAll(async () => {
     redis = await startTestRedis();
     for (const id of ['alpha', 'beta']) {
       const { child, ready } = await startRole(
-        ['worker', '--id', id, '--port', '0', '--redis', redis.url, '--prefix', prefix, '--backend-latency', '0'],
+        [
+          'worker',
+          '--id',
+          id,
+          '--port',
+          '0',
+          '--redis',
+          redis.url,
+          '--prefix',
+          prefix,
+          '--backend-latency',
+          '0',
+        ],
         path.join(dir, `${id}.json`),
       );
       children.push(child);
@@ -72,10 +87,16 @@ describe('the three roles run separately: workers register, a gateway finds them
   it('a worker that stops beating drops out of the registry and the gateway', async () => {
     const status = () => fetch(gatewayUrl.replace('/mcp', '/_mcp-scale/status')).then((r) => r.json());
     process.kill(workers[1]!.pid, 'SIGKILL');
-    await waitUntil(async () => (await status()).workers.length === 1, 'gateway forgets the dead worker', 20_000);
+    await waitUntil(
+      async () => (await status()).workers.length === 1,
+      'gateway forgets the dead worker',
+      20_000,
+    );
     expect((await status()).workers.map((w: { id: string }) => w.id)).toEqual(['alpha']);
     const client = await connectV1(gatewayUrl);
-    expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00002' } })).id).toBe('p00002');
+    expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00002' } })).id).toBe(
+      'p00002',
+    );
     await client.close();
   });
 

@@ -13,7 +13,9 @@ describe('serve --sessions stateless: 2025 clients without sessions, spread over
 
   it('says in the banner what 2025 clients lose', () => {
     expect(cluster.stdout()).toMatch(/stateless: no sessions/);
-    expect(cluster.stdout()).toMatch(/server-to-client requests .* GET notification streams and stream resumption are unavailable/s);
+    expect(cluster.stdout()).toMatch(
+      /server-to-client requests .* GET notification streams and stream resumption are unavailable/s,
+    );
     expect(cluster.info.sessions).toBe('stateless');
   });
 
@@ -22,7 +24,9 @@ describe('serve --sessions stateless: 2025 clients without sessions, spread over
     const client = await connectV1(cluster.url, { instances });
     expect(client.transport?.sessionId).toBeUndefined();
     for (let i = 0; i < 9; i++) {
-      expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00001' } })).id).toBe('p00001');
+      expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00001' } })).id).toBe(
+        'p00001',
+      );
     }
     expect(new Set(instances)).toEqual(new Set(['w1', 'w2', 'w3']));
     await client.close();
@@ -39,7 +43,9 @@ describe('serve --sessions stateless: 2025 clients without sessions, spread over
 
   it('a 2026 client still gets elicitation (input_required rounds may land anywhere)', async () => {
     const client = await connectV2(cluster.url);
-    expect(jsonOf(await client.callTool({ name: 'confirm_order', arguments: { id: 'p00003' } })).ordered).toBe(true);
+    expect(
+      jsonOf(await client.callTool({ name: 'confirm_order', arguments: { id: 'p00003' } })).ordered,
+    ).toBe(true);
     await client.close();
   });
 });
