@@ -4,6 +4,7 @@ import { LocalClusterBus, type ClusterBus } from '../bus/cluster-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
 import { generateClusterSecret, IdentitySigner } from '../cluster/identity.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
+import { writeJson } from '../http/json-response.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, redactRedisUrl, type RedisClient } from '../redis/connection.js';
 import { KeySchema } from '../redis/keys.js';
@@ -263,10 +264,4 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return closing;
     },
   };
-}
-
-function writeJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

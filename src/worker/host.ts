@@ -19,6 +19,7 @@ import type { Authenticator } from '../gateway/admission.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyTooLargeError, readBody } from '../http/body.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
+import { writeJson } from '../http/json-response.js';
 import { HEADER } from '../protocol/headers.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, type RedisClient } from '../redis/connection.js';
@@ -364,10 +365,4 @@ function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: num
 function advertisedUrl(host: string, port: number, path: string): string {
   const reachable = host === '0.0.0.0' || host === '::' ? os.hostname() : host;
   return httpUrl(reachable, port, path);
-}
-
-function writeJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

@@ -1,15 +1,8 @@
 import type { Command } from 'commander';
-import type * as CacheApi from '../../admin/cache.js';
-import type { AdminConnection } from '../../admin/admin-redis.js';
+import { adminOptions, withAdmin, type AdminFlags } from '../admin-command.js';
 import { UserError } from '../../errors.js';
 import { intArg, printJson, withExamples } from '../options.js';
 import { table } from '../table.js';
-
-interface AdminFlags {
-  redis?: string;
-  prefix?: string;
-  json?: boolean;
-}
 
 interface FlushFlags extends AdminFlags {
   tool?: string;
@@ -17,13 +10,6 @@ interface FlushFlags extends AdminFlags {
   all?: boolean;
   dryRun?: boolean;
   yes?: boolean;
-}
-
-function adminOptions(command: Command): Command {
-  return command
-    .option('--redis <url>', 'Redis to inspect (default: REDIS_URL, else the running serve cluster)')
-    .option('--prefix <prefix>', 'key prefix (default mcp-scale:, or the running cluster’s)')
-    .option('--json', 'machine-readable output on stdout');
 }
 
 export function registerCacheCommand(program: Command): void {
@@ -41,28 +27,32 @@ export function registerCacheCommand(program: Command): void {
   ).option('--sample <n>', 'entries per tool to measure with MEMORY USAGE (default 50)', intArg(1, 10_000));
   withExamples(stats, ['mcp-scale cache stats', 'mcp-scale cache stats --json']);
   stats.action(async (flags: AdminFlags & { sample?: number }) => {
-    await withAdmin(flags, async (admin, { cacheStats }) => {
-      const report = await cacheStats(admin, { sample: flags.sample });
-      if (flags.json) return printJson(report);
-      if (report.tools.length === 0) return console.log('the cache is empty and no calls were counted');
-      console.log(
-        table(
-          ['TOOL', 'ENTRIES', 'MEMORY', 'HITS', 'MISSES', 'BYPASS', 'HIT RATIO'],
-          report.tools.map((t) => [
-            t.tool,
-            String(t.entries),
-            formatBytes(t.memoryBytes),
-            String(t.hits),
-            String(t.misses),
-            String(t.bypasses),
-            t.hitRatio === null ? '-' : `${(t.hitRatio * 100).toFixed(1)}%`,
-          ]),
-        ),
-      );
-      console.log(
-        `${report.entries} entries, ~${formatBytes(report.memoryBytes)} (MEMORY USAGE of ${report.memorySampled} sampled)`,
-      );
-    });
+    await withAdmin(
+      flags,
+      () => import('../../admin/cache.js'),
+      async (admin, { cacheStats }) => {
+        const report = await cacheStats(admin, { sample: flags.sample });
+        if (flags.json) return printJson(report);
+        if (report.tools.length === 0) return console.log('the cache is empty and no calls were counted');
+        console.log(
+          table(
+            ['TOOL', 'ENTRIES', 'MEMORY', 'HITS', 'MISSES', 'BYPASS', 'HIT RATIO'],
+            report.tools.map((t) => [
+              t.tool,
+              String(t.entries),
+              formatBytes(t.memoryBytes),
+              String(t.hits),
+              String(t.misses),
+              String(t.bypasses),
+              t.hitRatio === null ? '-' : `${(t.hitRatio * 100).toFixed(1)}%`,
+            ]),
+          ),
+        );
+        console.log(
+          `${report.entries} entries, ~${formatBytes(report.memoryBytes)} (MEMORY USAGE of ${report.memorySampled} sampled)`,
+        );
+      },
+    );
   });
 
   const list = adminOptions(
@@ -73,25 +63,33 @@ export function registerCacheCommand(program: Command): void {
     .option('--limit <n>', 'at most this many (default 100)', intArg(1));
   withExamples(list, ['mcp-scale cache list', 'mcp-scale cache list --tool get_user --user alice --json']);
   list.action(async (flags: AdminFlags & { tool?: string; user?: string; limit?: number }) => {
-    await withAdmin(flags, async (admin, { listCacheEntries }) => {
-      const found = await listCacheEntries(admin, { tool: flags.tool, user: flags.user, limit: flags.limit });
-      if (flags.json) return printJson(found);
-      if (found.length === 0) return console.log('no cache entries');
-      console.log(
-        table(
-          ['TOOL', 'SCOPE', 'ERA', 'EXPIRES IN', 'SIZE', 'ARGUMENTS'],
-          found.map((e) => [
-            e.tool,
-            e.user === null ? 'public' : `user ${e.user}`,
-            e.era,
-            formatRemaining(e.ttlMs),
-            formatBytes(e.bytes),
-            truncate(e.args === null ? '?' : JSON.stringify(e.args), 60),
-          ]),
-        ),
-      );
-      console.log(`${found.length} entr${found.length === 1 ? 'y' : 'ies'}`);
-    });
+    await withAdmin(
+      flags,
+      () => import('../../admin/cache.js'),
+      async (admin, { listCacheEntries }) => {
+        const found = await listCacheEntries(admin, {
+          tool: flags.tool,
+          user: flags.user,
+          limit: flags.limit,
+        });
+        if (flags.json) return printJson(found);
+        if (found.length === 0) return console.log('no cache entries');
+        console.log(
+          table(
+            ['TOOL', 'SCOPE', 'ERA', 'EXPIRES IN', 'SIZE', 'ARGUMENTS'],
+            found.map((e) => [
+              e.tool,
+              e.user === null ? 'public' : `user ${e.user}`,
+              e.era,
+              formatRemaining(e.ttlMs),
+              formatBytes(e.bytes),
+              truncate(e.args === null ? '?' : JSON.stringify(e.args), 60),
+            ]),
+          ),
+        );
+        console.log(`${found.length} entr${found.length === 1 ? 'y' : 'ies'}`);
+      },
+    );
   });
 
   const flush = adminOptions(
@@ -119,21 +117,25 @@ export function registerCacheCommand(program: Command): void {
         'refusing to flush without --yes: there is no terminal to confirm on (--dry-run counts)',
       );
     }
-    await withAdmin(flags, async (admin, { flushCache }) => {
-      const what = describe(request);
-      if (!flags.yes && !flags.dryRun) {
-        const { matched } = await flushCache(admin, { ...request, dryRun: true });
-        if (matched === 0) return report(flags, { matched: 0, removed: 0, dryRun: false }, what);
-        if (
-          !(await confirm(`Remove ${matched} cache entr${matched === 1 ? 'y' : 'ies'} (${what})? [y/N] `))
-        ) {
-          process.stderr.write('nothing removed\n');
-          return;
+    await withAdmin(
+      flags,
+      () => import('../../admin/cache.js'),
+      async (admin, { flushCache }) => {
+        const what = describe(request);
+        if (!flags.yes && !flags.dryRun) {
+          const { matched } = await flushCache(admin, { ...request, dryRun: true });
+          if (matched === 0) return report(flags, { matched: 0, removed: 0, dryRun: false }, what);
+          if (
+            !(await confirm(`Remove ${matched} cache entr${matched === 1 ? 'y' : 'ies'} (${what})? [y/N] `))
+          ) {
+            process.stderr.write('nothing removed\n');
+            return;
+          }
         }
-      }
-      const result = await flushCache(admin, request);
-      report(flags, { ...result, dryRun: Boolean(flags.dryRun) }, what);
-    });
+        const result = await flushCache(admin, request);
+        report(flags, { ...result, dryRun: Boolean(flags.dryRun) }, what);
+      },
+    );
   });
 }
 
@@ -189,20 +191,4 @@ function formatRemaining(ms: number): string {
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
-}
-
-async function withAdmin(
-  flags: AdminFlags,
-  run: (admin: AdminConnection, api: typeof CacheApi) => Promise<void>,
-): Promise<void> {
-  const [{ resolveAdminTarget, connectAdmin }, api] = await Promise.all([
-    import('../../admin/admin-redis.js'),
-    import('../../admin/cache.js'),
-  ]);
-  const admin = await connectAdmin(resolveAdminTarget(flags));
-  try {
-    await run(admin, api);
-  } finally {
-    await admin.close();
-  }
 }

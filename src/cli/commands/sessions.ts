@@ -1,22 +1,8 @@
 import type { Command } from 'commander';
-import type { AdminConnection } from '../../admin/admin-redis.js';
-import type * as SessionsApi from '../../admin/sessions.js';
+import { adminOptions, withAdmin, type AdminFlags } from '../admin-command.js';
 import { formatDuration } from '../../config/duration.js';
 import { table } from '../table.js';
 import { intArg, printJson, withExamples } from '../options.js';
-
-interface AdminFlags {
-  redis?: string;
-  prefix?: string;
-  json?: boolean;
-}
-
-function adminOptions(command: Command): Command {
-  return command
-    .option('--redis <url>', 'Redis to inspect (default: REDIS_URL, else the running serve cluster)')
-    .option('--prefix <prefix>', 'key prefix (default mcp-scale:, or the running cluster’s)')
-    .option('--json', 'machine-readable output on stdout');
-}
 
 export function registerSessionsCommand(program: Command): void {
   const sessions = program
@@ -35,25 +21,29 @@ export function registerSessionsCommand(program: Command): void {
     .option('--limit <n>', 'at most this many', intArg(1));
   withExamples(list, ['mcp-scale sessions list', 'mcp-scale sessions list --user alice --limit 20 --json']);
   list.action(async (flags: AdminFlags & { user?: string; limit?: number }) => {
-    await withAdmin(flags, async (admin, { listSessions }) => {
-      const found = await listSessions(admin, { user: flags.user, limit: flags.limit });
-      if (flags.json) return printJson(found);
-      if (found.length === 0) return console.log('no sessions');
-      console.log(
-        table(
-          ['SESSION', 'USER', 'WORKER', 'CREATED', 'EXPIRES IN', 'MOVES'],
-          found.map((s) => [
-            s.id,
-            s.user ?? '-',
-            s.worker,
-            s.createdAt,
-            formatDuration(Math.max(0, Math.round(s.ttlMs / 1000) * 1000)),
-            String(s.moves),
-          ]),
-        ),
-      );
-      console.log(`${found.length} session(s)`);
-    });
+    await withAdmin(
+      flags,
+      () => import('../../admin/sessions.js'),
+      async (admin, { listSessions }) => {
+        const found = await listSessions(admin, { user: flags.user, limit: flags.limit });
+        if (flags.json) return printJson(found);
+        if (found.length === 0) return console.log('no sessions');
+        console.log(
+          table(
+            ['SESSION', 'USER', 'WORKER', 'CREATED', 'EXPIRES IN', 'MOVES'],
+            found.map((s) => [
+              s.id,
+              s.user ?? '-',
+              s.worker,
+              s.createdAt,
+              formatDuration(Math.max(0, Math.round(s.ttlMs / 1000) * 1000)),
+              String(s.moves),
+            ]),
+          ),
+        );
+        console.log(`${found.length} session(s)`);
+      },
+    );
   });
 
   const show = adminOptions(
@@ -61,14 +51,18 @@ export function registerSessionsCommand(program: Command): void {
   );
   withExamples(show, ['mcp-scale sessions show 3q2…', 'mcp-scale sessions show 3q2… --json']);
   show.action(async (id: string, flags: AdminFlags) => {
-    await withAdmin(flags, async (admin, { showSession }) => {
-      const session = await showSession(admin, id);
-      if (flags.json) return printJson(session);
-      for (const [key, value] of Object.entries(session))
-        console.log(
-          `${key.padEnd(14)} ${Array.isArray(value) ? value.join(', ') || '-' : String(value ?? '-')}`,
-        );
-    });
+    await withAdmin(
+      flags,
+      () => import('../../admin/sessions.js'),
+      async (admin, { showSession }) => {
+        const session = await showSession(admin, id);
+        if (flags.json) return printJson(session);
+        for (const [key, value] of Object.entries(session))
+          console.log(
+            `${key.padEnd(14)} ${Array.isArray(value) ? value.join(', ') || '-' : String(value ?? '-')}`,
+          );
+      },
+    );
   });
 
   const kill = adminOptions(
@@ -79,26 +73,14 @@ export function registerSessionsCommand(program: Command): void {
   );
   withExamples(kill, ['mcp-scale sessions kill 3q2…']);
   kill.action(async (id: string, flags: AdminFlags) => {
-    await withAdmin(flags, async (admin, { killSession }) => {
-      const session = await killSession(admin, id);
-      if (flags.json) return printJson({ killed: session.id, session });
-      console.log(`killed session ${session.id} (user ${session.user ?? '-'}, on ${session.worker})`);
-    });
+    await withAdmin(
+      flags,
+      () => import('../../admin/sessions.js'),
+      async (admin, { killSession }) => {
+        const session = await killSession(admin, id);
+        if (flags.json) return printJson({ killed: session.id, session });
+        console.log(`killed session ${session.id} (user ${session.user ?? '-'}, on ${session.worker})`);
+      },
+    );
   });
-}
-
-async function withAdmin(
-  flags: AdminFlags,
-  run: (admin: AdminConnection, api: typeof SessionsApi) => Promise<void>,
-): Promise<void> {
-  const [{ resolveAdminTarget, connectAdmin }, api] = await Promise.all([
-    import('../../admin/admin-redis.js'),
-    import('../../admin/sessions.js'),
-  ]);
-  const admin = await connectAdmin(resolveAdminTarget(flags));
-  try {
-    await run(admin, api);
-  } finally {
-    await admin.close();
-  }
 }
