@@ -3,10 +3,12 @@
  * configurable prefix (default `mcp-scale:`), so one Redis can host several
  * clusters and admin commands can SCAN exactly what is theirs.
  *
- *   {p}session:{id}            hash   a gateway-owned 2025 session (see gateway/session-store.ts)
+ *   {p}session:{id}            hash   a gateway-owned 2025 session (see gateway/session-record.ts)
  *   {p}rehome:{id}             string short lock held while one gateway re-homes a session
  *   {p}worker:{id}             string worker registry entry (JSON), expires unless heartbeated
- *   {p}rl:{policy}:{key}       string rate-limiter-flexible counters (fixed window per key)
+ *   {p}rl:{key}                string rate-limiter-flexible counters (fixed window per key), where
+ *                                     {key} is user:{u}, ip:{addr} or tool:{tool}:{u} (limits/limit-keys.ts)
+ *   {p}rl:_policies            hash   each policy's quota, published by gateways for `limits show`
  *   {p}cache:{tool}:{scope}:{era}:{hash}   string cached tool result (JSON); see cache/cache-key.ts
  *   {p}cache-lock:{tool}:{scope}:{era}:{hash}  string single-flight lock for one entry
  *   {p}cache-stats:{tool}      hash   hit/miss/bypass counters for `cache stats`
