@@ -98,9 +98,11 @@ export function validateGenOptions(options: GenOptions): void {
   if (
     options.redis !== 'auto' &&
     options.redis !== 'memory' &&
-    !/^rediss?:\/\/[^\s'"$]+$/.test(options.redis)
+    !/^rediss?(?:-cluster)?:\/\/[^\s'"$]+$/.test(options.redis)
   ) {
-    throw new UserError(`gen needs --redis auto or a redis:// or rediss:// URL, got '${options.redis}'`);
+    throw new UserError(
+      `gen needs --redis auto or a redis:// or rediss:// URL (redis-cluster:// for a Redis Cluster), got '${options.redis}'`,
+    );
   }
   if (options.redis === 'memory') {
     throw new UserError('gen renders multi-node deployments: --redis memory cannot be shared between nodes');
