@@ -10,13 +10,24 @@ import type { PlanCommand, ReasonLine, Recommendation } from './types.js';
 export const MAX_INSTANCES_FLAG = 64;
 /** Workers for the local rehearsal of a Kubernetes plan: enough to show spreading, few enough for a laptop. */
 export const LOCAL_REHEARSAL_WORKERS = 4;
+/** `gen --gateways` accepts 1-16 (validateGenOptions). */
+export const MAX_GATEWAYS_FLAG = 16;
 /** A placeholder address for a Redis Cluster the user provides. */
 export const REDIS_CLUSTER_PLACEHOLDER = 'redis-cluster://redis-cluster:6379';
 
 export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; notes: ReasonLine[] } {
   const commands: PlanCommand[] = [];
   const notes: ReasonLine[] = [];
-  const topology = ['--gateways', String(rec.gateways), '--affinity', rec.affinity];
+  const gatewaysFlag = Math.min(rec.gateways, MAX_GATEWAYS_FLAG);
+  const topology = ['--gateways', String(gatewaysFlag), '--affinity', rec.affinity];
+  if (gatewaysFlag < rec.gateways) {
+    notes.push({
+      source: 'note',
+      text:
+        `gen --gateways stops at ${MAX_GATEWAYS_FLAG}; scale the gateways to ${rec.gateways} after applying ` +
+        `(kubectl scale deployment mcp-scale-gateway --replicas ${rec.gateways}).`,
+    });
+  }
   const limits = [
     '--rate-limit',
     rec.rateLimit,
@@ -61,6 +72,14 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
           : []),
       ]),
     );
+    if (rec.redis === 'replicated') {
+      notes.push({
+        source: 'note',
+        text:
+          'gen k8s without --redis deploys one Redis pod: for the replicated Redis, run a primary with a replica ' +
+          '(or a managed Redis with failover) and add --redis redis://HOST:6379 to the gen command.',
+      });
+    }
     const rehearsal = Math.min(rec.workers, LOCAL_REHEARSAL_WORKERS);
     commands.push(
       command(`Rehearse the same settings on this machine with ${rehearsal} workers (one local Redis)`, [

@@ -143,6 +143,19 @@ describe('plan without a report: the rule-of-thumb bands at their boundaries', (
     expect(result.reasoning.some((line) => /--instances stops at 64/.test(line.text))).toBe(true);
   });
 
+  it('keeps gen --gateways within 1-16 and says how to reach the planned number', () => {
+    const result = plan(20_000);
+    expect(result.recommendation.gateways).toBe(50);
+    const [k8s] = commandsOf(result, 'gen');
+    expect(flagValue(k8s ?? [], '--gateways')).toBe('16');
+    expect(
+      result.reasoning.some((line) =>
+        /--gateways stops at 16.*kubectl scale deployment mcp-scale-gateway --replicas 50/.test(line.text),
+      ),
+    ).toBe(true);
+    expect(plan(5000).reasoning.some((line) => /--gateways stops/.test(line.text))).toBe(false);
+  });
+
   it.each([1, 9, 10, 100, 101, 1000, 1001, 20_000])('%i users: only flags serve and gen accept', (users) => {
     const result = plan(users);
     expect(result.commands.length).toBeGreaterThanOrEqual(2);

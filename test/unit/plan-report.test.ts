@@ -164,6 +164,22 @@ describe('plan from a bench --find-capacity report', () => {
     ).toThrow(/^no load step in b\.json met p99 <= 10 ms/);
   });
 
+  it('a measured medium-band plan on Kubernetes says that gen deploys a single Redis pod', () => {
+    const report = parseCapacityReport({
+      capacity: { p99TargetMs: 250, callsPerSecond: 60, workers: 3, steps: [] },
+    });
+    // 800 x 60/min = 800 calls/s; 20 calls/s per worker at 70% = 14, so ceil(800 / 14) = 58 workers.
+    const result = planTopology({ users: 800, callsPerUser: { points: 60, durationMs: 60_000 }, report });
+    expect(result.recommendation).toMatchObject({ workers: 58, redis: 'replicated', platform: 'kubernetes' });
+    const k8s = result.commands.find((command) => command.argv[2] === 'k8s');
+    expect(k8s?.argv).not.toContain('--redis');
+    expect(
+      result.reasoning.some((line) =>
+        /gen k8s without --redis deploys one Redis pod.*add --redis redis:\/\/HOST:6379/.test(line.text),
+      ),
+    ).toBe(true);
+  });
+
   it('notes a newer report schema instead of refusing it', () => {
     const report = parseCapacityReport({ ...FIXTURE, schemaVersion: 2 });
     const result = planTopology({ users: 50, callsPerUser: tenPerMinute(), report });
