@@ -78,7 +78,12 @@ export class Forwarder {
     upstream: Dispatcher.ResponseData,
     sessionId?: { from: string; to: string },
   ): Promise<RelayOutcome> {
-    return relayResponse(upstream, x.res, { instance: worker.id, sessionId, extraHeaders: x.extra });
+    return relayResponse(upstream, x.res, {
+      instance: worker.id,
+      sessionId,
+      extraHeaders: x.extra,
+      flushHeaders: x.req.method === 'GET',
+    });
   }
 
   /** Whether the exchange may be sent again after it may have reached a worker that failed. */

@@ -1,10 +1,13 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { drainOrClose } from '../worker/http-bridge.js';
 import { HEADER } from '../protocol/headers.js';
 import { sseEvent } from '../protocol/sse.js';
 
-/** Response headers that describe one hop, not the message. */
+/**
+ * Response headers that describe one hop, not the message. Content-Length
+ * is end to end and kept (the body passes unchanged), so the client gets a
+ * plain body instead of chunked framing.
+ */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -14,7 +17,6 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'proxy-authenticate',
   'proxy-authorization',
-  'content-length',
 ]);
 
 export interface RelayOptions {
@@ -46,6 +48,7 @@ export function responseHeaders(
   }
   headers[HEADER.instance] = options.instance;
   if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
+  if (upstream['transfer-encoding'] !== undefined) delete headers['content-length'];
   return headers;
 }
 
@@ -56,43 +59,65 @@ export function isEventStream(headers: IncomingHttpHeaders | Record<string, unkn
 /**
  * Streams a worker's response to the client chunk by chunk, never
  * buffering: SSE events reach the client as the worker writes them.
+ * `flushHeaders` opens a stream at once when asked (GET streams: a client
+ * waits for the headers before it listens); otherwise the headers leave
+ * with the first chunk, one write instead of two.
  */
-export async function relayResponse(
+export function relayResponse(
   upstream: Dispatcher.ResponseData,
   res: ServerResponse,
-  options: RelayOptions,
+  options: RelayOptions & { flushHeaders?: boolean },
 ): Promise<RelayOutcome> {
   const sse = isEventStream(upstream.headers);
   res.writeHead(upstream.statusCode, responseHeaders(upstream.headers, options));
-  if (sse) res.flushHeaders();
+  if (sse && options.flushHeaders) res.flushHeaders();
   return pipeBody(upstream.body, res, sse);
 }
 
-export async function pipeBody(
+/**
+ * Pipes with stream events rather than an async iterator (the iterator's
+ * promise per chunk is a measurable share of the gateway's CPU), pausing the
+ * worker's body while the client is slow to read.
+ */
+export function pipeBody(
   body: Dispatcher.ResponseData['body'],
   res: ServerResponse,
   sse: boolean,
 ): Promise<RelayOutcome> {
-  let endsCleanly = true;
-  const onClose = () => {
-    if (!body.destroyed) body.destroy();
-  };
-  res.once('close', onClose);
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (res.destroyed) return { kind: 'client-closed' };
+  return new Promise((resolve) => {
+    let endsCleanly = true;
+    let settled = false;
+    const finish = (outcome: RelayOutcome) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      res.off('close', onClose);
+      res.off('drain', onDrain);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
       endsCleanly = chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a;
-      if (!res.write(chunk)) await drainOrClose(res);
-    }
-  } catch {
-    if (res.destroyed) return { kind: 'client-closed' };
-    return { kind: 'upstream-broken', sse, endsCleanly };
-  } finally {
-    res.off('close', onClose);
-  }
-  if (res.destroyed) return { kind: 'client-closed' };
-  res.end();
-  return { kind: 'complete', sse };
+      if (!res.write(chunk)) body.pause();
+    };
+    const onDrain = () => body.resume();
+    const onEnd = () => {
+      res.end();
+      finish({ kind: 'complete', sse });
+    };
+    const onError = () =>
+      finish(res.destroyed ? { kind: 'client-closed' } : { kind: 'upstream-broken', sse, endsCleanly });
+    const onClose = () => {
+      if (!body.destroyed) body.destroy();
+      finish({ kind: 'client-closed' });
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    res.once('close', onClose);
+    res.on('drain', onDrain);
+  });
 }
 
 /** Writes JSON-RPC messages as SSE events onto an already-open stream. */
