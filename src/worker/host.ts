@@ -211,7 +211,11 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       }
     }
     const abort = new AbortController();
-    res.once('close', () => abort.abort());
+    // The SDK ends an exchange when its signal aborts: only when the client
+    // left before the answer was complete.
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
     const request = toWebRequest(req, body, origin, abort.signal);
     const authInfo = { token: '', clientId: user ?? 'anonymous', scopes: [], extra: { user } };
     let era: 'legacy' | 'modern' = 'legacy';
@@ -225,7 +229,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       response = await legacy.handle(request, parsedBody, user, authInfo);
     }
     metrics.requests.inc({ era, status: String(response.status) });
-    await sendWebResponse(response, res, { [HEADER.instance]: options.id });
+    await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
     return era;
   };
 

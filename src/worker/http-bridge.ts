@@ -29,12 +29,13 @@ export function toWebRequest(
 
 /**
  * Writes a web Response to a Node response, chunk by chunk: SSE events leave
- * as soon as the SDK produces them (headers are flushed first).
+ * as soon as the SDK produces them.
  */
 export async function sendWebResponse(
   response: Response,
   res: ServerResponse,
   extraHeaders: Record<string, string> = {},
+  flushHeaders = false,
 ): Promise<void> {
   const headers: Record<string, string | string[]> = { ...extraHeaders };
   response.headers.forEach((value, name) => {
@@ -47,7 +48,9 @@ export async function sendWebResponse(
     res.end();
     return;
   }
-  res.flushHeaders();
+  // A GET stream shows its headers at once (the client waits for them
+  // before it listens); otherwise they leave with the first chunk.
+  if (flushHeaders) res.flushHeaders();
   const reader = response.body.getReader();
   const onClose = () => void reader.cancel().catch(() => {});
   res.once('close', onClose);

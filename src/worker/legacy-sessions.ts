@@ -76,6 +76,7 @@ export class LegacySessions {
     user: string | undefined,
     authInfo: unknown,
   ): Promise<Response> {
+    if (this.options.stateless) return this.serveStateless(request, parsedBody, user, authInfo);
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
       const session = this.sessions.get(sessionId);
@@ -135,11 +136,26 @@ export class LegacySessions {
     const server = await this.options.loaded.create(this.options.context(user));
     const transport = new Transport({ sessionIdGenerator: undefined });
     await server.connect(transport);
-    request.signal.addEventListener('abort', () => {
+    let closed = false;
+    const cleanup = () => {
+      if (closed) return;
+      closed = true;
       void transport.close().catch(() => {});
       void server.close().catch(() => {});
+    };
+    request.signal.addEventListener('abort', cleanup);
+    const response = await transport.handleRequest(request, { parsedBody, authInfo });
+    if (!response.body) {
+      cleanup();
+      return response;
+    }
+    // Closed once the answer has been read to its end (or abandoned).
+    const body = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: cleanup }));
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
     });
-    return transport.handleRequest(request, { parsedBody, authInfo });
   }
 
   private async loadTransportClass(): Promise<WebTransportClass> {

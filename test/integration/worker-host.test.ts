@@ -41,3 +41,44 @@ describe('worker host (memory mode, demo server)', () => {
     await client.close();
   });
 });
+
+describe('worker host with an SDK 1.x server module', () => {
+  const v1Factory = async () => {
+    const { McpServer } = await import('@modelcontextprotocol/sdk/server/mcp.js');
+    const { z } = await import('zod');
+    const server = new McpServer({ name: 'v1-module', version: '1.0.0' });
+    server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }));
+    return server;
+  };
+
+  for (const sessions of ['stateful', 'stateless'] as const) {
+    it(`serves 2025 clients (${sessions})`, async () => {
+      const worker = await startWorkerHost({
+        id: 'v1',
+        host: '127.0.0.1',
+        port: 0,
+        path: '/mcp',
+        serverFactory: v1Factory,
+        backendLatencyMs: 0,
+        prefix: 'test:',
+        sessions,
+        sessionIdleMs: 60_000,
+        maxBodyBytes: 1024 * 1024,
+      });
+      try {
+        expect(worker.sdk).toBe('v1');
+        const client = await connectV1(worker.url);
+        expect(client.transport?.sessionId === undefined).toBe(sessions === 'stateless');
+        for (let i = 0; i < 3; i++) {
+          const result = await client.callTool({ name: 'echo', arguments: { text: `hi ${i}` } });
+          expect((result.content as { text: string }[])[0]!.text).toBe(`hi ${i}`);
+        }
+        await client.close();
+      } finally {
+        await worker.close();
+      }
+    });
+  }
+});
