@@ -80,3 +80,18 @@ export function answerInterrupted(x: Exchange, workerId: string, reason: string 
   x.res.writeHead(200, { ...x.extra, 'content-type': 'application/json', [HEADER.instance]: workerId });
   x.res.end(body);
 }
+
+/**
+ * The worker took longer than `--upstream-timeout` to start answering. Not
+ * retried: a slow worker given the same work twice only gets slower.
+ */
+export function answerTimedOut(x: Exchange, workerId: string, timeoutMs: number): void {
+  fail(
+    x,
+    504,
+    firstId(x),
+    RPC.unavailable,
+    `Worker ${workerId} did not start answering within ${timeoutMs} ms (--upstream-timeout)`,
+    { [HEADER.instance]: workerId },
+  );
+}

@@ -8,6 +8,7 @@ import type { AdmissionRequest, Authenticator, Limiter } from './admission.js';
 import { checkModernHeaders, classifyPost, isRejection } from './classify.js';
 import {
   answerInterrupted,
+  answerTimedOut,
   ClientGoneError,
   fail,
   headerValue,
@@ -168,6 +169,8 @@ export class McpRouter {
         if (!(error instanceof UpstreamError)) throw error;
         await this.forwarder.isDown(worker, error);
         if (error.failure === 'unreachable') continue;
+        if (error.failure === 'timeout')
+          return answerTimedOut(x, worker.id, this.deps.options.upstreamTimeoutMs);
         const verdict = await this.forwarder.safeToRetry(x);
         if (verdict.safe) continue;
         this.deps.metrics.retries.inc({ outcome: 'error' });

@@ -5,6 +5,7 @@ import { HEADER } from '../protocol/headers.js';
 import { RPC } from '../protocol/jsonrpc.js';
 import { readJsonRpcMessages } from '../protocol/sse.js';
 import {
+  answerTimedOut,
   ClientGoneError,
   headerValue,
   interruptedMessage,
@@ -107,6 +108,8 @@ export class SessionRoutes {
         const down = await this.forwarder.isDown(worker, error);
         // Never reached the worker: always safe to send again (elsewhere when down).
         if (error.failure === 'unreachable') continue;
+        if (error.failure === 'timeout')
+          return answerTimedOut(x, worker.id, this.forwarder.options.upstreamTimeoutMs);
         const verdict = await this.forwarder.safeToRetry(x);
         if (verdict.safe) continue;
         this.metrics.retries.inc({ outcome: 'error' });

@@ -69,7 +69,10 @@ export function connectSubscriber(url: string, connectionName?: string): RedisCl
   return connectRedis(url, { offlineQueue: true, commandTimeoutMs: 0, connectionName });
 }
 
-/** Resolves when the client is ready, or rejects after the timeout. */
+/**
+ * Resolves when the client is ready; rejects at once on a refused password
+ * (retrying cannot fix it), else after the timeout.
+ */
 export async function waitForRedis(client: RedisClient, timeoutMs = 5000): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
@@ -81,11 +84,18 @@ export async function waitForRedis(client: RedisClient, timeoutMs = 5000): Promi
       cleanup();
       resolve();
     };
+    const onError = (error: Error) => {
+      if (!/WRONGPASS|NOAUTH|invalid password|invalid username/i.test(error.message)) return;
+      cleanup();
+      reject(new Error(`authentication failed (${error.message.split('\n')[0]})`));
+    };
     function cleanup() {
       clearTimeout(timer);
       client.off('ready', onReady);
+      client.off('error', onError);
     }
     client.on('ready', onReady);
+    client.on('error', onError);
   });
 }
 

@@ -268,6 +268,135 @@ describe('gateway protections and bad input', () => {
     }
   });
 
+  it('DELETE ends the session everywhere: the worker drops it, the next request gets 404', async () => {
+    const client = await connectV1(gateway.url);
+    const sessionId = client.transport!.sessionId!;
+    const sessionsOnWorkers = async () => {
+      const healths = await Promise.all(
+        workers.map((w) => fetch(`http://127.0.0.1:${w.port}/healthz`).then((r) => r.json())),
+      );
+      return healths.reduce((n: number, h: { sessions: number }) => n + h.sessions, 0);
+    };
+    const before = await sessionsOnWorkers();
+    await (client.transport as unknown as { terminateSession(): Promise<void> }).terminateSession();
+    const after = await raw(gateway.url, {
+      headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'ping' }),
+    });
+    expect(after.status).toBe(404);
+    const healths = await Promise.all(
+      workers.map((w) => fetch(`http://127.0.0.1:${w.port}/healthz`).then((r) => r.json())),
+    );
+    expect(healths.reduce((n: number, h: { sessions: number }) => n + h.sessions, 0)).toBeLessThan(
+      Math.max(before, 1),
+    );
+    await client.close();
+  });
+
+  it('long-lived GET streams never starve request traffic of upstream connections', async () => {
+    // 40 open streams, more than the 32 pooled request connections per worker.
+    const streams: AbortController[] = [];
+    const clients = [];
+    try {
+      for (let i = 0; i < 40; i++) {
+        const init = await raw(capped.url, { headers: MCP_HEADERS, body: JSON.stringify(initialize(i)) });
+        const sessionId = String(init.headers['mcp-session-id']);
+        const controller = new AbortController();
+        streams.push(controller);
+        const response = await fetch(capped.url, {
+          headers: {
+            accept: 'text/event-stream',
+            'mcp-session-id': sessionId,
+            'mcp-protocol-version': '2025-11-25',
+          },
+          signal: controller.signal,
+        });
+        expect(response.status).toBe(200);
+      }
+      expect(capped.status().workers[0]!.streams).toBe(40);
+      const client = await connectV1(capped.url);
+      clients.push(client);
+      const product = jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00001' } }));
+      expect(product.id).toBe('p00001');
+    } finally {
+      for (const controller of streams) controller.abort();
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('--upstream-timeout: a worker that does not start answering in time gets 504, not a retry', async () => {
+    const impatient = await startTestGateway({
+      workers: [{ id: 'w1', url: workers[0]!.url }],
+      redisUrl: redis.url,
+      prefix: PREFIX,
+      upstreamTimeoutMs: 400,
+    });
+    try {
+      const started = Date.now();
+      const response = await raw(impatient.url, {
+        headers: {
+          ...MCP_HEADERS,
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'generate_report',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 12,
+          method: 'tools/call',
+          params: {
+            name: 'generate_report',
+            arguments: { seconds: 3 },
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': {},
+            },
+          },
+        }),
+      });
+      expect(response.status).toBe(504);
+      expect(JSON.parse(response.body)).toMatchObject({
+        id: 12,
+        error: { message: expect.stringMatching(/within 400 ms/) },
+      });
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      await impatient.close();
+    }
+  });
+
+  it('two gateways on one Redis serve the same sessions interchangeably', async () => {
+    const other = await startTestGateway({
+      workers: workers.map((w) => ({ id: w.id, url: w.url })),
+      redisUrl: redis.url,
+      prefix: PREFIX,
+    });
+    try {
+      const instances: string[] = [];
+      const client = await connectV1(gateway.url, { instances });
+      await client.callTool({ name: 'get_product', arguments: { id: 'p00001' } });
+      const sessionId = client.transport!.sessionId!;
+      for (let i = 0; i < 3; i++) {
+        const response = await raw(other.url, {
+          headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 100 + i,
+            method: 'tools/call',
+            params: { name: 'get_product', arguments: { id: 'p00002' } },
+          }),
+        });
+        expect(response.status).toBe(200);
+        expect(response.body).toContain('p00002');
+        expect(response.headers['mcp-scale-instance']).toBe(instances.at(-1));
+      }
+      await client.close();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('--max-inflight: work beyond the cap gets 503 with Retry-After, not a queue', async () => {
     const client = await connectV1(capped.url);
     const slow = client.callTool({ name: 'generate_report', arguments: { seconds: 1.5 } });

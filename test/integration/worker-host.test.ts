@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
+import {
+  Client as V2Client,
+  StreamableHTTPClientTransport as V2Transport,
+} from '@modelcontextprotocol/client';
 import { connectV1, connectV2, jsonOf } from '../helpers/clients.js';
+import { startTestGateway, TEST_SECRET } from '../helpers/roles.js';
 
 describe('worker host (memory mode, demo server)', () => {
   let worker: WorkerHost;
@@ -61,6 +66,7 @@ describe('worker host with an SDK 1.x server module', () => {
         port: 0,
         path: '/mcp',
         serverFactory: v1Factory,
+        clusterSecret: TEST_SECRET,
         backendLatencyMs: 0,
         prefix: 'test:',
         sessions,
@@ -69,6 +75,24 @@ describe('worker host with an SDK 1.x server module', () => {
       });
       try {
         expect(worker.sdk).toBe('v1');
+        if (sessions === 'stateful') {
+          // A 2025-only server answers 2026 probes as it does directly, so an
+          // auto-negotiating v2 client falls back, through a gateway too.
+          const gateway = await startTestGateway({ workers: [{ id: 'v1', url: worker.url }] });
+          try {
+            const auto = new V2Client(
+              { name: 'auto', version: '1' },
+              { versionNegotiation: { mode: 'auto' } },
+            );
+            await auto.connect(new V2Transport(new URL(gateway.url)));
+            expect(auto.getNegotiatedProtocolVersion()).toMatch(/^2025-/);
+            const echoed = await auto.callTool({ name: 'echo', arguments: { text: 'via auto' } });
+            expect((echoed.content as { text: string }[])[0]!.text).toBe('via auto');
+            await auto.close();
+          } finally {
+            await gateway.close();
+          }
+        }
         const client = await connectV1(worker.url);
         expect(client.transport?.sessionId === undefined).toBe(sessions === 'stateless');
         for (let i = 0; i < 3; i++) {
