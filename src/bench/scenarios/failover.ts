@@ -8,8 +8,9 @@ import type { Scenario, ScenarioContext } from './scenario.js';
 /**
  * Kills one local worker mid-run (SIGKILL, by the PID the ready file names)
  * and counts what its users felt: sessions lost (404s), sessions re-homed
- * (answered by another instance afterwards without a 404), errors after the
- * kill and how long they went on. Only PIDs from the ready file of a local
+ * (answered afterwards by another instance, or by the restarted one to a
+ * request sent after the kill, without a 404), errors after the kill and how
+ * long they went on. Only PIDs from the ready file of a local
  * cluster are ever signalled.
  */
 export function createFailoverScenario(options: BenchOptions, target: BenchTarget): Scenario {
@@ -23,6 +24,7 @@ export function createFailoverScenario(options: BenchOptions, target: BenchTarge
   const affected = new Set<string>();
   const rehomed = new Set<string>();
   let killed: { id: string; pid: number; atMs: number } | null = null;
+  let killedAtMs = Number.POSITIVE_INFINITY;
   let errorsAfterKill = 0;
   let lastErrorAfterKillMs: number | null = null;
   let timer: NodeJS.Timeout | undefined;
@@ -38,7 +40,8 @@ export function createFailoverScenario(options: BenchOptions, target: BenchTarge
       return;
     }
     process.kill(victim.pid, 'SIGKILL');
-    killed = { id: victim.id, pid: victim.pid, atMs: Math.round(context.clock()) };
+    killedAtMs = context.clock();
+    killed = { id: victim.id, pid: victim.pid, atMs: Math.round(killedAtMs) };
     for (const [session, instance] of lastInstance) if (instance === victim.id) affected.add(session);
     context.log(
       `failover: killed worker ${victim.id} (pid ${victim.pid}) at ${(killed.atMs / 1000).toFixed(1)}s`,
@@ -55,14 +58,21 @@ export function createFailoverScenario(options: BenchOptions, target: BenchTarge
     },
     observe: (record: ResponseRecord) => {
       if (record.sessionId && record.instance && record.ok) {
-        if (killed && affected.has(record.sessionId) && record.instance !== killed.id)
-          rehomed.add(record.sessionId);
+        if (killed) {
+          const sentBeforeKill = record.intendedAt < killedAtMs;
+          // Answered by the killed worker to a request sent before the kill: the session lived
+          // there, though its answer (e.g. the initialize of a session still connecting) came late.
+          if (record.instance === killed.id && sentBeforeKill) affected.add(record.sessionId);
+          // Answered by another worker, or by the restarted one (same id, new process) to a request
+          // sent after the kill: the session lives on somewhere the killed process is not.
+          else if (affected.has(record.sessionId)) rehomed.add(record.sessionId);
+        }
         lastInstance.set(record.sessionId, record.instance);
       }
       // Requests in flight at the kill count too: their users saw the failure after it.
-      if (killed && !record.ok && record.at >= killed.atMs) {
+      if (killed && !record.ok && record.at >= killedAtMs) {
         errorsAfterKill += 1;
-        lastErrorAfterKillMs = Math.round(record.at - killed.atMs);
+        lastErrorAfterKillMs = Math.round(record.at - killedAtMs);
       }
     },
     stop: () => clearTimeout(timer),
