@@ -15,6 +15,8 @@ export interface ClusterState {
   prefix: string;
   startedAt: string;
   readyFile?: string;
+  /** A private redis-server this supervisor started: stopped by the next run if the supervisor was killed. */
+  privateRedisPid?: number;
 }
 
 export function stateHome(env = process.env): string {
@@ -52,10 +54,35 @@ export function findRunningCluster(env = process.env): ClusterState | undefined 
     try {
       const state = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as ClusterState;
       if (isProcessAlive(state.pid)) alive.push(state);
-      else fs.rmSync(path.join(dir, name), { force: true }); // left by a supervisor that was killed
+      else reapAbandoned(state, path.join(dir, name));
     } catch {
       // unreadable: ignore
     }
   }
   return alive.sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+}
+
+/**
+ * A supervisor killed with SIGKILL cannot stop its children. Its workers and
+ * gateway exit by themselves (their IPC channel closes), but a private
+ * redis-server would linger: stop it, if that pid is still a redis-server.
+ */
+function reapAbandoned(state: ClusterState, file: string): void {
+  const pid = state.privateRedisPid;
+  if (pid && isProcessAlive(pid)) {
+    let command = '';
+    try {
+      command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      // not Linux, or gone: leave it
+    }
+    if (command.includes('redis-server')) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  fs.rmSync(file, { force: true });
 }

@@ -8,7 +8,7 @@ import type { RunningLoadBalancer } from '../gen/run-lb.js';
 import { generateClusterSecret } from './identity.js';
 import { ManagedChild } from './managed-child.js';
 import { resolveServeRedis, type RedisMode } from './redis-mode.js';
-import { removeClusterState, writeClusterState } from './state-file.js';
+import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
 
 export interface StartClusterOptions {
   config: ClusterConfig;
@@ -94,6 +94,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const baseEnv = options.env ?? process.env;
   const flags = options.flags ?? {};
+  // Clean up after a supervisor that was killed before it could (its private Redis).
+  findRunningCluster(baseEnv);
   const redis = await resolveServeRedis(config, baseEnv);
   const secret = config.clusterSecret ?? generateClusterSecret();
   const env: NodeJS.ProcessEnv = { ...baseEnv, MCP_SCALE_CLUSTER_SECRET: secret };
@@ -254,6 +256,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
           prefix: config.prefix,
           startedAt: new Date().toISOString(),
           readyFile: options.readyFile,
+          privateRedisPid: redis.local?.pid,
         });
 
   let closing: Promise<void> | undefined;

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findRunningCluster } from '../../src/cluster/state-file.js';
+import { isProcessAlive } from '../../src/util/process.js';
 import { connectV1, connectV2, jsonOf } from '../helpers/clients.js';
 import { expectAllGone, startServe, waitForReadyInfo, type TestCluster } from '../helpers/cluster.js';
 
@@ -73,5 +75,23 @@ describe('mcp-scale serve: banner, ready file, state file, restart, clean shutdo
     await expect(
       fetch(`http://127.0.0.1:${redisPort}/`, { signal: AbortSignal.timeout(2000) }),
     ).rejects.toThrow();
+  });
+});
+
+describe('mcp-scale serve killed with SIGKILL', () => {
+  it('its roles exit by themselves and the next run stops its orphaned private Redis', async () => {
+    const cluster = await startServe(['--instances', '1', '--backend-latency', '0']);
+    const info = cluster.info;
+    const redisPid = JSON.parse(
+      fs.readFileSync(path.join(cluster.home, 'clusters', `${cluster.process.pid}.json`), 'utf8'),
+    ).privateRedisPid as number;
+    expect(redisPid).toBeGreaterThan(0);
+    cluster.process.kill('SIGKILL');
+    // Workers and the gateway notice their IPC channel closing and leave.
+    expect(await expectAllGone([info.gateway.pid, ...info.instances.map((w) => w.pid)])).toEqual([]);
+    expect(isProcessAlive(redisPid)).toBe(true);
+    // Any later serve or admin command reaps what the dead supervisor left.
+    expect(findRunningCluster({ ...process.env, MCP_SCALE_HOME: cluster.home })).toBeUndefined();
+    expect(await expectAllGone([redisPid])).toEqual([]);
   });
 });
