@@ -4,7 +4,7 @@ import type { StoreGuard } from './store-guard.js';
 
 /** The backend call one lock holder makes for everyone waiting on the same entry. */
 export interface Flight {
-  /** Stores the value and lets go of the lock; false when the store failed (the lock then expires). */
+  /** Stores the value and lets go of the lock; false when the store failed. */
   store(value: string, ttlMs: number): Promise<boolean>;
   /**
    * No value to share. `uncacheable` (an error result) tells waiters to call
@@ -90,17 +90,44 @@ export class SingleFlight {
     const value = await guard.run(() => store.get(key));
     if (value !== undefined) return { kind: 'hit', value };
     const token = randomBytes(12).toString('base64url');
-    if (await guard.run(() => store.lock(lockKey, token, lockTtlMs)))
-      return this.holding(key, lockKey, token);
+    if (await this.tryLock(lockKey, token, lockTtlMs)) return this.holding(key, lockKey, token);
     return this.waitForFill(key, lockKey, token);
+  }
+
+  /**
+   * SET NX under the cache timeout. When the answer comes too late, Redis may
+   * still have granted the lock to a caller that already gave up: release it
+   * the moment that is known, or every other caller of the key would wait
+   * for the lock to expire.
+   */
+  private async tryLock(lockKey: string, token: string, ttlMs: number): Promise<boolean> {
+    const { store, guard } = this.options;
+    const locking = store.lock(lockKey, token, ttlMs);
+    try {
+      return await guard.run(() => locking);
+    } catch (error) {
+      locking.then((granted) => (granted ? store.release(lockKey, token, false) : undefined)).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Lets go of a lock in the background, whatever the cache timeout says. */
+  private releaseLater(lockKey: string, token: string, uncacheable = false): void {
+    this.options.store.release(lockKey, token, uncacheable).catch(() => {});
   }
 
   /** Holding the lock: look once more (a holder may have just finished), then fetch with renewals. */
   private async holding(key: string, lockKey: string, token: string): Promise<FlightOutcome> {
     const { store, guard } = this.options;
-    const value = await guard.run(() => store.get(key));
+    let value: string | undefined;
+    try {
+      value = await guard.run(() => store.get(key));
+    } catch (error) {
+      this.releaseLater(lockKey, token);
+      throw error;
+    }
     if (value !== undefined) {
-      void guard.run(() => store.release(lockKey, token, false)).catch(() => {});
+      this.releaseLater(lockKey, token);
       return { kind: 'hit', value };
     }
     const stop = this.renewWhileHeld(lockKey, token);
@@ -111,15 +138,18 @@ export class SingleFlight {
           stop();
           try {
             await guard.run(() => store.set(key, text, ttlMs));
-            await guard.run(() => store.release(lockKey, token, false));
             return true;
           } catch {
             return false;
+          } finally {
+            // Released whether or not the value was stored: waiters then look
+            // again (and fetch themselves) instead of waiting out the lock.
+            this.releaseLater(lockKey, token);
           }
         },
         fail: async (uncacheable) => {
           stop();
-          await guard.run(() => store.release(lockKey, token, uncacheable)).catch(() => {});
+          this.releaseLater(lockKey, token, uncacheable);
         },
       },
     };
@@ -158,7 +188,7 @@ export class SingleFlight {
       if (value !== undefined) return { kind: 'hit', value };
       const holder = await guard.run(() => store.lockValue(lockKey));
       if (holder === UNCACHEABLE) return { kind: 'fetch-uncached' };
-      if (holder === undefined && (await guard.run(() => store.lock(lockKey, token, lockTtlMs)))) {
+      if (holder === undefined && (await this.tryLock(lockKey, token, lockTtlMs))) {
         // The holder went away without a value: this waiter fetches for the rest.
         return this.holding(key, lockKey, token);
       }

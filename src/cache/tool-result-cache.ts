@@ -70,7 +70,9 @@ export class ToolResultCache {
     this.flights = new SingleFlight({
       store: this.store,
       guard: this.guard,
-      lockTtlMs: options.lockTtlMs ?? 3000,
+      // Short, renewed every third while the call runs: a worker that dies holding
+      // it stalls that key for at most this long.
+      lockTtlMs: options.lockTtlMs ?? 1500,
       lockWaitMs: options.lockWaitMs ?? 5000,
     });
     const bus = options.bus;

@@ -16,6 +16,9 @@ export async function startCacheWorker(
   overrides: Partial<WorkerHostOptions> & Pick<WorkerHostOptions, 'id' | 'prefix'>,
 ): Promise<WorkerHost> {
   const worker = await startWorkerHost({
+    // A generous cache timeout: on a loaded 2-core machine a 50 ms one makes
+    // hit/miss assertions flaky. Tests of the bypass itself set it.
+    cache: cacheConfig(),
     host: '127.0.0.1',
     port: 0,
     path: '/mcp',
@@ -35,7 +38,7 @@ export async function startCacheWorker(
 }
 
 export function cacheConfig(partial: Partial<CacheConfig> = {}): CacheConfig {
-  return { ttlMs: {}, scope: {}, force: [], timeoutMs: 50, ...partial };
+  return { ttlMs: {}, scope: {}, force: [], timeoutMs: 1000, ...partial };
 }
 
 /** The signed identity header a gateway would send for this user (TEST_SECRET). */

@@ -342,7 +342,12 @@ describe('Redis trouble never fails a tool call', () => {
 
   it('bypasses a stalled Redis after --cache-timeout and a stopped one at once', async () => {
     redis = await startTestRedis();
-    worker = await startCacheWorker({ id: 'w1', prefix: 'bypass:', redisUrl: redis.url });
+    worker = await startCacheWorker({
+      id: 'w1',
+      prefix: 'bypass:',
+      redisUrl: redis.url,
+      cache: cacheConfig({ timeoutMs: 50 }),
+    });
     const v1 = await connectV1(worker.url);
     await v1.callTool({ name: 'get_product', arguments: { id: 'p00001' } });
     expect(marker(await v1.callTool({ name: 'get_product', arguments: { id: 'p00001' } }))).toBe('hit');
