@@ -197,7 +197,8 @@ function recommend(
     source: 'note',
     text:
       'sessions: stateful. If every client is 2026-era, or your 2025-era clients need no server-to-client requests, ' +
-      'GET notification streams or resumability, serve --sessions stateless needs neither affinity nor a session store.',
+      'GET notification streams or resumability, serve --sessions stateless needs neither affinity nor a session store ' +
+      '(what it costs, measured: docs/sessions-modes.md).',
   });
   const redis = redisDecisions[redisDecisions.length - 1]?.value ?? 'none';
   return {
