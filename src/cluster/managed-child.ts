@@ -74,6 +74,9 @@ export class ManagedChild extends EventEmitter {
         ? spawn(process.execPath, [launch.cliPath, ...launch.args], {
             env,
             stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+            // Its own process group: Ctrl+C in a terminal reaches only the
+            // supervisor, which drains the gateway first, then the workers.
+            detached: true,
           })
         : spawn('/bin/sh', ['-c', execIfSimple(launch.command)], {
             env,

@@ -59,10 +59,10 @@ export function sessionNotFound(x: Exchange): void {
   fail(x, 404, firstId(x), RPC.sessionNotFound, 'Session not found');
 }
 
-export function interruptedMessage(workerId: string, reason: string | undefined): string {
+export function interruptedMessage(workerId: string, reason: string | undefined, session = true): string {
   return `Worker ${workerId} stopped while handling this request; it was not retried because ${
     reason ?? 'it may not be safe to repeat'
-  }. Your session is intact: call again if appropriate.`;
+  }. ${session ? 'Your session is intact: call' : 'Call'} again if appropriate.`;
 }
 
 /**
@@ -70,8 +70,13 @@ export function interruptedMessage(workerId: string, reason: string | undefined)
  * safe to repeat: HTTP 200 with a JSON-RPC error per request, which the
  * client's SDK surfaces as an McpError on the call; the session stays usable.
  */
-export function answerInterrupted(x: Exchange, workerId: string, reason: string | undefined): void {
-  const message = interruptedMessage(workerId, reason);
+export function answerInterrupted(
+  x: Exchange,
+  workerId: string,
+  reason: string | undefined,
+  session = true,
+): void {
+  const message = interruptedMessage(workerId, reason, session);
   const ids = x.classified?.requestIds ?? [];
   const body =
     ids.length <= 1

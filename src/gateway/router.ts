@@ -174,7 +174,7 @@ export class McpRouter {
         const verdict = await this.forwarder.safeToRetry(x);
         if (verdict.safe) continue;
         this.deps.metrics.retries.inc({ outcome: 'error' });
-        return answerInterrupted(x, worker.id, verdict.reason);
+        return answerInterrupted(x, worker.id, verdict.reason, false);
       }
     }
   }

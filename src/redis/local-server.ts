@@ -59,7 +59,9 @@ async function launch(binary: string, port: number, options: LocalRedisOptions):
     'yes',
     ...(options.args ?? []),
   ];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl+C must not stop Redis under
+  // workers that are still draining; whoever started it stops it by pid.
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   await waitForReady(child, options.readyTimeoutMs ?? 10_000);
   const pid = child.pid ?? 0;
   let closed: Promise<void> | undefined;
