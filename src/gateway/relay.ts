@@ -97,8 +97,20 @@ export function pipeBody(
       res.off('drain', onDrain);
       resolve(outcome);
     };
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      res.uncork();
+    };
     const onData = (chunk: Buffer) => {
       endsCleanly = chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a;
+      // Chunks that arrive together (one read from the worker often holds
+      // several events) leave in one write; nothing waits past this tick.
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(uncork);
+      }
       if (!res.write(chunk)) body.pause();
     };
     const onDrain = () => body.resume();

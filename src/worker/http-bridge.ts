@@ -54,10 +54,22 @@ export async function sendWebResponse(
   const reader = response.body.getReader();
   const onClose = () => void reader.cancel().catch(() => {});
   res.once('close', onClose);
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      // Chunks the SDK produced together leave in one write; a nextTick runs
+      // once the stream has nothing more ready, so nothing is held back.
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(uncork);
+      }
       if (!res.write(value)) await drainOrClose(res);
     }
   } catch {
