@@ -157,7 +157,7 @@ mcp-scale performance (${report.machine.cpus} cores, ${report.machine.node}, med
   gateway memory
     ${(memory.bytesPerIdleSession / 1024).toFixed(2)} KB per idle session (${memory.sessions} sessions)   (target < 2 KB)
     +${(memory.bytesPerOpenGetStream / 1024).toFixed(2)} KB per open GET stream (${memory.streams} streams)
-  re-home after kill -9 of the owning worker (${rehome.sessions} sessions, ${rehome.failures} failed)
+  re-home after kill -9 of the owning worker (3 workers, ${rehome.sessions} sessions coming back 8 at a time, ${rehome.failures} failed)
     p50 ${rehome.p50.toFixed(2)} ms, p99 ${rehome.p99.toFixed(2)} ms, max ${rehome.max.toFixed(2)} ms over a ${rehome.baselineMs.toFixed(2)} ms call   (target p99 < 50 ms)
 `);
     }
