@@ -1,6 +1,6 @@
 import type { KeySchema } from '../redis/keys.js';
 import { argumentsMatch, parseEntry, type ArgumentPattern } from './cache-entry.js';
-import { entryPattern } from './cache-key.js';
+import { argumentsHash, entryKey, entryPattern, type CacheScope } from './cache-key.js';
 import type { CacheStore } from './cache-store.js';
 
 export interface InvalidationFilter {
@@ -10,6 +10,12 @@ export interface InvalidationFilter {
   user?: string;
   /** Only entries whose arguments match (reads each candidate entry). */
   args?: ArgumentPattern;
+  /**
+   * The exact arguments of the entries to drop (with `tool`): their keys are
+   * computed, not searched, so this costs one UNLINK whatever the size of the
+   * keyspace. Covers the public entries, and the given user's when `user` is set.
+   */
+  exactArgs?: Record<string, unknown>;
 }
 
 export interface InvalidationResult {
@@ -31,6 +37,9 @@ export async function invalidateEntries(
   filter: InvalidationFilter,
   options: { dryRun?: boolean } = {},
 ): Promise<InvalidationResult> {
+  if (filter.tool !== undefined && filter.exactArgs !== undefined) {
+    return invalidateExact(store, keys, filter.tool, filter.exactArgs, filter.user, options.dryRun === true);
+  }
   const pattern = entryPattern(keys, { tool: filter.tool, user: filter.user });
   let matched = 0;
   let removed = 0;
@@ -51,4 +60,24 @@ export async function invalidateEntries(
   }
   await flush();
   return { matched, removed };
+}
+
+async function invalidateExact(
+  store: CacheStore,
+  keys: KeySchema,
+  tool: string,
+  args: Record<string, unknown>,
+  user: string | undefined,
+  dryRun: boolean,
+): Promise<InvalidationResult> {
+  const hash = argumentsHash(args);
+  const scopes: CacheScope[] =
+    user === undefined ? [{ kind: 'public' }] : [{ kind: 'public' }, { kind: 'user', user }];
+  const candidates = scopes.flatMap((scope) =>
+    (['2025', '2026'] as const).map((era) => entryKey(keys, { tool, scope, era, hash })),
+  );
+  const present: string[] = [];
+  for (const key of candidates) if ((await store.get(key)) !== undefined) present.push(key);
+  if (dryRun || present.length === 0) return { matched: present.length, removed: 0 };
+  return { matched: present.length, removed: await store.unlink(present) };
 }

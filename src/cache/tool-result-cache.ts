@@ -87,7 +87,12 @@ export class ToolResultCache {
       // Memory mode: every worker has its own entries; invalidations travel by bus.
       this.unsubscribe.push(
         bus.subscribe(CACHE_INVALIDATE_TOPIC, (message) => {
-          const filter = message as { tool?: string; user?: string; args?: Record<string, unknown> };
+          const filter = message as {
+            tool?: string;
+            user?: string;
+            args?: Record<string, unknown>;
+            exactArgs?: Record<string, unknown>;
+          };
           void invalidateEntries(this.store, this.keys, filter).catch(() => {});
         }),
       );
@@ -164,6 +169,7 @@ export class ToolResultCache {
     tool: string;
     user?: string;
     args?: ArgumentPattern;
+    exactArgs?: Record<string, unknown>;
   }): Promise<InvalidationResult> {
     if (!this.store.shared && typeof filter.args !== 'function') {
       this.options.bus?.publish(CACHE_INVALIDATE_TOPIC, filter);

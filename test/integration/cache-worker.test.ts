@@ -302,6 +302,22 @@ describe('the tool-result cache in the worker host', () => {
       marker(await v1.callTool({ name: 'search_products', arguments: { query: 'lamp', limit: 10 } })),
     ).toBe('miss');
     expect(await keysMatching(client, `${prefix}cache:get_product:*`)).toHaveLength(1);
+    // Exact arguments: the keys are computed (argument order does not matter), nothing is scanned.
+    expect(
+      await invalidateEntries(store, keys, {
+        tool: 'search_products',
+        exactArgs: { limit: 10, query: 'kettle' },
+      }),
+    ).toEqual({ matched: 1, removed: 1 });
+    // Only the lamp search re-filled above is left.
+    expect(await keysMatching(client, `${prefix}cache:search_products:*`)).toHaveLength(1);
+    expect(
+      await invalidateEntries(store, keys, { tool: 'get_product', exactArgs: { id: 'p00002' } }),
+    ).toEqual({
+      matched: 0,
+      removed: 0,
+    });
+    expect(await keysMatching(client, `${prefix}cache:get_product:*`)).toHaveLength(1);
     await v1.close();
   });
 

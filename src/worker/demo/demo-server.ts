@@ -16,7 +16,13 @@ export interface DemoServerOptions {
   /** Simulated backend latency per data tool call (`--backend-latency`). */
   backendLatencyMs: number;
   /** The worker's tool-result cache, told when a write makes cached reads stale. */
-  cache?: { invalidate(filter: { tool: string; args?: Record<string, unknown> }): Promise<unknown> };
+  cache?: {
+    invalidate(filter: {
+      tool: string;
+      args?: Record<string, unknown>;
+      exactArgs?: Record<string, unknown>;
+    }): Promise<unknown>;
+  };
 }
 
 const sleep = (ms: number) =>
@@ -147,7 +153,8 @@ export function createDemoServerFactory(options: DemoServerOptions) {
         if (!products.get(id)) return notFound(id);
         await state.adjustInventory(id, delta);
         // Before answering, so a get_inventory after this call sees the new stock.
-        await options.cache?.invalidate({ tool: 'get_inventory', args: { id } });
+        // get_inventory takes exactly { id }: its entries' keys are known, no SCAN needed.
+        await options.cache?.invalidate({ tool: 'get_inventory', exactArgs: { id } });
         const stock = await stockOf(id);
         const event: ServerEvent = { kind: 'resource_updated', uri: inventoryUri(id) };
         ctx.bus.publish(SERVER_EVENTS_TOPIC, event);
