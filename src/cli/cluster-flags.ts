@@ -10,6 +10,19 @@ import { collectStrings } from './options.js';
  */
 type FlagGroup = 'network' | 'redis' | 'server' | 'sessions' | 'proxy' | 'auth' | 'limits' | 'cache' | 'lb';
 
+/** Everything `serve` takes (and `bench --spawn`, which starts the same cluster). */
+export const SERVE_FLAG_GROUPS: FlagGroup[] = [
+  'network',
+  'redis',
+  'server',
+  'sessions',
+  'proxy',
+  'auth',
+  'limits',
+  'cache',
+  'lb',
+];
+
 export function addClusterFlags(command: Command, groups: FlagGroup[]): Command {
   const has = (group: FlagGroup) => groups.includes(group);
   command.option(

@@ -1,10 +1,10 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { LocalClusterBus, type ClusterBus } from '../bus/cluster-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
 import { generateClusterSecret, IdentitySigner } from '../cluster/identity.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
+import { listen, reachableHost } from '../http/listen.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, redactRedisUrl, type RedisClient } from '../redis/connection.js';
 import { KeySchema } from '../redis/keys.js';
@@ -223,22 +223,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     writeJson(res, 404, { error: `not found: ${path}` });
   }
 
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   await pool.start();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  url = httpUrl(
-    options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host,
-    port,
-    options.path,
-  );
+  const port = await listen(server, options.port, options.host);
+  url = httpUrl(reachableHost(options.host), port, options.path);
   void catalog.ensure();
 
   let closing: Promise<void> | undefined;

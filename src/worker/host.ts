@@ -1,6 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import os from 'node:os';
-import type { AddressInfo } from 'node:net';
 import {
   createMcpHandler,
   createRequestStateCodec,
@@ -20,6 +19,7 @@ import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyTooLargeError, readBody } from '../http/body.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
+import { listen, reachableHost } from '../http/listen.js';
 import { HEADER } from '../protocol/headers.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, type RedisClient } from '../redis/connection.js';
@@ -286,18 +286,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     }
     writeJson(res, 404, { error: `not found: ${path}` });
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  origin = httpUrl(options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host, port);
+  const port = await listen(server, options.port, options.host);
+  origin = httpUrl(reachableHost(options.host), port);
   const url = `${origin}${options.path}`;
 
   let registration: WorkerRegistration | undefined;

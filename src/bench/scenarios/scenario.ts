@@ -38,17 +38,7 @@ export interface Scenario {
   summary(metrics: MetricsResult): ScenarioSummary;
 }
 
-/** Deterministic PRNG (mulberry32): cheap, seedable, good enough to pick steps. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../util/random.js';
 
 /** Picks a key with probability proportional to its weight. */
 export function weightedPick<T extends string>(

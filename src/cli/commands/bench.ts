@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { BenchFlags } from '../../bench/options.js';
 import type { ClusterStarter } from '../../bench/spawn.js';
-import { addClusterFlags } from '../cluster-flags.js';
+import { addClusterFlags, SERVE_FLAG_GROUPS } from '../cluster-flags.js';
 import { collectStrings, durationArg, intArg, rateArg, withExamples } from '../options.js';
 
 /** `mcp-scale bench`: commander wiring only; the engine is src/bench/. */
@@ -80,17 +80,7 @@ export function registerBenchCommand(program: Command): void {
       );
     });
   // With --spawn, the cluster takes serve's settings (the same flags, the same meaning).
-  addClusterFlags(command, [
-    'network',
-    'redis',
-    'server',
-    'sessions',
-    'proxy',
-    'auth',
-    'limits',
-    'cache',
-    'lb',
-  ]);
+  addClusterFlags(command, SERVE_FLAG_GROUPS);
   withExamples(command, [
     'mcp-scale bench http://127.0.0.1:8080/mcp --clients 20 --duration 30s',
     'mcp-scale bench --rate 200/s --duration 1m --era mixed --mix 2025=70,2026=30',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addClusterFlags } from '../cluster-flags.js';
+import { addClusterFlags, SERVE_FLAG_GROUPS } from '../cluster-flags.js';
 import { printJson, withExamples } from '../options.js';
 
 export function registerServeCommand(program: Command): void {
@@ -11,17 +11,7 @@ export function registerServeCommand(program: Command): void {
     .option('--instances <n>', 'number of workers (default 3)')
     .option('--ready-file <path>', 'write {url, redis, instances} as JSON here once everything is ready')
     .option('--json', 'print the ready information as JSON on stdout instead of the banner');
-  addClusterFlags(command, [
-    'network',
-    'redis',
-    'server',
-    'sessions',
-    'proxy',
-    'auth',
-    'limits',
-    'cache',
-    'lb',
-  ]);
+  addClusterFlags(command, SERVE_FLAG_GROUPS);
   withExamples(command, [
     'mcp-scale serve',
     'mcp-scale serve --instances 4 --port 9000 --ready-file /tmp/cluster.json',

@@ -1,3 +1,5 @@
+import { seededRandom } from '../../util/random.js';
+
 /**
  * The demo shop's data set: 10,000 products from a seeded generator, so every
  * worker (and every test run) sees the same catalogue without shipping data.
@@ -42,18 +44,6 @@ const NOUNS = [
 const CATEGORIES = ['kitchen', 'outdoor', 'office', 'audio', 'home', 'sports', 'electronics', 'garden'];
 const COLOURS = ['black', 'white', 'red', 'blue', 'green', 'grey', 'orange', 'teal'];
 
-/** mulberry32: tiny, fast and good enough for a deterministic fixture. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function pick<T>(items: readonly T[], random: () => number): T {
   return items[Math.floor(random() * items.length)] as T;
 }
@@ -63,7 +53,7 @@ export function productId(index: number): string {
 }
 
 function generate(): Product[] {
-  const random = mulberry32(SEED);
+  const random = seededRandom(SEED);
   const products: Product[] = [];
   for (let i = 0; i < PRODUCT_COUNT; i++) {
     const name = `${pick(ADJECTIVES, random)} ${pick(COLOURS, random)} ${pick(NOUNS, random)}`;
