@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { PROTOCOL_VERSION_META_KEY } from '../gateway/classify.js';
 import { responseHeaders } from '../gateway/relay.js';
 import { RPC, sendRpcError, type JsonRpcId } from '../protocol/jsonrpc.js';
 import { canonicalJson } from './cache-key.js';
@@ -24,7 +25,6 @@ export const HINTED_METHODS: ReadonlySet<string> = new Set([
   'server/discover',
 ]);
 
-const PROTOCOL_VERSION_META_KEY = 'io.modelcontextprotocol/protocolVersion';
 export const CACHE_HEADER = 'mcp-scale-cache';
 
 /** What the gateway knows about one request (a structural slice of the router's exchange). */

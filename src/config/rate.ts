@@ -28,12 +28,3 @@ export function formatRate(rate: RateSpec): string {
 export function ratePerSecond(rate: RateSpec): number {
   return (rate.points * 1000) / rate.durationMs;
 }
-
-/** `name=value` pairs from repeatable flags such as `--tool-limit search=10/1m`. */
-export function parseAssignment(input: string, what: string): [string, string] {
-  const index = input.indexOf('=');
-  if (index <= 0 || index === input.length - 1) {
-    throw new UserError(`invalid ${what} '${input}': use NAME=VALUE`);
-  }
-  return [input.slice(0, index), input.slice(index + 1)];
-}

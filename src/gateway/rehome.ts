@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { replaySession } from './replay.js';
+import { deleteUpstreamSession } from './upstream.js';
 import type { SessionDirectory } from './session-directory.js';
 import type { SessionRecord } from './session-record.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -132,17 +133,7 @@ export class Rehomer {
     identity: Record<string, string>,
   ): Promise<void> {
     const worker = this.pool.get(workerId);
-    if (!worker) return;
-    try {
-      const response = await worker.requests.request({
-        path: worker.path,
-        method: 'DELETE',
-        headers: { ...identity, 'mcp-session-id': upstream },
-        headersTimeout: this.timeoutMs,
-      });
-      await response.body.dump();
-    } catch {
-      // gone already
-    }
+    if (worker)
+      await deleteUpstreamSession(worker, { ...identity, 'mcp-session-id': upstream }, this.timeoutMs);
   }
 }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { HEADER } from '../protocol/headers.js';
+import { HEADER, HOP_BY_HOP_HEADERS } from '../protocol/headers.js';
 import { sseEvent } from '../protocol/sse.js';
 
 /**
@@ -8,16 +8,7 @@ import { sseEvent } from '../protocol/sse.js';
  * is end to end and kept (the body passes unchanged), so the client gets a
  * plain body instead of chunked framing.
  */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'proxy-authenticate',
-  'proxy-authorization',
-]);
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS, 'proxy-authenticate']);
 
 export interface RelayOptions {
   instance: string;

@@ -1,5 +1,4 @@
-import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { callUpstream } from './upstream.js';
+import { callUpstream, deleteUpstreamSession } from './upstream.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface ToolHints {
@@ -82,12 +81,7 @@ export class ToolCatalog {
         cursor = listed?.nextCursor;
         if (!cursor) break;
       }
-      if (init.sessionId) {
-        await worker.requests
-          .request({ path: worker.path, method: 'DELETE', headers: session })
-          .then((r) => r.body.dump())
-          .catch(() => {});
-      }
+      if (init.sessionId) await deleteUpstreamSession(worker, session, 5000);
       this.tools = tools;
       this.fetchedAt = Date.now();
     } catch {
@@ -95,5 +89,3 @@ export class ToolCatalog {
     }
   }
 }
-
-export type { JsonRpcMessage };

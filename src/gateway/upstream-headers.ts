@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { IdentitySigner } from '../cluster/identity.js';
-import { GATEWAY_ONLY_HEADERS, HEADER } from '../protocol/headers.js';
+import { GATEWAY_ONLY_HEADERS, HEADER, HOP_BY_HOP_HEADERS } from '../protocol/headers.js';
 import { headerValue } from './exchange.js';
 
 /**
@@ -10,15 +10,9 @@ import { headerValue } from './exchange.js';
  * otherwise refuse a browser origin the operator allowed).
  */
 const DROP_REQUEST_HEADERS = new Set([
+  ...HOP_BY_HOP_HEADERS,
   'host',
   'origin',
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'proxy-authorization',
   'content-length',
   ...GATEWAY_ONLY_HEADERS,
 ]);

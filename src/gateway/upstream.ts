@@ -115,3 +115,22 @@ export async function callUpstream(
   }
   return { status: data.statusCode, sessionId, response };
 }
+
+/** Ends a session on a worker (best effort: a worker that is gone took it along). */
+export async function deleteUpstreamSession(
+  worker: WorkerState,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<void> {
+  try {
+    const response = await worker.requests.request({
+      path: worker.path,
+      method: 'DELETE',
+      headers,
+      headersTimeout: timeoutMs,
+    });
+    await response.body.dump();
+  } catch {
+    // gone already
+  }
+}

@@ -92,6 +92,15 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
 
   /** Asks the worker directly whether it is alive (after a failed request). */
   async probe(worker: WorkerState, timeoutMs = 1000): Promise<boolean> {
+    return (await this.healthz(worker, timeoutMs)).ok;
+  }
+
+  /**
+   * GET /healthz on the unbounded pool, so a worker saturated with requests
+   * is still asked at once. Our worker host answers JSON (503 while
+   * draining); any other server that answers HTTP at all is alive.
+   */
+  private async healthz(worker: WorkerState, timeoutMs: number): Promise<{ ok: boolean; body?: string }> {
     try {
       const response = await worker.streams.request({
         path: '/healthz',
@@ -99,10 +108,11 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      await response.body.dump();
-      return response.statusCode !== 503 && response.statusCode < 500;
+      const body = await response.body.text();
+      const ok = response.statusCode !== 503 && response.statusCode < 500;
+      return { ok, body: response.statusCode === 200 ? body : undefined };
     } catch {
-      return false;
+      return { ok: false };
     }
   }
 
@@ -175,30 +185,15 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
   }
 
   private async check(worker: WorkerState): Promise<void> {
-    let ok = false;
-    try {
-      // The unbounded pool: a worker saturated with requests is still checked at once.
-      const response = await worker.streams.request({
-        path: '/healthz',
-        method: 'GET',
-        headersTimeout: 2000,
-        bodyTimeout: 2000,
-      });
-      const text = await response.body.text();
-      // Our worker host answers JSON (503 while draining); any other server
-      // that answers HTTP at all is alive.
-      ok = response.statusCode !== 503 && response.statusCode < 500;
-      if (response.statusCode === 200) {
-        try {
-          const info = JSON.parse(text) as { pid?: number; sessions?: number };
-          worker.pid = info.pid;
-          worker.sessions = info.sessions;
-        } catch {
-          // not our worker host
-        }
+    const { ok, body } = await this.healthz(worker, 2000);
+    if (body !== undefined) {
+      try {
+        const info = JSON.parse(body) as { pid?: number; sessions?: number };
+        worker.pid = info.pid;
+        worker.sessions = info.sessions;
+      } catch {
+        // not our worker host
       }
-    } catch {
-      ok = false;
     }
     worker.lastCheck = Date.now();
     if (ok) {

@@ -13,6 +13,17 @@ export const HEADER = {
   identity: 'mcp-scale-identity',
 } as const;
 
+/** Headers that describe one HTTP hop, never forwarded in either direction (RFC 9110 §7.6.1). */
+export const HOP_BY_HOP_HEADERS: readonly string[] = [
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+];
+
 /** Headers only mcp-scale may set: stripped from anything a client sends. */
 export const GATEWAY_ONLY_HEADERS: readonly string[] = [
   HEADER.identity,
@@ -26,8 +37,3 @@ export const GATEWAY_ONLY_HEADERS: readonly string[] = [
  * HAProxy stick table) can keep a session on its creator.
  */
 export const WORKER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function workerIdFromSessionId(sessionId: string): string | undefined {
-  const dot = sessionId.indexOf('.');
-  return dot > 0 ? sessionId.slice(0, dot) : undefined;
-}

@@ -61,14 +61,6 @@ export function isRequest(message: JsonRpcMessage): boolean {
   return typeof message.method === 'string' && message.id !== undefined && message.id !== null;
 }
 
-export function isNotification(message: JsonRpcMessage): boolean {
-  return typeof message.method === 'string' && message.id === undefined;
-}
-
-export function isResponse(message: JsonRpcMessage): boolean {
-  return message.method === undefined && (message.result !== undefined || message.error !== undefined);
-}
-
 /** The id to answer with: the request's id when it has a usable one, else null. */
 export function replyId(message: JsonRpcMessage | undefined): JsonRpcId {
   const id = message?.id;

@@ -50,10 +50,4 @@ export class MemoryEventStore {
     }
     return last.streamId;
   }
-
-  /** Forget a closed session's streams. */
-  forgetStreams(streamIds: Iterable<string>): void {
-    const ids = new Set(streamIds);
-    for (const [eventId, event] of this.events) if (ids.has(event.streamId)) this.events.delete(eventId);
-  }
 }
