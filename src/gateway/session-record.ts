@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * A gateway-owned 2025-era session: the client-facing id maps to the worker
  * and upstream session that serve it, plus everything needed to re-create
@@ -24,6 +26,18 @@ export interface SessionRecord {
   createdAt: number;
   /** Bumped by every re-home; re-homes are compare-and-set on it. */
   version: number;
+}
+
+/**
+ * A client-facing session id: 192 random bits, base64url (visible ASCII).
+ * Never starting with `-` or `_`: people paste these into `mcp-scale
+ * sessions show <id>`, where a leading `-` reads as a flag.
+ */
+export function mintSessionId(): string {
+  for (;;) {
+    const id = randomBytes(24).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 /** Redis hash fields (short names: sessions are the gateway's largest Redis footprint). */

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { IdentitySigner } from '../cluster/identity.js';
 import { HEADER } from '../protocol/headers.js';
@@ -19,7 +18,7 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 import { isEventStream, pipeBody, responseHeaders, writeSseMessages, type RelayOutcome } from './relay.js';
 import type { Rehomer } from './rehome.js';
 import type { SessionDirectory } from './session-directory.js';
-import type { SessionRecord } from './session-record.js';
+import { mintSessionId, type SessionRecord } from './session-record.js';
 import { UpstreamError } from './upstream.js';
 import type { WorkerPool, WorkerState } from './worker-pool.js';
 
@@ -61,7 +60,7 @@ export class SessionRoutes {
       }
       const initialize = x.classified!.messages.find((m) => m.method === 'initialize');
       const record: SessionRecord = {
-        id: randomBytes(24).toString('base64url'),
+        id: mintSessionId(),
         worker: worker.id,
         upstream: upstreamId,
         user: x.user,
