@@ -3,9 +3,10 @@ import { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { IdentitySigner } from '../../src/cluster/identity.js';
 import type { CacheConfig } from '../../src/config/cluster-config.js';
-import { startWorkerHost, type WorkerHost, type WorkerHostOptions } from '../../src/worker/host.js';
+import type { WorkerHost, WorkerHostOptions } from '../../src/worker/host.js';
 import type { ServerFactory } from '../../src/worker/server-module.js';
-import { TEST_SECRET } from './roles.js';
+import { TEST_SECRET, startTestWorkerHost } from './roles.js';
+import { waitUntil } from './wait.js';
 
 /**
  * An in-process worker host with test defaults (demo shop, no backend
@@ -15,25 +16,17 @@ import { TEST_SECRET } from './roles.js';
 export async function startCacheWorker(
   overrides: Partial<WorkerHostOptions> & Pick<WorkerHostOptions, 'id' | 'prefix'>,
 ): Promise<WorkerHost> {
-  const worker = await startWorkerHost({
+  const worker = await startTestWorkerHost({
     // A generous cache timeout: on a loaded 2-core machine a 50 ms one makes
     // hit/miss assertions flaky. Tests of the bypass itself set it.
     cache: cacheConfig(),
-    host: '127.0.0.1',
-    port: 0,
-    path: '/mcp',
-    backendLatencyMs: 0,
-    clusterSecret: TEST_SECRET,
-    sessions: 'stateful',
-    sessionIdleMs: 60_000,
-    maxBodyBytes: 1024 * 1024,
     ...overrides,
   });
-  const deadline = Date.now() + 10_000;
-  while ((await fetch(worker.url.replace(/\/mcp$/, '/readyz'))).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`worker ${worker.id} not ready`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitUntil(
+    async () => (await fetch(worker.url.replace(/\/mcp$/, '/readyz'))).status === 200,
+    `worker ${worker.id} ready`,
+    10_000,
+  );
   return worker;
 }
 

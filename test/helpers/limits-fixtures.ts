@@ -11,9 +11,9 @@ import {
   type ClusterConfig,
 } from '../../src/config/cluster-config.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
-import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
+import type { WorkerHost } from '../../src/worker/host.js';
 import { scratchDir } from './cluster.js';
-import { startTestGateway, TEST_SECRET } from './roles.js';
+import { startTestGateway, TEST_SECRET, startTestWorkerHost } from './roles.js';
 
 /** API keys every limits/auth test can use (file written by writeApiKeys). */
 export const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789' } as const;
@@ -41,18 +41,10 @@ export function configWith(settings: Record<string, unknown>): ClusterConfig {
 
 /** An in-process worker host (real SDK server, demo shop) on a free port. */
 export function startTestWorker(id: string, redisUrl: string, prefix: string): Promise<WorkerHost> {
-  return startWorkerHost({
+  return startTestWorkerHost({
     id,
-    host: '127.0.0.1',
-    port: 0,
-    path: '/mcp',
-    backendLatencyMs: 0,
     redisUrl,
     prefix,
-    clusterSecret: TEST_SECRET,
-    sessions: 'stateful',
-    sessionIdleMs: 60_000,
-    maxBodyBytes: 1024 * 1024,
   });
 }
 
@@ -177,16 +169,6 @@ export async function connectRecordingV1(
   const transport = new V1Transport(new URL(url), { requestInit: { headers }, fetch: recording });
   await client.connect(transport);
   return client;
-}
-
-/** Polls until the predicate holds (a readiness signal, never a fixed sleep). */
-export async function until(predicate: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('condition not reached in time');
 }
 
 /** Parses `"name";a=1;b=2, "other";a=3` (the RateLimit / RateLimit-Policy lists). */

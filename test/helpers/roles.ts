@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
+import { startWorkerHost, type WorkerHost, type WorkerHostOptions } from '../../src/worker/host.js';
 import { waitForExit } from '../../src/util/process.js';
 import { CLI } from './cluster.js';
 
@@ -71,6 +72,23 @@ export async function startWorkerProcess(options: {
       await waitForExit(child.pid!, 10_000);
     },
   };
+}
+
+/** An in-process worker host with test-friendly defaults (demo shop, no backend latency, TEST_SECRET). */
+export function startTestWorkerHost(
+  overrides: Partial<WorkerHostOptions> & Pick<WorkerHostOptions, 'id' | 'prefix'>,
+): Promise<WorkerHost> {
+  return startWorkerHost({
+    host: '127.0.0.1',
+    port: 0,
+    path: '/mcp',
+    backendLatencyMs: 0,
+    clusterSecret: TEST_SECRET,
+    sessions: 'stateful',
+    sessionIdleMs: 60_000,
+    maxBodyBytes: 1024 * 1024,
+    ...overrides,
+  });
 }
 
 /** An in-process gateway with test-friendly defaults. */

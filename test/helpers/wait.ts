@@ -1,7 +1,7 @@
 /** Polls until the predicate holds; fails with the label after the timeout. No fixed sleeps. */
 export async function waitUntil(
   predicate: () => boolean | Promise<boolean>,
-  label: string,
+  label = 'the condition',
   timeoutMs = 15_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;

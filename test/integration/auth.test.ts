@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import { ApiKeyAuthenticator, JwtAuthenticator, parseApiKeys } from '../../src/gateway/auth/index.js';
 import type { LocalRedis } from '../../src/redis/local-server.js';
-import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
+import type { WorkerHost } from '../../src/worker/host.js';
 import { connectV1, jsonOf } from '../helpers/clients.js';
 import {
   KEYS,
@@ -16,7 +16,7 @@ import {
   writeApiKeys,
 } from '../helpers/limits-fixtures.js';
 import { startTestRedis } from '../helpers/redis.js';
-import { startTestGateway, TEST_SECRET } from '../helpers/roles.js';
+import { startTestGateway, startTestWorkerHost } from '../helpers/roles.js';
 
 const PREFIX = 'auth:';
 const METADATA = 'https://mcp.example.com/.well-known/oauth-protected-resource';
@@ -197,18 +197,10 @@ describe('authentication at the gateway (and at a worker without one)', () => {
   });
 
   it('a worker without a gateway checks credentials itself; requests with the signed identity skip that', async () => {
-    const guarded = await startWorkerHost({
+    const guarded = await startTestWorkerHost({
       id: 'solo',
-      host: '127.0.0.1',
-      port: 0,
-      path: '/mcp',
-      backendLatencyMs: 0,
       redisUrl: redis.url,
       prefix: PREFIX,
-      clusterSecret: TEST_SECRET,
-      sessions: 'stateful',
-      sessionIdleMs: 60_000,
-      maxBodyBytes: 1024 * 1024,
       authenticator: new ApiKeyAuthenticator(parseApiKeys(`${KEYS.alice} alice`), {
         resourceMetadata: METADATA,
       }),

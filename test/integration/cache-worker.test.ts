@@ -14,6 +14,7 @@ import {
 } from '../helpers/cache-fixtures.js';
 import { connectV1, connectV2, jsonOf, textOf } from '../helpers/clients.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait.js';
 import { startWorkerProcess } from '../helpers/roles.js';
 
 const marker = (result: unknown) =>
@@ -23,15 +24,6 @@ async function keysMatching(redis: RedisClient, pattern: string): Promise<string
   const found: string[] = [];
   for await (const key of scanKeys(redis, pattern)) found.push(key);
   return found.sort();
-}
-
-async function until(predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('condition not reached in time');
 }
 
 /** One outcome's count of mcp_scale_worker_cache_total on a worker's /metrics. */
@@ -98,7 +90,7 @@ describe('the tool-result cache in the worker host', () => {
 
     // Expire the 2025 entry now (as Redis does at its TTL): the next call goes to the server again.
     await client.pexpire(legacyKey!, 1);
-    await until(async () => (await client.exists(legacyKey!)) === 0);
+    await waitUntil(async () => (await client.exists(legacyKey!)) === 0, 'the entry expired', 10_000);
     expect(marker(await v1.callTool({ name: 'get_product', arguments: { id: 'p00042' } }))).toBe('miss');
     expect(await client.pttl(legacyKey!)).toBeGreaterThan(240_000);
     await Promise.all([v1.close(), v2.close()]);
@@ -113,7 +105,11 @@ describe('the tool-result cache in the worker host', () => {
       args: ['--cache-ttl', 'get_product=90s', '--cache-timeout', '200ms'],
     });
     try {
-      await until(async () => (await fetch(`http://127.0.0.1:${worker.port}/readyz`)).status === 200);
+      await waitUntil(
+        async () => (await fetch(`http://127.0.0.1:${worker.port}/readyz`)).status === 200,
+        'the worker is ready',
+        10_000,
+      );
       const v2 = await connectV2(worker.url);
       const products = [
         await v2.callTool({ name: 'get_product', arguments: { id: 'p00009' } }),
@@ -382,8 +378,10 @@ describe('Redis trouble never fails a tool call', () => {
       process.kill(redis.pid, 'SIGCONT');
     }
     // Once Redis answers again (and the short breaker has passed), hits come back.
-    await until(
+    await waitUntil(
       async () => marker(await v1.callTool({ name: 'get_product', arguments: { id: 'p00001' } })) === 'hit',
+      'cache hits again',
+      10_000,
     );
 
     await redis.close();

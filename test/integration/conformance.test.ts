@@ -13,8 +13,9 @@ import createConformanceServer from '../../examples/conformance-server.js';
 import { resolveConformanceCli, type ConformanceCli } from '../../src/conformance/conformance-cli.js';
 import { runConformanceMatrix } from '../../src/conformance/matrix.js';
 import { TARGETS, type TargetSpec } from '../../src/conformance/targets.js';
-import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
+import type { WorkerHost } from '../../src/worker/host.js';
 import type { ServerFactory } from '../../src/worker/server-module.js';
+import { startTestWorkerHost } from '../helpers/roles.js';
 
 // Compile-time: the example still fits the worker host's server-module contract.
 const asServerModule: ServerFactory = createConformanceServer;
@@ -53,16 +54,10 @@ describe('conformance server fixture on a worker host, reached with an SDK 1.x c
 
   beforeAll(async () => {
     // What target (a) runs, in process: one worker host, memory mode.
-    host = await startWorkerHost({
+    host = await startTestWorkerHost({
       id: 'direct',
-      host: '127.0.0.1',
-      port: 0,
-      path: '/mcp',
       serverFactory: asServerModule,
-      backendLatencyMs: 0,
       prefix: 'conformance-test:',
-      sessions: 'stateful',
-      sessionIdleMs: 60_000,
       maxBodyBytes: 4 * 1024 * 1024,
     });
   });

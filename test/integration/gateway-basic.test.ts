@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../src/gateway/gateway.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
 import type { LocalRedis } from '../../src/redis/local-server.js';
-import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
+import type { WorkerHost } from '../../src/worker/host.js';
 import { connectV1, connectV2, jsonOf } from '../helpers/clients.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { startTestGateway, startTestWorkerHost } from '../helpers/roles.js';
 
 const secret = 'x'.repeat(40);
 
@@ -16,37 +17,19 @@ describe('gateway in front of two workers (in-process, real Redis)', () => {
     redis = await startTestRedis();
     workers = await Promise.all(
       ['w1', 'w2'].map((id) =>
-        startWorkerHost({
+        startTestWorkerHost({
           id,
-          host: '127.0.0.1',
-          port: 0,
-          path: '/mcp',
-          backendLatencyMs: 0,
           redisUrl: redis.url,
           prefix: 'gw-basic:',
           clusterSecret: secret,
-          sessions: 'stateful',
-          sessionIdleMs: 60_000,
-          maxBodyBytes: 1024 * 1024,
         }),
       ),
     );
-    gateway = await startGateway({
-      host: '127.0.0.1',
-      port: 0,
-      path: '/mcp',
+    gateway = await startTestGateway({
       workers: workers.map((w) => ({ id: w.id, url: w.url })),
       redisUrl: redis.url,
       prefix: 'gw-basic:',
       clusterSecret: secret,
-      sessionTtlMs: 60_000,
-      maxInflight: 64,
-      maxBodyBytes: 1024 * 1024,
-      upstreamTimeoutMs: 30_000,
-      drainTimeoutMs: 1000,
-      corsOrigins: [],
-      allowedHosts: [],
-      trustProxy: false,
     });
   });
   afterAll(async () => {

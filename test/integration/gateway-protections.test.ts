@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentitySigner } from '../../src/cluster/identity.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import type { LocalRedis } from '../../src/redis/local-server.js';
-import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
+import type { WorkerHost } from '../../src/worker/host.js';
 import { connectV1, jsonOf } from '../helpers/clients.js';
 import { startTestRedis } from '../helpers/redis.js';
-import { startTestGateway, TEST_SECRET } from '../helpers/roles.js';
+import { startTestGateway, TEST_SECRET, startTestWorkerHost } from '../helpers/roles.js';
 
 const PREFIX = 'protect:';
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -51,17 +51,10 @@ describe('gateway protections and bad input', () => {
     redis = await startTestRedis();
     workers = await Promise.all(
       ['w1', 'w2'].map((id) =>
-        startWorkerHost({
+        startTestWorkerHost({
           id,
-          host: '127.0.0.1',
-          port: 0,
-          path: '/mcp',
-          backendLatencyMs: 0,
           redisUrl: redis.url,
           prefix: PREFIX,
-          clusterSecret: TEST_SECRET,
-          sessions: 'stateful',
-          sessionIdleMs: 60_000,
           maxBodyBytes: 4 * 1024 * 1024,
         }),
       ),

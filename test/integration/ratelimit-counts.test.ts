@@ -14,11 +14,11 @@ import {
   post,
   startLimitedGateway,
   startTestWorker,
-  until,
   writeApiKeys,
   type PostRecord,
 } from '../helpers/limits-fixtures.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const PREFIX = 'rl-counts:';
 const SMALL = 'rl-small:';
@@ -187,7 +187,7 @@ describe('rate limits at the gateway: what counts, exact counts, headers', () =>
     expect(standing?.r).toBe(59);
     expect(Math.abs((standing?.t ?? 0) - Math.ceil(pttl1 / 1000))).toBeLessThanOrEqual(1);
     // Wait for the clock to move (a readiness signal: the TTL itself), then hit again.
-    await until(async () => (await admin.redis.pttl(redisKey)) < pttl1 - 5);
+    await waitUntil(async () => (await admin.redis.pttl(redisKey)) < pttl1 - 5);
     await modernCall(gateway.url, 2, 'get_product', { id: 'p00001' }, bob);
     const pttl2 = await admin.redis.pttl(redisKey);
     expect(pttl2).toBeLessThan(pttl1); // a hit does not extend the window (not sliding)
@@ -195,7 +195,7 @@ describe('rate limits at the gateway: what counts, exact counts, headers', () =>
 
     // The edge: make the window end now instead of sleeping a minute to it.
     await admin.redis.pexpire(redisKey, 1);
-    await until(async () => (await admin.redis.exists(redisKey)) === 0);
+    await waitUntil(async () => (await admin.redis.exists(redisKey)) === 0);
     const fresh = await modernCall(gateway.url, 3, 'get_product', { id: 'p00001' }, bob);
     expect(fresh.status).toBe(200);
     expect(parseLimitList(fresh.headers.get('ratelimit')).user).toEqual({ r: 59, t: 60 });

@@ -9,10 +9,10 @@ import {
   post,
   startLimitedGateway,
   startTestWorker,
-  until,
   type RawResponse,
 } from '../helpers/limits-fixtures.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const PREFIX = 'rl-fail:';
 
@@ -55,7 +55,7 @@ describe('--limits-on-redis-failure: Redis killed mid-run, then back', () => {
       expect(gateway.status().limits).toEqual({ degraded: false, detail: 'limits shared through Redis' });
 
       await redis.close(); // Redis dies mid-run
-      await until(() => gateway.status().limits?.degraded === true);
+      await waitUntil(() => gateway.status().limits?.degraded === true);
       expect(gateway.status().limits?.detail).toMatch(new RegExp(`Redis unreachable.*${policy}`));
       await duringOutage(gateway);
       // Notifications are never limited, whatever the policy.
@@ -69,7 +69,7 @@ describe('--limits-on-redis-failure: Redis killed mid-run, then back', () => {
 
       // Redis returns on the same port (empty): the limiter heals by itself.
       redis = await startLocalRedis({ port: redis.port });
-      await until(() => gateway.status().limits?.degraded === false);
+      await waitUntil(() => gateway.status().limits?.degraded === false);
       const after = await calls(gateway.url, 6, 100);
       expect(after.statuses).toEqual([200, 200, 200, 200, 200, 429]);
       const check = connectRedis(redis.url, { offlineQueue: true });
@@ -139,7 +139,7 @@ describe('--limits-on-redis-failure: Redis killed mid-run, then back', () => {
         detail: expect.stringMatching(/not answering in time/),
       });
       process.kill(redis.pid, 'SIGCONT');
-      await until(async () => {
+      await waitUntil(async () => {
         await calls(gateway.url, 1, 50);
         return gateway.status().limits?.degraded === false;
       });

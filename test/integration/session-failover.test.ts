@@ -9,6 +9,7 @@ import type { LocalRedis } from '../../src/redis/local-server.js';
 import { connectV1, jsonOf } from '../helpers/clients.js';
 import { CLI } from '../helpers/cluster.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait.js';
 import { metricTotal, startTestGateway, startWorkerProcess, type WorkerProcess } from '../helpers/roles.js';
 
 const PREFIX = 'failover:';
@@ -48,15 +49,6 @@ async function sessionsOn(worker: WorkerProcess): Promise<number> {
     sessions: number;
   };
   return health.sessions;
-}
-
-async function until(predicate: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('condition not reached in time');
 }
 
 describe('sessions survive the death of their worker', () => {
@@ -127,7 +119,10 @@ describe('sessions survive the death of their worker', () => {
       prefix: PREFIX,
       port: old.port,
     });
-    await until(async () => gateway.status().workers.find((w) => w.id === old.id)?.healthy === true);
+    await waitUntil(
+      async () => gateway.status().workers.find((w) => w.id === old.id)?.healthy === true,
+      'revived worker healthy',
+    );
   }
 
   it('a non-idempotent call in flight on a dying worker gets a clear JSON-RPC error; the session survives', async () => {
@@ -257,14 +252,17 @@ describe('sessions survive the death of their worker', () => {
     const before = await sessionsOn(owner);
     process.kill(owner.pid, 'SIGSTOP');
     try {
-      await until(() => gateway.status().workers.find((w) => w.id === owner.id)?.healthy === false);
+      await waitUntil(
+        () => gateway.status().workers.find((w) => w.id === owner.id)?.healthy === false,
+        'stalled worker marked down',
+      );
       const product = jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00004' } }));
       expect(product.id).toBe('p00004');
       expect(instances.at(-1)).not.toBe(owner.id);
     } finally {
       process.kill(owner.pid, 'SIGCONT');
     }
-    await until(async () => (await sessionsOn(owner)) === before - 1);
+    await waitUntil(async () => (await sessionsOn(owner)) === before - 1, 'stale transport deleted');
     await client.close();
   });
 
@@ -295,7 +293,7 @@ describe('sessions survive the death of their worker', () => {
     await known.callTool({ name: 'get_product', arguments: { id: 'p00001' } });
     const port = redis.port;
     await redis.close();
-    await until(() => gateway.status().degraded);
+    await waitUntil(() => gateway.status().degraded, 'gateway degraded');
     const ready = await fetch(gateway.url.replace('/mcp', '/readyz'));
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, degraded: true });
@@ -309,7 +307,11 @@ describe('sessions survive the death of their worker', () => {
     expect(gateway.status().sessions.pendingWrites).toBeGreaterThan(0);
 
     redis = await startLocalRedis({ port });
-    await until(() => !gateway.status().degraded && gateway.status().sessions.pendingWrites === 0, 20_000);
+    await waitUntil(
+      () => !gateway.status().degraded && gateway.status().sessions.pendingWrites === 0,
+      'pending session writes flushed',
+      20_000,
+    );
     const check = await run(process.execPath, [
       CLI,
       'sessions',

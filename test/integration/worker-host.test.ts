@@ -1,25 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
+import type { WorkerHost } from '../../src/worker/host.js';
 import {
   Client as V2Client,
   StreamableHTTPClientTransport as V2Transport,
 } from '@modelcontextprotocol/client';
 import { connectV1, connectV2, jsonOf } from '../helpers/clients.js';
-import { startTestGateway, TEST_SECRET } from '../helpers/roles.js';
+import { startTestGateway, startTestWorkerHost } from '../helpers/roles.js';
 
 describe('worker host (memory mode, demo server)', () => {
   let worker: WorkerHost;
   beforeAll(async () => {
-    worker = await startWorkerHost({
+    worker = await startTestWorkerHost({
       id: 'w1',
-      host: '127.0.0.1',
-      port: 0,
-      path: '/mcp',
-      backendLatencyMs: 0,
       prefix: 'test:',
-      sessions: 'stateful',
-      sessionIdleMs: 60_000,
-      maxBodyBytes: 1024 * 1024,
     });
   });
   afterAll(async () => {
@@ -60,18 +53,11 @@ describe('worker host with an SDK 1.x server module', () => {
 
   for (const sessions of ['stateful', 'stateless'] as const) {
     it(`serves 2025 clients (${sessions})`, async () => {
-      const worker = await startWorkerHost({
+      const worker = await startTestWorkerHost({
         id: 'v1',
-        host: '127.0.0.1',
-        port: 0,
-        path: '/mcp',
         serverFactory: v1Factory,
-        clusterSecret: TEST_SECRET,
-        backendLatencyMs: 0,
         prefix: 'test:',
         sessions,
-        sessionIdleMs: 60_000,
-        maxBodyBytes: 1024 * 1024,
       });
       try {
         expect(worker.sdk).toBe('v1');
