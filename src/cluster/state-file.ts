@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeJsonAtomic } from '../util/files.js';
 import { isProcessAlive } from '../util/process.js';
 
 /**
@@ -31,8 +32,8 @@ export function writeClusterState(state: ClusterState, env = process.env): strin
   const dir = clustersDir(env);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `${state.pid}.json`);
-  // It may hold a Redis password: readable by this user only.
-  fs.writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  // It may hold a Redis password: readable by this user only (writeJsonAtomic's 0600).
+  writeJsonAtomic(file, state);
   return file;
 }
 
