@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import nodePlugin from 'eslint-plugin-n';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/golden/**'] },
+  { ignores: ['dist/**', 'dist-dev/**', 'node_modules/**', 'coverage/**', 'test/golden/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,6 @@
 import { OperationalError } from '../errors.js';
-import { SESSIONS_TOPIC } from '../gateway/session-directory.js';
-import { fromHash, type SessionRecord } from '../gateway/session-record.js';
+import { SESSIONS_TOPIC } from '../gateway/sessions/session-directory.js';
+import { fromHash, type SessionRecord } from '../gateway/sessions/session-record.js';
 import { scanKeys } from '../redis/scan.js';
 import type { AdminConnection } from './admin-redis.js';
 

@@ -18,9 +18,9 @@ import {
 } from './exchange.js';
 import { Forwarder } from './forwarder.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import { Rehomer } from './rehome.js';
-import type { SessionDirectory } from './session-directory.js';
-import { SessionRoutes } from './session-routes.js';
+import { Rehomer } from './sessions/rehome.js';
+import type { SessionDirectory } from './sessions/session-directory.js';
+import { SessionRoutes } from './sessions/session-routes.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import { clientIp, upstreamHeaders } from './upstream-headers.js';
 import { UpstreamError } from './upstream.js';

@@ -7,16 +7,16 @@ import {
   requestsBetween,
   spreadProblem,
   sumMetric,
-} from '../../src/conformance/instance-load.js';
-import { judgeDirectRun } from '../../src/conformance/known-results.js';
+} from '../../scripts/conformance/instance-load.js';
+import { judgeDirectRun } from '../../scripts/conformance/known-results.js';
 import {
   buildRows,
   findDifferences,
   renderMarkdownTable,
   type TargetOutcome,
-} from '../../src/conformance/report.js';
-import { parseSuiteRun, summarizeChecks, type ScenarioResult } from '../../src/conformance/results.js';
-import { TARGETS } from '../../src/conformance/targets.js';
+} from '../../scripts/conformance/report.js';
+import { parseSuiteRun, summarizeChecks, type ScenarioResult } from '../../scripts/conformance/results.js';
+import { TARGETS } from '../../scripts/conformance/targets.js';
 
 const pass = (scenario: string) => summarizeChecks(scenario, [{ id: scenario, status: 'SUCCESS' }]);
 const fail = (scenario: string, id = scenario) =>

@@ -10,9 +10,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import createConformanceServer from '../../examples/conformance-server.js';
-import { resolveConformanceCli, type ConformanceCli } from '../../src/conformance/conformance-cli.js';
-import { runConformanceMatrix } from '../../src/conformance/matrix.js';
-import { TARGETS, type TargetSpec } from '../../src/conformance/targets.js';
+import { resolveConformanceCli, type ConformanceCli } from '../../scripts/conformance/conformance-cli.js';
+import { runConformanceMatrix } from '../../scripts/conformance/matrix.js';
+import { TARGETS, type TargetSpec } from '../../scripts/conformance/targets.js';
 import type { WorkerHost } from '../../src/worker/host.js';
 import type { ServerFactory } from '../../src/worker/server-module.js';
 import { startTestWorkerHost } from '../helpers/roles.js';

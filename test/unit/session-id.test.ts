@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mintSessionId } from '../../src/gateway/session-record.js';
+import { mintSessionId } from '../../src/gateway/sessions/session-record.js';
 
 describe('client-facing session ids', () => {
   it('are 192-bit base64url strings that never start with - or _ (they are pasted as CLI arguments)', () => {

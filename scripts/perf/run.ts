@@ -1,5 +1,5 @@
-import { startLoadBalancer } from '../gen/run-lb.js';
-import { startLocalRedis } from '../redis/local-server.js';
+import { startLoadBalancer } from '../../src/gen/run-lb.js';
+import { startLocalRedis } from '../../src/redis/local-server.js';
 import { startGatewayFor, startWorker } from './fixtures.js';
 import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
 import { measureSessionMemory } from './memory.js';
@@ -11,7 +11,7 @@ import { measureRehome } from './rehome.js';
  * rounds are not). 2025 tools/call of a cheap tool, backend latency 0,
  * limits off. Prints a human report, or JSON with --json.
  *
- *   node dist/perf/run.js [--rounds 3] [--seconds 5] [--json]
+ *   node dist-dev/scripts/perf/run.js [--rounds 3] [--seconds 5] [--json]
  */
 interface Args {
   rounds: number;

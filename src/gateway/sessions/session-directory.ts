@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClusterBus } from '../bus/cluster-bus.js';
+import type { ClusterBus } from '../../bus/cluster-bus.js';
 import type { SessionBackend } from './session-backend.js';
 import type { SessionRecord } from './session-record.js';
 

@@ -1,8 +1,8 @@
+import { projectRoot } from '../project-root.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { median } from './load.js';
 import { cpuDelta, treeCpuMs, type CpuSplit } from './process-cpu.js';
 
@@ -18,14 +18,14 @@ import { cpuDelta, treeCpuMs, type CpuSplit } from './process-cpu.js';
  * which a loaded machine disturbs far less than throughput. Modes alternate
  * round by round (A B, B A, …); ratios are per round, then the median.
  *
- *   npm run build && node dist/perf/sessions-modes.js [--rounds 3] [--duration 20s] [--clients 20] [--rate 100/s] [--json]
+ *   npm run build && npm run build:scripts && node dist-dev/scripts/perf/sessions-modes.js [--rounds 3] [--duration 20s] [--clients 20] [--rate 100/s] [--json]
  */
 
 type Mode = 'stateful' | 'stateless';
 type Workload = 'closed' | 'open' | 'failover';
 const MODES: Mode[] = ['stateful', 'stateless'];
 const WORKLOADS: Workload[] = ['closed', 'open', 'failover'];
-const CLI = fileURLToPath(new URL('../../bin/mcp-scale.js', import.meta.url));
+const CLI = path.join(projectRoot(import.meta.url), 'bin', 'mcp-scale.js');
 const WARM_UP = '3s';
 
 interface Args {

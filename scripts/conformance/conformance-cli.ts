@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import { errorMessage, OperationalError } from '../errors.js';
+import { errorMessage, OperationalError } from '../../src/errors.js';
 import { parseSuiteRun, type ScenarioResult } from './results.js';
 
 /**

@@ -1,6 +1,6 @@
-import type { RedisClient } from '../redis/connection.js';
-import type { KeySchema } from '../redis/keys.js';
-import { scanKeys } from '../redis/scan.js';
+import type { RedisClient } from '../../redis/connection.js';
+import type { KeySchema } from '../../redis/keys.js';
+import { scanKeys } from '../../redis/scan.js';
 import { fromHash, toHash, type SessionRecord } from './session-record.js';
 
 /** Where session records live: Redis (shared by gateways) or this process (single node). */

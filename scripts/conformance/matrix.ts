@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../../src/errors.js';
 import { resolveConformanceCli, runConformanceSuite, type ConformanceCli } from './conformance-cli.js';
 import { judgeDirectRun, type DirectVerdict } from './known-results.js';
 import {

@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
-import { BenchEngine } from './engine.js';
-import { constantStages } from './load-profile.js';
-import type { BenchReport } from './report-schema.js';
-import type { BenchOptions, Era } from './types.js';
+import { BenchEngine } from '../../src/bench/engine.js';
+import { constantStages } from '../../src/bench/load-profile.js';
+import type { BenchReport } from '../../src/bench/report-schema.js';
+import type { BenchOptions, Era } from '../../src/bench/types.js';
 
 /**
  * Is the measuring tool the bottleneck? Run on demand, not in tests:
- *   npm run build && node dist/bench/accuracy.js [seconds]
+ *   npm run build && npm run build:scripts && node dist-dev/scripts/perf/accuracy.js [seconds]
  *
  * Against a plain node:http JSON-RPC server (its own process, so its own
  * core on a 2-core machine) it measures:

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { OperationalError } from '../errors.js';
-import { isProcessAlive, waitForExit } from '../util/process.js';
+import { OperationalError } from '../../src/errors.js';
+import { isProcessAlive, waitForExit } from '../../src/util/process.js';
 
 /** What `serve` and `worker` write to `--ready-file` once they accept requests. */
 export interface ReadyInfo {

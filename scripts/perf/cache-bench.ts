@@ -1,7 +1,7 @@
 /**
  * Benchmark of the tool-result cache (not a test; numbers depend on the machine):
  *
- *   npx tsc -p tsconfig.build.json && node dist/perf/cache-bench.js [--calls 2000] [--mixed 20s] [--json]
+ *   npm run build && npm run build:scripts && node dist-dev/scripts/perf/cache-bench.js [--calls 2000] [--mixed 20s] [--json]
  *
  * 1. p50/p90/p99 of sequential get_product calls straight to a worker, with an
  *    SDK 1.x client (2025 session) and a v2 client (2026):
@@ -13,6 +13,7 @@
  * 2. The hit ratio under the bench's mixed workload against `serve` with its
  *    defaults (3 workers, gateway, Redis), via `mcp-scale bench --spawn --json`.
  */
+import { projectRoot } from '../project-root.js';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,9 +23,9 @@ import {
 } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { parseDuration } from '../config/duration.js';
-import { startLocalRedis } from '../redis/local-server.js';
-import { startWorkerHost, type WorkerHost } from '../worker/host.js';
+import { parseDuration } from '../../src/config/duration.js';
+import { startLocalRedis } from '../../src/redis/local-server.js';
+import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
 
 interface Percentiles {
   p50: number;
@@ -42,7 +43,7 @@ interface Row extends Percentiles {
 
 type CallTool = (args: { name: string; arguments: Record<string, unknown> }) => Promise<unknown>;
 
-const CLI = path.resolve(import.meta.dirname, '../../bin/mcp-scale.js');
+const CLI = path.join(projectRoot(import.meta.url), 'bin', 'mcp-scale.js');
 
 function flag(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);

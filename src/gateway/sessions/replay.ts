@@ -1,6 +1,6 @@
 import type { SessionRecord } from './session-record.js';
-import { callUpstream } from './upstream.js';
-import type { WorkerState } from './worker-pool.js';
+import { callUpstream } from '../upstream.js';
+import type { WorkerState } from '../worker-pool.js';
 
 export class ReplayError extends Error {}
 

@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
-import type { IdentitySigner } from '../cluster/identity.js';
-import { HEADER } from '../protocol/headers.js';
-import { RPC } from '../protocol/jsonrpc.js';
-import { readJsonRpcMessages } from '../protocol/sse.js';
+import type { IdentitySigner } from '../../cluster/identity.js';
+import { HEADER } from '../../protocol/headers.js';
+import { RPC } from '../../protocol/jsonrpc.js';
+import { readJsonRpcMessages } from '../../protocol/sse.js';
 import {
   answerTimedOut,
   ClientGoneError,
@@ -12,15 +12,15 @@ import {
   sessionNotFound,
   unavailable,
   type Exchange,
-} from './exchange.js';
-import type { Forwarder } from './forwarder.js';
-import type { GatewayMetrics } from './gateway-metrics.js';
-import { isEventStream, pipeBody, responseHeaders, writeSseMessages, type RelayOutcome } from './relay.js';
+} from '../exchange.js';
+import type { Forwarder } from '../forwarder.js';
+import type { GatewayMetrics } from '../gateway-metrics.js';
+import { isEventStream, pipeBody, responseHeaders, writeSseMessages, type RelayOutcome } from '../relay.js';
 import type { Rehomer } from './rehome.js';
 import type { SessionDirectory } from './session-directory.js';
 import { mintSessionId, type SessionRecord } from './session-record.js';
-import { UpstreamError } from './upstream.js';
-import type { WorkerPool, WorkerState } from './worker-pool.js';
+import { UpstreamError } from '../upstream.js';
+import type { WorkerPool, WorkerState } from '../worker-pool.js';
 
 /**
  * 2025-era sessions: opened on a worker and then owned by the gateway

@@ -1,6 +1,6 @@
-import { ManagedChild } from '../cluster/managed-child.js';
-import { CLI_PATH } from '../cluster/supervisor.js';
-import { findFreePort, httpUrl } from '../util/net.js';
+import { ManagedChild } from '../../src/cluster/managed-child.js';
+import { CLI_PATH } from '../../src/cluster/supervisor.js';
+import { findFreePort, httpUrl } from '../../src/util/net.js';
 
 /** Processes the performance script measures: real roles, started like `serve` starts them. */
 export interface RoleProcess {

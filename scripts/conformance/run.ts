@@ -6,18 +6,18 @@
  * (c) match (a) and (a) matches its known results; 1 otherwise; 2 on a bad
  * flag.
  *
- *   node dist/conformance/run.js [--suite active|all] [--targets a,b,c]
+ *   node dist-dev/scripts/conformance/run.js [--suite active|all] [--targets a,b,c]
  *     [--server dist/examples/conformance-server.js] [--out DIR] [--json]
  */
+import { projectRoot } from '../project-root.js';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { errorMessage, exitCodeFor, UserError } from '../errors.js';
+import { errorMessage, exitCodeFor, UserError } from '../../src/errors.js';
 import { DIRECT_KNOWN_RESULTS } from './known-results.js';
 import { runConformanceMatrix, type MatrixReport } from './matrix.js';
 import type { TargetId } from './targets.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = projectRoot(import.meta.url);
 
 function parseOptions(argv: string[]) {
   let values;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { GatewayMetrics } from './gateway-metrics.js';
+import type { GatewayMetrics } from '../gateway-metrics.js';
 import { replaySession } from './replay.js';
-import { deleteUpstreamSession } from './upstream.js';
+import { deleteUpstreamSession } from '../upstream.js';
 import type { SessionDirectory } from './session-directory.js';
 import type { SessionRecord } from './session-record.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool } from '../worker-pool.js';
 
 const LOCK_TTL_MS = 5000;
 const WAIT_FOR_OTHER_MS = 3000;

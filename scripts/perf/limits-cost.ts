@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
-import { classifyPost, isRejection } from '../gateway/classify.js';
-import { GatewayLimiter } from '../limits/gateway-limiter.js';
-import { policiesFrom } from '../limits/policies.js';
-import { parseRate } from '../config/rate.js';
-import { startLocalRedis } from '../redis/local-server.js';
+import { classifyPost, isRejection } from '../../src/gateway/classify.js';
+import { GatewayLimiter } from '../../src/limits/gateway-limiter.js';
+import { policiesFrom } from '../../src/limits/policies.js';
+import { parseRate } from '../../src/config/rate.js';
+import { startLocalRedis } from '../../src/redis/local-server.js';
 import { startGatewayFor, startRole, startWorker } from './fixtures.js';
 import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
 
@@ -16,7 +16,7 @@ import { closeSessions, median, openLoop, openSessions, saturate } from './load.
  * tools/call of a cheap tool (get_product, --backend-latency 0), one session
  * per connection, a distinct JSON-RPC id per request.
  *
- *   npm run build && node dist/perf/limits-cost.js [--rounds 4] [--seconds 5] [--json]
+ *   npm run build && npm run build:scripts && node dist-dev/scripts/perf/limits-cost.js [--rounds 4] [--seconds 5] [--json]
  *
  * Reported: saturation throughput and p50/p99 at a fixed open-loop rate
  * (40% of the unlimited gateway's saturation), each as the median of the
