@@ -13,7 +13,11 @@ import { anonymous, unlimited, type Authenticator, type Limiter } from './admiss
 import { CorsPolicy } from './cors.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { McpRouter } from './router.js';
-import { MemorySessionBackend, RedisSessionBackend, type SessionBackend } from './sessions/session-backend.js';
+import {
+  MemorySessionBackend,
+  RedisSessionBackend,
+  type SessionBackend,
+} from './sessions/session-backend.js';
 import { SessionDirectory } from './sessions/session-directory.js';
 import { ToolCatalog } from './tool-catalog.js';
 import { WorkerPool, type WorkerTarget } from './worker-pool.js';
