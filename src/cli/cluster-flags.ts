@@ -53,7 +53,7 @@ export function addClusterFlags(command: Command, groups: FlagGroup[]): Command 
     command
       .option(
         '--redis <url>',
-        'Redis: auto | memory | redis://… | rediss://… | redis-cluster://h:p,h:p (default auto)',
+        'Redis: auto | memory | ha (serve only) | redis://… | rediss://… | redis-cluster://h:p,h:p | redis-sentinel://[:pass@]h:p,h:p/<master>[?sentinelPassword=…] (default auto)',
       )
       .option('--prefix <prefix>', 'prefix of every Redis key and channel (default mcp-scale:)');
   }

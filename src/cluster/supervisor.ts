@@ -7,7 +7,7 @@ import { findFreePort, httpUrl } from '../util/net.js';
 import type { RunningLoadBalancer } from '../gen/run-lb.js';
 import { generateClusterSecret } from './identity.js';
 import { ManagedChild } from './managed-child.js';
-import { resolveServeRedis, type RedisMode } from './redis-mode.js';
+import { resolveServeRedis, type RedisMode, type ServeRedis } from './redis-mode.js';
 import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
 
 export interface StartClusterOptions {
@@ -27,12 +27,21 @@ export interface ReadyInfo {
   /** What MCP clients connect to (the load balancer when --lb). */
   url: string;
   gateway: { url: string; pid: number; port: number };
-  redis: { mode: RedisMode; url?: string };
+  redis: ReadyRedis;
   instances: { id: string; pid: number; port: number; url: string }[];
   lb?: { kind: string; affinity: string; url: string; pid: number };
   sessions: 'stateful' | 'stateless';
   server: string;
   prefix: string;
+}
+
+/** The ready file's `redis`: with `--redis ha`, each process serve started (roles as at start). */
+export interface ReadyRedis {
+  mode: RedisMode;
+  url?: string;
+  primary?: { pid: number; port: number };
+  replica?: { pid: number; port: number };
+  sentinels?: { pid: number; port: number }[];
 }
 
 export interface RunningCluster {
@@ -102,7 +111,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   // Secrets travel in the environment, never in argv (visible to every user in ps).
   if (config.adminToken) env.MCP_SCALE_ADMIN_TOKEN = config.adminToken;
   if (config.auth.jwtSecret) env.MCP_SCALE_JWT_SECRET = config.auth.jwtSecret;
-  const redisArg = redis.url ?? 'memory';
+  // The URL may carry passwords: it reaches the roles in their environment
+  // (REDIS_URL, which --redis auto reads), never in argv.
+  if (redis.url) env.REDIS_URL = redis.url;
+  const redisArg = redis.url ? 'auto' : 'memory';
   const workers: ManagedChild[] = [];
   let gateway: ManagedChild | undefined;
   let balancer: RunningLoadBalancer | undefined;
@@ -110,7 +122,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     await balancer?.close();
     await gateway?.stop(config.drainTimeoutMs + 2000);
     await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs)));
-    await redis.local?.close();
+    await redis.close();
   };
 
   try {
@@ -226,7 +238,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const info = (): ReadyInfo => ({
     url: entryUrl,
     gateway: { url: gatewayUrl, pid: gatewayChild.pid ?? 0, port: gatewayPort },
-    redis: { mode: redis.mode, url: redis.url },
+    redis: readyRedis(redis),
     instances: workers.map((worker) => ({
       id: worker.spec.name,
       pid: worker.pid ?? 0,
@@ -257,6 +269,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
           startedAt: new Date().toISOString(),
           readyFile: options.readyFile,
           privateRedisPid: redis.local?.pid,
+          privateRedisPids: redis.pids,
+          privateRedisDir: redis.dir,
         });
 
   let closing: Promise<void> | undefined;
@@ -276,6 +290,19 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       })();
       return closing;
     },
+  };
+}
+
+function readyRedis(redis: ServeRedis): ReadyRedis {
+  const { ha } = redis;
+  if (!ha) return { mode: redis.mode, url: redis.url };
+  const node = (server: { pid: number; port: number }) => ({ pid: server.pid, port: server.port });
+  return {
+    mode: redis.mode,
+    url: redis.url,
+    primary: node(ha.primary),
+    replica: node(ha.replica),
+    sentinels: ha.sentinels.map(node),
   };
 }
 

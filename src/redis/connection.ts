@@ -1,5 +1,7 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import { UserError } from '../errors.js';
+import { parseRedisUrl } from './redis-url.js';
+
+export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './redis-url.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -16,11 +18,13 @@ export interface RedisConnectOptions {
 }
 
 /**
- * The only place that turns a Redis URL into a client. Supports
- * `redis://[:password@]host:port[/db]`, `rediss://` (TLS) and
- * `redis-cluster://host:port,host:port` (Redis Cluster; `rediss-cluster://` for TLS).
+ * The only place that turns a Redis URL into a client (the URL forms are in
+ * redis-url.ts): one Redis, a Redis Cluster, or a Sentinel-managed primary.
+ * Failover is ioredis's: it asks the sentinels for the current primary on
+ * every (re)connect and listens for +switch-master (failoverDetector).
  */
 export function connectRedis(url: string, options: RedisConnectOptions = {}): RedisClient {
+  const target = parseRedisUrl(url);
   const commandTimeout = options.commandTimeoutMs ?? 1000;
   const common: RedisOptions = {
     // ioredis applies any number, even 0 (an instant timeout): leave it unset to disable.
@@ -30,38 +34,49 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
     connectionName: options.connectionName,
     // Reconnect forever with a capped backoff: Redis coming back must heal
     // everything without a restart.
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryStrategy: backoff,
     lazyConnect: false,
   };
-  const clusterMatch = /^(rediss?)-cluster:\/\/(.+)$/.exec(url);
-  if (clusterMatch) {
-    const tls = clusterMatch[1] === 'rediss';
-    const rest = clusterMatch[2] ?? '';
-    const at = rest.lastIndexOf('@');
-    const auth = at >= 0 ? rest.slice(0, at) : '';
-    const hosts = (at >= 0 ? rest.slice(at + 1) : rest).replace(/\/.*$/, '');
-    const [username, password] = auth.includes(':') ? auth.split(':', 2) : [undefined, auth || undefined];
-    const nodes = hosts.split(',').map((hostPort) => {
-      const [host, port] = hostPort.split(':');
-      return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
-    });
-    return new Cluster(nodes, {
+  if (target.kind === 'cluster') {
+    return new Cluster(target.nodes, {
       enableOfflineQueue: common.enableOfflineQueue,
-      clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      clusterRetryStrategy: backoff,
       redisOptions: {
         ...common,
-        username: username ? decodeURIComponent(username) : undefined,
-        password: password ? decodeURIComponent(password) : undefined,
-        tls: tls ? {} : undefined,
+        username: target.username,
+        password: target.password,
+        tls: target.tls ? {} : undefined,
       },
     });
   }
-  if (!/^rediss?:\/\//.test(url)) {
-    throw new UserError(
-      `invalid Redis URL '${redactRedisUrl(url)}': use redis://, rediss:// or redis-cluster://`,
-    );
+  if (target.kind === 'sentinel') {
+    return new Redis({
+      ...common,
+      sentinels: target.sentinels,
+      name: target.masterName,
+      db: target.db,
+      username: target.username,
+      password: target.password,
+      sentinelUsername: target.sentinelUsername,
+      sentinelPassword: target.sentinelPassword,
+      ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+      // Ask the next sentinel at once, then back off like any reconnect;
+      // never give up (null would make ioredis stop for good).
+      sentinelRetryStrategy: backoff,
+      sentinelCommandTimeout: 1000,
+      // Subscribe to the sentinels' +switch-master: reconnect as soon as a
+      // replica is promoted, instead of when the old connection times out.
+      failoverDetector: true,
+      // A demoted primary that is still reachable answers writes with
+      // READONLY: reconnect (through the sentinels) and resend the command.
+      reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+    });
   }
-  return new Redis(url, common);
+  return new Redis(target.url, common);
+}
+
+function backoff(times: number): number {
+  return Math.min(50 * 2 ** Math.min(times, 6), 2000);
 }
 
 /** A second connection for SUBSCRIBE (a subscribed connection can run nothing else). */
@@ -96,14 +111,6 @@ export async function waitForRedis(client: RedisClient, timeoutMs = 5000): Promi
     }
     client.on('ready', onReady);
     client.on('error', onError);
-  });
-}
-
-/** The URL with any password replaced, for banners and logs. */
-export function redactRedisUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, (_match, auth: string) => {
-    const user = auth.includes(':') ? auth.split(':')[0] : '';
-    return `//${user ? `${user}:` : ':'}***@`;
   });
 }
 

@@ -13,8 +13,20 @@ export interface LocalRedis {
 
 export interface LocalRedisOptions {
   port?: number;
-  /** Extra arguments, e.g. ['--requirepass', 'secret']. */
+  /** Extra arguments, e.g. ['--maxmemory', '64mb']. Visible in `ps`: never put a secret here. */
   args?: string[];
+  /**
+   * Protect the server: requirepass and masterauth (so it can also replicate from,
+   * or be a replica of, a server with the same password). Passed on stdin, never in argv.
+   */
+  password?: string;
+  /** Configuration directives given on stdin (one per line), e.g. `replicaof 127.0.0.1 6379`. */
+  config?: string[];
+  /**
+   * Run as a Redis Sentinel from this config file (which sentinel rewrites,
+   * so it must be writable and private to this user).
+   */
+  sentinelConfigFile?: string;
   binary?: string;
   readyTimeoutMs?: number;
 }
@@ -46,7 +58,14 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
 }
 
 async function launch(binary: string, port: number, options: LocalRedisOptions): Promise<LocalRedis> {
+  const sentinel = options.sentinelConfigFile !== undefined;
+  const stdinConfig = [
+    ...(options.password ? [`requirepass ${options.password}`, `masterauth ${options.password}`] : []),
+    ...(options.config ?? []),
+  ];
   const args = [
+    // Sentinel needs its own (rewritable) file; a data node reads its config from stdin ('-').
+    ...(sentinel ? [options.sentinelConfigFile!, '--sentinel'] : ['-']),
     '--port',
     String(port),
     '--bind',
@@ -61,12 +80,16 @@ async function launch(binary: string, port: number, options: LocalRedisOptions):
   ];
   // Its own process group: a terminal's Ctrl+C must not stop Redis under
   // workers that are still draining; whoever started it stops it by pid.
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  await waitForReady(child, options.readyTimeoutMs ?? 10_000);
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(sentinel ? '' : stdinConfig.map((line) => `${line}\n`).join(''));
+  // A sentinel logs no "Ready to accept connections": it is ready once it monitors its master.
+  await waitForReady(child, options.readyTimeoutMs ?? 10_000, sentinel ? '+monitor master' : READY_LINE);
   const pid = child.pid ?? 0;
   let closed: Promise<void> | undefined;
+  const auth = options.password && !sentinel ? `:${encodeURIComponent(options.password)}@` : '';
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${auth}127.0.0.1:${port}`,
     port,
     pid,
     close() {
@@ -76,16 +99,18 @@ async function launch(binary: string, port: number, options: LocalRedisOptions):
   };
 }
 
-function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+const READY_LINE = 'Ready to accept connections';
+
+function waitForReady(child: ChildProcess, timeoutMs: number, marker: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(
-      () => fail(new Error(`redis-server did not become ready in ${timeoutMs} ms`)),
+      () => fail(new Error(`redis-server did not become ready in ${timeoutMs} ms (waited for '${marker}')`)),
       timeoutMs,
     );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
+      if (output.includes(marker)) {
         cleanup();
         // Keep draining output so a chatty server never blocks on a full pipe.
         child.stdout?.resume();
