@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { connectAdmin } from '../../src/admin/admin-redis.js';
+import { listSessions } from '../../src/admin/sessions.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
+import { startLocalRedisHa, type LocalRedisHa } from '../../src/redis/local-ha.js';
+import type { WorkerHost } from '../../src/worker/host.js';
+import { connectV1, jsonOf } from '../helpers/clients.js';
+import { KEYS, startLimitedGateway, startTestWorker, writeApiKeys } from '../helpers/limits-fixtures.js';
+import { nodeClient, waitForPromotion } from '../helpers/redis-ha.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const PREFIX = 'ha-failover:';
+const SESSIONS = 12;
+const TOOL_LIMIT = 30;
+
+describe('a Sentinel-managed Redis whose primary is SIGKILLed under load', () => {
+  let ha: LocalRedisHa;
+  let workers: WorkerHost[] = [];
+  let gateways: Gateway[] = [];
+  let apiKeys: string;
+  const settings = () => ({
+    auth: 'apikey',
+    apiKeys,
+    rateLimit: '100000/1m',
+    toolLimit: { get_product: `${TOOL_LIMIT}/1m` },
+  });
+
+  beforeAll(async () => {
+    // Short sentinel timeouts: the primary is called down after 500 ms of silence.
+    ha = await startLocalRedisHa({ downAfterMs: 500, failoverTimeoutMs: 3000 });
+    apiKeys = writeApiKeys();
+    workers = await Promise.all(['w1', 'w2'].map((id) => startTestWorker(id, ha.url, PREFIX)));
+    gateways.push(await startLimitedGateway({ workers, redisUrl: ha.url, prefix: PREFIX, settings: settings() }));
+  });
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.close()));
+    await Promise.all(workers.map((w) => w.close()));
+    await ha?.close();
+  });
+
+  it('keeps serving once the replica is promoted: sessions kept, limits still count exactly', async () => {
+    const [gateway] = gateways as [Gateway];
+    const headers = { 'x-api-key': KEYS.alice };
+    const clients: Client[] = [];
+    for (let i = 0; i < SESSIONS; i++) clients.push(await connectV1(gateway.url, { headers }));
+    // 10 of alice's 30 get_product points spent before the kill.
+    for (let i = 0; i < 10; i++) {
+      const result = await clients[i % SESSIONS]!.callTool({ name: 'get_product', arguments: { id: 'p00001' } });
+      expect(jsonOf(result).id).toBe('p00001');
+    }
+    // Replication is asynchronous: make sure the replica has every write so far
+    // (a write acknowledged in the last instant before a crash can be lost; docs/high-availability.md).
+    const primary = nodeClient(ha, ha.primary.port);
+    expect(await primary.call('WAIT', '1', '5000')).toBe(1);
+    primary.disconnect();
+
+    // Load: every session calls a tool in a loop, before, during and after the failover.
+    let stop = false;
+    const outcomes: { at: number; ok: boolean }[] = [];
+    const loops = clients.map(async (client, i) => {
+      while (!stop) {
+        const ok = await client
+          .callTool({ name: 'search_products', arguments: { query: `kettle ${i}` } })
+          .then((r) => r.isError !== true)
+          .catch(() => false);
+        outcomes.push({ at: Date.now(), ok });
+      }
+    });
+    await waitUntil(() => outcomes.length >= SESSIONS * 3, 'load to run');
+
+    const killedAt = Date.now();
+    process.kill(ha.primary.pid, 'SIGKILL');
+    const newPort = await waitForPromotion(ha, ha.primary.port);
+    expect(newPort).toBe(ha.replica.port);
+    // The same gateway process reconnects through the sentinels by itself.
+    await waitUntil(() => !gateway.status().degraded, 'the gateway to reach the new primary', 30_000);
+    const recoveredAt = Date.now();
+    const settled = outcomes.length;
+    await waitUntil(() => outcomes.length >= settled + SESSIONS * 3, 'load after the failover');
+    stop = true;
+    await Promise.all(loops);
+    const after = outcomes.slice(settled);
+    expect(after.filter((o) => !o.ok)).toEqual([]);
+    expect(recoveredAt).toBeGreaterThanOrEqual(killedAt);
+
+    // Limits still count: 10 spent before the kill, so exactly 20 of 30 more are admitted.
+    const statuses: boolean[] = [];
+    for (let i = 0; i < TOOL_LIMIT; i++) {
+      const result = await clients[i % SESSIONS]!.callTool({ name: 'get_product', arguments: { id: 'p00002' } }).then(
+        (r) => r.isError !== true,
+        () => false,
+      );
+      statuses.push(result);
+    }
+    expect(statuses.filter(Boolean)).toHaveLength(TOOL_LIMIT - 10);
+    expect(statuses.slice(0, TOOL_LIMIT - 10).every(Boolean)).toBe(true);
+
+    // Sessions kept: the promoted replica holds every record. A gateway that
+    // never saw them (empty memory) serves each one, and `sessions list` sees them.
+    const fresh = await startLimitedGateway({ workers, redisUrl: ha.url, prefix: PREFIX, settings: settings() });
+    gateways.push(fresh);
+    const admin = await connectAdmin({ url: ha.url, prefix: PREFIX, source: '--redis' });
+    try {
+      const listed = await listSessions(admin);
+      expect(listed.length).toBe(SESSIONS);
+    } finally {
+      await admin.close();
+    }
+    for (const client of clients) {
+      const transport = client.transport as { sessionId?: string };
+      const response = await fetch(fresh.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': transport.sessionId!,
+          'mcp-protocol-version': '2025-11-25',
+          'x-api-key': KEYS.alice,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('search_products');
+    }
+    await Promise.all(clients.map((c) => c.close()));
+  });
+});
