@@ -33,7 +33,10 @@ export async function resolveServeRedis(config: ClusterConfig, env = process.env
   if (config.redis === 'memory') return memory('--redis memory');
   if (config.redis === 'ha') {
     if (!findRedisServer())
-      throw new OperationalError('--redis ha needs redis-server on PATH (it also runs the sentinels)', 'REDIS_MISSING');
+      throw new OperationalError(
+        '--redis ha needs redis-server on PATH (it also runs the sentinels)',
+        'REDIS_MISSING',
+      );
     const ha = await startLocalRedisHa();
     const redacted = redactRedisUrl(ha.url);
     return {
@@ -89,5 +92,11 @@ async function checked(mode: 'url' | 'env', url: string): Promise<ServeRedis> {
   } finally {
     await closeRedis(client);
   }
-  return { mode, url, pids: [], close: async () => {}, description: `${redactRedisUrl(url)}${mode === 'env' ? ' (REDIS_URL)' : ''}` };
+  return {
+    mode,
+    url,
+    pids: [],
+    close: async () => {},
+    description: `${redactRedisUrl(url)}${mode === 'env' ? ' (REDIS_URL)' : ''}`,
+  };
 }

@@ -20,7 +20,7 @@ export function roleRedisUrl(config: ClusterConfig, env = process.env): string |
   if (config.redis === 'memory') return undefined;
   if (config.redis === 'ha')
     throw new UserError(
-      "--redis ha is for serve (it starts a private Sentinel-managed Redis); give a role the redis-sentinel:// URL",
+      '--redis ha is for serve (it starts a private Sentinel-managed Redis); give a role the redis-sentinel:// URL',
     );
   if (config.redis === 'auto') return env.REDIS_URL || undefined;
   return config.redis;

@@ -73,7 +73,10 @@ export function findRunningCluster(env = process.env): ClusterState | undefined 
  * redis-server would linger: stop it, if that pid is still a redis-server.
  */
 function reapAbandoned(state: ClusterState, file: string): void {
-  const pids = new Set([...(state.privateRedisPid ? [state.privateRedisPid] : []), ...(state.privateRedisPids ?? [])]);
+  const pids = new Set([
+    ...(state.privateRedisPid ? [state.privateRedisPid] : []),
+    ...(state.privateRedisPids ?? []),
+  ]);
   for (const pid of pids) {
     if (!isProcessAlive(pid)) continue;
     let command = '';

@@ -13,6 +13,7 @@ import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
 import { gatewayArgs, workerArgs, yamlList } from './role-args.js';
 import { renderTemplate } from './templates.js';
+import { HA_MASTER_NAME } from '../redis/local-ha.js';
 import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
 
 /**
@@ -81,6 +82,7 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
+  const ha = composeRedisHa(options);
   const redisUrl = deployRedis ? 'redis://redis:6379' : '${MCP_SCALE_REDIS_URL}';
   const dockerfile = path.join(outDir(options), 'Dockerfile');
   const workers = Array.from({ length: options.instances }, (_, i) => {
@@ -105,6 +107,11 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
   const c = {
     deployRedis,
+    ...ha,
+    redisServices: deployRedis ? ['redis'] : ha.deployHa ? [...ha.haSentinels] : [],
+    volumes: deployRedis
+      ? ['redis-data']
+      : [...ha.haDataNodes.map((n) => `${n.service}-data`), ...ha.haSentinels.map((s) => `${s}-data`)],
     workers,
     gateways,
     proxied,
@@ -143,6 +150,24 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   ];
 }
 
+/** `--redis ha` in compose: a primary, a replica and three sentinels, named for their roles at start. */
+function composeRedisHa(options: GenOptions) {
+  const deployHa = options.redis === 'ha';
+  if (!deployHa || !options.redisHa) return { deployHa: false, haDataNodes: [], haSentinels: [] };
+  const haSentinels = ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3'];
+  const { password, sentinelPassword } = options.redisHa;
+  return {
+    deployHa,
+    haMasterName: HA_MASTER_NAME,
+    haDataNodes: [
+      { service: 'redis-primary', replicaOf: undefined },
+      { service: 'redis-replica', replicaOf: 'redis-primary' },
+    ],
+    haSentinels,
+    haUrl: `redis-sentinel://:${password}@${haSentinels.map((s) => `${s}:26379`).join(',')}/${HA_MASTER_NAME}?sentinelPassword=${sentinelPassword}`,
+  };
+}
+
 function renderK8s(options: GenOptions): GeneratedFile[] {
   if (options.affinity === 'session') {
     throw new UserError(
@@ -152,8 +177,11 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
   const redisArg = '$(MCP_SCALE_REDIS_URL)';
+  const deployHa = options.redis === 'ha' && options.redisHa !== undefined;
   const k = {
-    redisUrl: deployRedis ? 'redis://mcp-scale-redis:6379' : options.redis,
+    redisUrl: deployRedis ? 'redis://mcp-scale-redis:6379' : deployHa ? k8sHaUrl(options) : options.redis,
+    haMasterName: HA_MASTER_NAME,
+    redisHa: deployHa ? options.redisHa : undefined,
     workerPort: WORKER_PORT,
     gatewayPort: GATEWAY_PORT,
     gracePeriodS: wholeSeconds(options.drainTimeoutMs) + 5,
@@ -165,7 +193,11 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
       server: docker.serverPathInImage,
     }),
     gatewayArgs: gatewayArgs(options, redisArg),
-    pdbComponents: options.affinity === 'gateway' ? ['worker', 'gateway'] : ['worker'],
+    pdbComponents: [
+      'worker',
+      ...(options.affinity === 'gateway' ? ['gateway'] : []),
+      ...(deployHa ? ['redis', 'sentinel'] : []),
+    ],
     hosts: options.serverName === '_' ? [] : options.serverName.split(' '),
     backendService: options.affinity === 'gateway' ? 'mcp-scale-gateway' : 'mcp-scale-worker',
     limitRps: options.rateLimit ? Math.max(1, Math.ceil(options.rateLimit.perSecond)) : undefined,
@@ -173,6 +205,7 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const files: [K8sFile, boolean][] = [
     ['secret', true],
     ['redis', deployRedis],
+    ['redis-ha', deployHa],
     ['workers', true],
     ['gateways', options.affinity === 'gateway'],
     ['hpa', true],
@@ -192,6 +225,13 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
         header: k8sChoices(options, name),
       }),
     }));
+}
+
+/** The three sentinel pods by their stable names (the headless Service of their StatefulSet). */
+function k8sHaUrl(options: GenOptions): string {
+  const { password, sentinelPassword } = options.redisHa!;
+  const sentinels = [0, 1, 2].map((i) => `mcp-scale-sentinel-${i}.mcp-scale-sentinel:26379`).join(',');
+  return `redis-sentinel://:${password}@${sentinels}/${HA_MASTER_NAME}?sentinelPassword=${sentinelPassword}`;
 }
 
 function renderAll(options: GenOptions): GeneratedFile[] {

@@ -17,7 +17,9 @@ function redisPids(cluster: TestCluster): number[] {
 }
 
 function stateOf(cluster: TestCluster): { privateRedisPids: number[]; privateRedisDir: string } {
-  return JSON.parse(fs.readFileSync(path.join(cluster.home, 'clusters', `${cluster.process.pid}.json`), 'utf8'));
+  return JSON.parse(
+    fs.readFileSync(path.join(cluster.home, 'clusters', `${cluster.process.pid}.json`), 'utf8'),
+  );
 }
 
 describe('mcp-scale serve --redis ha', () => {
@@ -68,7 +70,9 @@ describe('mcp-scale serve --redis ha', () => {
 
   it('serves sessions, and the admin commands find the Sentinel-managed Redis from the state file', async () => {
     const client = await connectV1(cluster.url);
-    expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00003' } })).id).toBe('p00003');
+    expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00003' } })).id).toBe(
+      'p00003',
+    );
     const { stdout } = await run(process.execPath, [CLI, 'sessions', 'list', '--json'], {
       env: { ...process.env, MCP_SCALE_HOME: cluster.home },
     });
@@ -80,7 +84,11 @@ describe('mcp-scale serve --redis ha', () => {
   it('stops every process, Redis ones included, and removes the sentinel config folder on SIGTERM', async () => {
     const dir = stateOf(cluster).privateRedisDir;
     expect(fs.existsSync(dir)).toBe(true);
-    const pids = [cluster.info.gateway.pid, ...cluster.info.instances.map((w) => w.pid), ...redisPids(cluster)];
+    const pids = [
+      cluster.info.gateway.pid,
+      ...cluster.info.instances.map((w) => w.pid),
+      ...redisPids(cluster),
+    ];
     expect(await cluster.stop()).toBe(0);
     expect(await expectAllGone(pids)).toEqual([]);
     expect(fs.existsSync(dir)).toBe(false);
@@ -93,9 +101,9 @@ describe('mcp-scale serve --redis ha killed with SIGKILL', () => {
     const state = stateOf(cluster);
     expect(state.privateRedisPids.sort()).toEqual(redisPids(cluster).sort());
     cluster.process.kill('SIGKILL');
-    expect(await expectAllGone([cluster.info.gateway.pid, ...cluster.info.instances.map((w) => w.pid)])).toEqual(
-      [],
-    );
+    expect(
+      await expectAllGone([cluster.info.gateway.pid, ...cluster.info.instances.map((w) => w.pid)]),
+    ).toEqual([]);
     for (const pid of state.privateRedisPids) expect(isProcessAlive(pid)).toBe(true);
     expect(findRunningCluster({ ...process.env, MCP_SCALE_HOME: cluster.home })).toBeUndefined();
     expect(await expectAllGone(state.privateRedisPids)).toEqual([]);

@@ -18,12 +18,19 @@ export function sentinelClient(ha: LocalRedisHa, index = 0): Redis {
 
 /** The port the sentinels currently name as the primary. */
 export async function currentPrimaryPort(sentinel: Redis, masterName: string): Promise<number> {
-  const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as [string, string];
+  const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as [
+    string,
+    string,
+  ];
   return Number(port);
 }
 
 /** Waits until the sentinels have promoted another node (the signal, not a sleep). */
-export async function waitForPromotion(ha: LocalRedisHa, fromPort: number, timeoutMs = 30_000): Promise<number> {
+export async function waitForPromotion(
+  ha: LocalRedisHa,
+  fromPort: number,
+  timeoutMs = 30_000,
+): Promise<number> {
   const sentinel = sentinelClient(ha);
   try {
     let port = fromPort;

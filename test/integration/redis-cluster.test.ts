@@ -5,7 +5,12 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Redis } from 'ioredis';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import type { WorkerHost } from '../../src/worker/host.js';
-import { cacheConfig, countingServer, startCacheWorker, type BackendCounts } from '../helpers/cache-fixtures.js';
+import {
+  cacheConfig,
+  countingServer,
+  startCacheWorker,
+  type BackendCounts,
+} from '../helpers/cache-fixtures.js';
 import { connectV1, connectV2, jsonOf, textOf } from '../helpers/clients.js';
 import { CLI } from '../helpers/cluster.js';
 import {
@@ -23,7 +28,14 @@ const run = promisify(execFile);
 /** `mcp-scale <args> --redis <cluster> --prefix <prefix>` as a real process; never throws on exit codes. */
 async function cli(cluster: TestRedisCluster, prefix: string, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--redis', cluster.url, '--prefix', prefix]);
+    const { stdout, stderr } = await run(process.execPath, [
+      CLI,
+      ...args,
+      '--redis',
+      cluster.url,
+      '--prefix',
+      prefix,
+    ]);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -80,7 +92,9 @@ describe('the whole feature set on a real three-primary Redis Cluster', () => {
         clients.push({ client: await connectV1(gateway.url, { instances }), instances });
       }
       for (const { client } of clients)
-        expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00001' } })).id).toBe('p00001');
+        expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00001' } })).id).toBe(
+          'p00001',
+        );
       const perNode = await keysPerNode(cluster, `${prefix}session:*`);
       expect(perNode.reduce((a, b) => a + b, 0)).toBe(16);
       expect(perNode.filter((n) => n > 0).length).toBeGreaterThan(1);
@@ -91,10 +105,13 @@ describe('the whole feature set on a real three-primary Redis Cluster', () => {
       await victim.stop('SIGKILL');
       for (const { client, instances } of onVictim) {
         // get_product is read-only: safe to re-send on the new home, so no error at all.
-        expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00002' } })).id).toBe('p00002');
+        expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00002' } })).id).toBe(
+          'p00002',
+        );
         expect(instances.at(-1)).toBe('w2');
       }
-      for (const { client } of clients) await client.callTool({ name: 'get_product', arguments: { id: 'p00003' } });
+      for (const { client } of clients)
+        await client.callTool({ name: 'get_product', arguments: { id: 'p00003' } });
 
       // sessions list / show / kill through the CLI, with a redis-cluster:// URL.
       const listed = await cli(cluster, prefix, 'sessions', 'list', '--json');
@@ -149,7 +166,13 @@ describe('the whole feature set on a real three-primary Redis Cluster', () => {
       }
       const race = await Promise.all(
         Array.from({ length: 200 }, (_, i) =>
-          modernCall((i % 2 ? b : a).url, 1000 + i, 'get_product', { id: 'p00002' }, { 'x-api-key': KEYS.alice }),
+          modernCall(
+            (i % 2 ? b : a).url,
+            1000 + i,
+            'get_product',
+            { id: 'p00002' },
+            { 'x-api-key': KEYS.alice },
+          ),
         ),
       );
       expect(race.filter((r) => r.status === 200)).toHaveLength(10);
@@ -166,7 +189,13 @@ describe('the whole feature set on a real three-primary Redis Cluster', () => {
       const shown = JSON.parse((await cli(cluster, prefix, 'limits', 'show', 'user:bob', '--json')).stdout);
       expect(shown).toMatchObject({ key: 'user:bob', used: 50, remaining: 10, limit: { points: 60 } });
       expect((await cli(cluster, prefix, 'limits', 'reset', 'user:alice')).code).toBe(0);
-      const after = await modernCall(a.url, 5000, 'get_product', { id: 'p00003' }, { 'x-api-key': KEYS.alice });
+      const after = await modernCall(
+        a.url,
+        5000,
+        'get_product',
+        { id: 'p00003' },
+        { 'x-api-key': KEYS.alice },
+      );
       expect(after.status).toBe(200);
     });
   });
@@ -204,7 +233,8 @@ describe('the whole feature set on a real three-primary Redis Cluster', () => {
       // Twelve distinct entries land in several slots, hence on several primaries.
       for (let i = 0; i < 12; i++) await clients[0]!.callTool({ name: 'lookup', arguments: { n: i } });
       expect(counts.lookup).toBe(12);
-      for (let i = 0; i < 12; i++) await clients[i % clients.length]!.callTool({ name: 'lookup', arguments: { n: i } });
+      for (let i = 0; i < 12; i++)
+        await clients[i % clients.length]!.callTool({ name: 'lookup', arguments: { n: i } });
       expect(counts.lookup).toBe(12);
       const perNode = await keysPerNode(cluster, `${prefix}cache:*`);
       expect(perNode.reduce((x, y) => x + y, 0)).toBe(13);
@@ -214,7 +244,9 @@ describe('the whole feature set on a real three-primary Redis Cluster', () => {
       const stats = await cli(cluster, prefix, 'cache', 'stats', '--json');
       expect(stats.code).toBe(0);
       expect(JSON.parse(stats.stdout)).toMatchObject({ entries: 13 });
-      const listed = JSON.parse((await cli(cluster, prefix, 'cache', 'list', '--tool', 'lookup', '--json')).stdout);
+      const listed = JSON.parse(
+        (await cli(cluster, prefix, 'cache', 'list', '--tool', 'lookup', '--json')).stdout,
+      );
       expect(listed).toHaveLength(12);
       const flushed = await cli(cluster, prefix, 'cache', 'flush', '--tool', 'lookup', '--yes');
       expect(flushed.stdout.trim()).toBe('removed 12 cache entries (tool lookup)');

@@ -17,7 +17,7 @@ const TOOL_LIMIT = 30;
 describe('a Sentinel-managed Redis whose primary is SIGKILLed under load', () => {
   let ha: LocalRedisHa;
   let workers: WorkerHost[] = [];
-  let gateways: Gateway[] = [];
+  const gateways: Gateway[] = [];
   let apiKeys: string;
   const settings = () => ({
     auth: 'apikey',
@@ -31,7 +31,9 @@ describe('a Sentinel-managed Redis whose primary is SIGKILLed under load', () =>
     ha = await startLocalRedisHa({ downAfterMs: 500, failoverTimeoutMs: 3000 });
     apiKeys = writeApiKeys();
     workers = await Promise.all(['w1', 'w2'].map((id) => startTestWorker(id, ha.url, PREFIX)));
-    gateways.push(await startLimitedGateway({ workers, redisUrl: ha.url, prefix: PREFIX, settings: settings() }));
+    gateways.push(
+      await startLimitedGateway({ workers, redisUrl: ha.url, prefix: PREFIX, settings: settings() }),
+    );
   });
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.close()));
@@ -46,7 +48,10 @@ describe('a Sentinel-managed Redis whose primary is SIGKILLed under load', () =>
     for (let i = 0; i < SESSIONS; i++) clients.push(await connectV1(gateway.url, { headers }));
     // 10 of alice's 30 get_product points spent before the kill.
     for (let i = 0; i < 10; i++) {
-      const result = await clients[i % SESSIONS]!.callTool({ name: 'get_product', arguments: { id: 'p00001' } });
+      const result = await clients[i % SESSIONS]!.callTool({
+        name: 'get_product',
+        arguments: { id: 'p00001' },
+      });
       expect(jsonOf(result).id).toBe('p00001');
     }
     // Replication is asynchronous: make sure the replica has every write so far
@@ -87,7 +92,10 @@ describe('a Sentinel-managed Redis whose primary is SIGKILLed under load', () =>
     // Limits still count: 10 spent before the kill, so exactly 20 of 30 more are admitted.
     const statuses: boolean[] = [];
     for (let i = 0; i < TOOL_LIMIT; i++) {
-      const result = await clients[i % SESSIONS]!.callTool({ name: 'get_product', arguments: { id: 'p00002' } }).then(
+      const result = await clients[i % SESSIONS]!.callTool({
+        name: 'get_product',
+        arguments: { id: 'p00002' },
+      }).then(
         (r) => r.isError !== true,
         () => false,
       );
@@ -98,7 +106,12 @@ describe('a Sentinel-managed Redis whose primary is SIGKILLed under load', () =>
 
     // Sessions kept: the promoted replica holds every record. A gateway that
     // never saw them (empty memory) serves each one, and `sessions list` sees them.
-    const fresh = await startLimitedGateway({ workers, redisUrl: ha.url, prefix: PREFIX, settings: settings() });
+    const fresh = await startLimitedGateway({
+      workers,
+      redisUrl: ha.url,
+      prefix: PREFIX,
+      settings: settings(),
+    });
     gateways.push(fresh);
     const admin = await connectAdmin({ url: ha.url, prefix: PREFIX, source: '--redis' });
     try {

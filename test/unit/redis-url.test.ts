@@ -5,7 +5,10 @@ import { parseRedisUrl, redactRedisUrl } from '../../src/redis/redis-url.js';
 
 describe('Redis URLs', () => {
   it('plain redis:// and rediss:// are passed to ioredis as they are', () => {
-    expect(parseRedisUrl('redis://127.0.0.1:6379/2')).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379/2' });
+    expect(parseRedisUrl('redis://127.0.0.1:6379/2')).toEqual({
+      kind: 'single',
+      url: 'redis://127.0.0.1:6379/2',
+    });
     expect(parseRedisUrl('rediss://:pw@redis.example:6380')).toEqual({
       kind: 'single',
       url: 'rediss://:pw@redis.example:6380',
@@ -14,7 +17,9 @@ describe('Redis URLs', () => {
 
   it('redis-sentinel:// names the sentinels, the master, and both passwords', () => {
     expect(
-      parseRedisUrl('redis-sentinel://:data%2Fpw@10.0.0.5:26379,10.0.0.6,[::1]:26380/mymaster?sentinelPassword=s3'),
+      parseRedisUrl(
+        'redis-sentinel://:data%2Fpw@10.0.0.5:26379,10.0.0.6,[::1]:26380/mymaster?sentinelPassword=s3',
+      ),
     ).toEqual({
       kind: 'sentinel',
       tls: false,
@@ -44,7 +49,10 @@ describe('Redis URLs', () => {
       sentinelUsername: 'mon',
       sentinelPassword: 'x',
     });
-    expect(parseRedisUrl('redis-sentinel://s1:26379/main')).toMatchObject({ kind: 'sentinel', masterName: 'main' });
+    expect(parseRedisUrl('redis-sentinel://s1:26379/main')).toMatchObject({
+      kind: 'sentinel',
+      masterName: 'main',
+    });
   });
 
   it('redis-cluster:// lists seed nodes with an optional password', () => {

@@ -46,7 +46,10 @@ export function registerGenCommand(program: Command): void {
       ]),
     )
     .option('--session-ttl <duration>', 'session lifetime; HAProxy stick entries expire with it (default 1h)')
-    .option('--redis <url>', 'auto (deploy Redis) or the redis:// / rediss:// URL of a managed Redis')
+    .option(
+      '--redis <url>',
+      'auto (deploy one Redis), ha (deploy a primary, a replica and 3 sentinels) or the URL of a managed Redis (redis://, rediss://, redis-cluster://, redis-sentinel://)',
+    )
     .option('--server <module>', 'your MCP server module, bundled into the image (default: the demo)')
     .option(
       '--cluster-secret <secret>',
@@ -79,6 +82,7 @@ export function registerGenCommand(program: Command): void {
     'mcp-scale gen haproxy --upstream g1=10.0.0.5:8080 --upstream g2=10.0.0.6:8080 --out /etc/haproxy/mcp --check',
     'mcp-scale gen compose --config mcp-scale.config.json --out deploy',
     'mcp-scale gen k8s --redis rediss://user:pass@redis.internal:6380 --image ghcr.io/acme/mcp:1.0 --max-replicas 20 --out k8s',
+    'mcp-scale gen compose --redis ha --gateways 2 --out deploy',
   ]);
   command.action(async (target: string, flags: Record<string, unknown>) => {
     const { runGen } = await import('../../gen/gen-command.js');
