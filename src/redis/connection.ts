@@ -34,13 +34,13 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
     connectionName: options.connectionName,
     // Reconnect forever with a capped backoff: Redis coming back must heal
     // everything without a restart.
-    retryStrategy: backoff,
+    retryStrategy: (times) => backoff(times),
     lazyConnect: false,
   };
   if (target.kind === 'cluster') {
     return new Cluster(target.nodes, {
       enableOfflineQueue: common.enableOfflineQueue,
-      clusterRetryStrategy: backoff,
+      clusterRetryStrategy: (times) => backoff(times),
       redisOptions: {
         ...common,
         username: target.username,
@@ -60,9 +60,13 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
       sentinelUsername: target.sentinelUsername,
       sentinelPassword: target.sentinelPassword,
       ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
-      // Ask the next sentinel at once, then back off like any reconnect;
-      // never give up (null would make ioredis stop for good).
-      sentinelRetryStrategy: backoff,
+      // A short cap: while the old primary is down, each reconnect asks the
+      // sentinels again, and the first one after the promotion succeeds. With
+      // the 2 s cap a client found the new primary up to 2 s late (ioredis's
+      // failoverDetector only helps connected clients). Never give up (null
+      // would make ioredis stop for good).
+      retryStrategy: (times: number) => backoff(times, 500),
+      sentinelRetryStrategy: (times: number) => backoff(times, 500),
       sentinelCommandTimeout: 1000,
       // Subscribe to the sentinels' +switch-master: reconnect as soon as a
       // replica is promoted, instead of when the old connection times out.
@@ -75,8 +79,8 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
   return new Redis(target.url, common);
 }
 
-function backoff(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times, 6), 2000);
+function backoff(times: number, capMs = 2000): number {
+  return Math.min(50 * 2 ** Math.min(times, 6), capMs);
 }
 
 /** A second connection for SUBSCRIBE (a subscribed connection can run nothing else). */
