@@ -71,12 +71,19 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
       // Subscribe to the sentinels' +switch-master: reconnect as soon as a
       // replica is promoted, instead of when the old connection times out.
       failoverDetector: true,
-      // A demoted primary that is still reachable answers writes with
-      // READONLY: reconnect (through the sentinels) and resend the command.
-      reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+      reconnectOnError,
     });
   }
-  return new Redis(target.url, common);
+  // A managed Redis that fails over behind one DNS name: reconnect, and reach the new primary.
+  return new Redis(target.url, { ...common, reconnectOnError });
+}
+
+/**
+ * A demoted primary that is still reachable answers writes with READONLY:
+ * reconnect (through the sentinels, or the endpoint's DNS) and resend the command.
+ */
+function reconnectOnError(error: Error): 2 | false {
+  return error.message.startsWith('READONLY') ? 2 : false;
 }
 
 function backoff(times: number, capMs = 2000): number {
