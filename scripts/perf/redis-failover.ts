@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { connectAdmin } from '../../src/admin/admin-redis.js';
 import { listSessions } from '../../src/admin/sessions.js';
 import { closeRedis, connectRedis } from '../../src/redis/connection.js';
-import { startLocalRedisHa, type LocalRedisHa } from '../../src/redis/local-ha.js';
+import { startLocalRedisHa } from '../../src/redis/local-ha.js';
 import { parseRedisUrl } from '../../src/redis/redis-url.js';
 import { startRole, type RoleProcess } from './fixtures.js';
 import { median, openSessions } from './load.js';
