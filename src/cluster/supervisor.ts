@@ -35,7 +35,7 @@ export interface ReadyInfo {
   prefix: string;
 }
 
-/** The ready file's `redis`: with `--redis ha`, each process serve started (roles as at start). */
+/** The ready file's `redis`: with `--redis ha`, each process serve started, in its current role. */
 export interface ReadyRedis {
   mode: RedisMode;
   url?: string;
@@ -257,6 +257,11 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   };
   // A restarted worker has a new pid: keep the ready file true.
   for (const child of [...workers, gatewayChild]) child.on('restarted', refreshReadyFile);
+  // --redis ha: the ready file names the current primary (what `bench --kill redis` kills).
+  redis.ha?.onSwitch(() => {
+    log(`Redis failover: the sentinels promoted pid ${redis.ha!.primary.pid} port ${redis.ha!.primary.port}`);
+    refreshReadyFile();
+  });
   refreshReadyFile();
   const stateFile =
     options.writeState === false

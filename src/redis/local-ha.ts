@@ -18,14 +18,16 @@ export interface LocalRedisHa {
   /** redis-sentinel://:<password>@127.0.0.1:<s1>,…/<master>?sentinelPassword=<…> (secret: keep it private). */
   url: string;
   masterName: string;
-  /** The roles at start: after a failover, the replica is the primary. */
-  primary: LocalRedis;
-  replica: LocalRedis;
+  /** The roles now: swapped when the sentinels promote the replica (see onSwitch). */
+  readonly primary: LocalRedis;
+  readonly replica: LocalRedis;
   sentinels: LocalRedis[];
   /** Holds the sentinels' config files (which they rewrite); removed by close(). */
   dir: string;
   /** Every process, for reaping after a supervisor was SIGKILLed. */
   pids(): number[];
+  /** Called after the sentinels announce +switch-master (primary and replica are then swapped). */
+  onSwitch(listener: () => void): void;
   /** Stops every process by pid and removes the config folder. Safe twice. */
   close(): Promise<void>;
 }
@@ -49,7 +51,9 @@ export async function startLocalRedisHa(options: LocalRedisHaOptions = {}): Prom
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-scale-ha-'));
   fs.chmodSync(dir, 0o700);
   const started: LocalRedis[] = [];
+  const watchersToClose: Redis[] = [];
   const closeAll = async () => {
+    for (const watcher of watchersToClose) watcher.disconnect();
     // Sentinels first, so they do not fail over a primary that is being stopped.
     await Promise.all(started.filter((s) => sentinels.includes(s)).map((s) => s.close()));
     await Promise.all(started.map((s) => s.close()));
@@ -78,15 +82,37 @@ export async function startLocalRedisHa(options: LocalRedisHaOptions = {}): Prom
     }
     await waitSettled(primary, sentinels, masterName, password, sentinelPassword, options.readyTimeoutMs);
     const hosts = sentinels.map((s) => `127.0.0.1:${s.port}`).join(',');
+    const roles = { primary, replica };
+    const listeners: (() => void)[] = [];
+    // Every sentinel announces the switch; the first announcement naming a new port wins.
+    const watchers = sentinels.map((s) => {
+      const watcher = new Redis({ host: '127.0.0.1', port: s.port, password: sentinelPassword });
+      watcher.on('error', () => {});
+      void watcher.subscribe('+switch-master').catch(() => {});
+      watcher.on('message', (_channel: string, message: string) => {
+        const [name, , , , newPort] = message.split(' ');
+        if (name !== masterName || Number(newPort) === roles.primary.port) return;
+        if (Number(newPort) !== roles.replica.port) return;
+        [roles.primary, roles.replica] = [roles.replica, roles.primary];
+        for (const listener of listeners) listener();
+      });
+      return watcher;
+    });
+    watchersToClose.push(...watchers);
     let closed: Promise<void> | undefined;
     return {
       url: `redis-sentinel://:${password}@${hosts}/${masterName}?sentinelPassword=${sentinelPassword}`,
       masterName,
-      primary,
-      replica,
+      get primary() {
+        return roles.primary;
+      },
+      get replica() {
+        return roles.replica;
+      },
       sentinels,
       dir,
       pids: () => started.map((s) => s.pid),
+      onSwitch: (listener) => listeners.push(listener),
       close() {
         closed ??= closeAll();
         return closed;

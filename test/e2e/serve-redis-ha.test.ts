@@ -2,12 +2,14 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRunningCluster } from '../../src/cluster/state-file.js';
 import { parseRedisUrl } from '../../src/redis/redis-url.js';
 import { isProcessAlive } from '../../src/util/process.js';
 import { connectV1, jsonOf } from '../helpers/clients.js';
-import { CLI, expectAllGone, startServe, type TestCluster } from '../helpers/cluster.js';
+import { CLI, expectAllGone, startServe, waitForReadyInfo, type TestCluster } from '../helpers/cluster.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 
@@ -80,6 +82,57 @@ describe('mcp-scale serve --redis ha', () => {
     expect(sessions.map((s) => s.id)).toContain((client.transport as { sessionId?: string }).sessionId);
     await client.close();
   });
+
+  it(
+    'a SIGKILLed primary: the replica is promoted, the ready file names it, and the cluster keeps serving',
+    { timeout: 90_000 },
+    async () => {
+      const client = await connectV1(cluster.url);
+      const before = cluster.info.redis;
+      expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00005' } })).id).toBe(
+        'p00005',
+      );
+      // Replication is asynchronous: the session record must have reached the replica before the crash.
+      const target = parseRedisUrl(before.url!);
+      if (target.kind !== 'sentinel') throw new Error('unreachable');
+      const primary = new Redis({ host: '127.0.0.1', port: before.primary!.port, password: target.password });
+      expect(await primary.call('WAIT', '1', '5000')).toBe(1);
+      primary.disconnect();
+      process.kill(before.primary!.pid, 'SIGKILL');
+      const after = await waitForReadyInfo(
+        cluster.readyFile,
+        (info) => info.redis.primary!.pid !== before.primary!.pid,
+      );
+      expect(after.redis.primary).toEqual(before.replica);
+      expect(after.redis.replica).toEqual(before.primary);
+      await waitUntil(
+        () =>
+          cluster.stdout().includes(`promoted pid ${before.replica!.pid}`) ||
+          cluster.stderr().includes(`promoted pid ${before.replica!.pid}`),
+        'the failover log line',
+      );
+      // The same gateway and workers (no restart), and a new session is stored on the new primary.
+      expect(after.gateway.pid).toBe(cluster.info.gateway.pid);
+      expect(after.instances.map((w) => w.pid)).toEqual(cluster.info.instances.map((w) => w.pid));
+      expect(jsonOf(await client.callTool({ name: 'get_product', arguments: { id: 'p00004' } })).id).toBe(
+        'p00004',
+      );
+      await waitUntil(
+        async () => {
+          const { stdout } = await run(process.execPath, [CLI, 'sessions', 'list', '--json'], {
+            env: { ...process.env, MCP_SCALE_HOME: cluster.home },
+          });
+          return (JSON.parse(stdout) as { id: string }[]).some(
+            (s) => s.id === (client.transport as { sessionId?: string }).sessionId,
+          );
+        },
+        'the session to be listed from the new primary',
+        30_000,
+      );
+      await client.close();
+      cluster.info = after;
+    },
+  );
 
   it('stops every process, Redis ones included, and removes the sentinel config folder on SIGTERM', async () => {
     const dir = stateOf(cluster).privateRedisDir;
