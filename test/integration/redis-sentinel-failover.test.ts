@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectAdmin } from '../../src/admin/admin-redis.js';
@@ -7,6 +9,7 @@ import { closeRedis, connectRedis, waitForRedis } from '../../src/redis/connecti
 import { startLocalRedisHa, type LocalRedisHa } from '../../src/redis/local-ha.js';
 import type { WorkerHost } from '../../src/worker/host.js';
 import { connectV1, jsonOf } from '../helpers/clients.js';
+import { CLI } from '../helpers/cluster.js';
 import { KEYS, startLimitedGateway, startTestWorker, writeApiKeys } from '../helpers/limits-fixtures.js';
 import { currentPrimaryPort, nodeClient, sentinelClient, waitForPromotion } from '../helpers/redis-ha.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -14,6 +17,7 @@ import { waitUntil } from '../helpers/wait.js';
 const PREFIX = 'ha-failover:';
 const SESSIONS = 12;
 const TOOL_LIMIT = 30;
+const run = promisify(execFile);
 
 describe('a Sentinel-managed Redis whose primary is SIGKILLed under load', () => {
   let ha: LocalRedisHa;
@@ -130,6 +134,19 @@ describe('a Sentinel-managed Redis whose primary is SIGKILLed under load', () =>
       } finally {
         await admin.close();
       }
+      // The admin CLI with the redis-sentinel:// URL reads the counters from the new primary.
+      const { stdout } = await run(process.execPath, [
+        CLI,
+        'limits',
+        'show',
+        'tool:get_product:alice',
+        '--redis',
+        ha.url,
+        '--prefix',
+        PREFIX,
+        '--json',
+      ]);
+      expect(JSON.parse(stdout)).toMatchObject({ used: TOOL_LIMIT, remaining: 0 });
       for (const client of clients) {
         const transport = client.transport as { sessionId?: string };
         const response = await fetch(fresh.url, {
