@@ -11,7 +11,7 @@ import {
 import { dockerContext } from './docker-context.js';
 import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
-import { gatewayArgs, workerArgs, yamlList } from './role-args.js';
+import { gatewayCommand, workerCommand, yamlList, type RoleCommand } from './role-args.js';
 import { renderTemplate } from './templates.js';
 import { HA_MASTER_NAME } from '../redis/local-ha.js';
 import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
@@ -83,25 +83,26 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
   const ha = composeRedisHa(options);
-  const redisUrl = deployRedis ? 'redis://redis:6379' : '${MCP_SCALE_REDIS_URL}';
+  // A Redis URL with a password reaches the roles through .env, never their command line.
+  const redisUrl = deployRedis ? 'redis://redis:6379' : ha.deployHa ? ha.haUrl! : options.redis;
   const dockerfile = path.join(outDir(options), 'Dockerfile');
   const workers = Array.from({ length: options.instances }, (_, i) => {
     const service = `worker-${i + 1}`;
-    const args = workerArgs(options, {
+    const role = workerCommand(options, {
       id: `w${i + 1}`,
       // The registry entry is the worker's MCP endpoint, path included.
       advertiseUrl: `http://${service}:${WORKER_PORT}${options.path}`,
       redisUrl,
       server: docker.serverPathInImage,
     });
-    return { service, args };
+    return { service, args: role.args, role };
   });
   const gateways =
     options.affinity === 'gateway'
-      ? Array.from({ length: options.gateways }, (_, i) => ({
-          service: `gateway-${i + 1}`,
-          args: gatewayArgs(options, redisUrl),
-        }))
+      ? Array.from({ length: options.gateways }, (_, i) => {
+          const role = gatewayCommand(options, redisUrl);
+          return { service: `gateway-${i + 1}`, args: role.args, role };
+        })
       : [];
   // The proxy waits for what it fronts; the names match nginx.conf's upstreams.
   const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
@@ -112,6 +113,7 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
     volumes: deployRedis
       ? ['redis-data']
       : [...ha.haDataNodes.map((n) => `${n.service}-data`), ...ha.haSentinels.map((s) => `${s}-data`)],
+    env: dotEnvEntries([...workers, ...gateways].map((s) => s.role)),
     workers,
     gateways,
     proxied,
@@ -152,12 +154,12 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
 
 /** `--redis ha` in compose: a primary, a replica and three sentinels, named for their roles at start. */
 function composeRedisHa(options: GenOptions) {
-  const deployHa = options.redis === 'ha';
-  if (!deployHa || !options.redisHa) return { deployHa: false, haDataNodes: [], haSentinels: [] };
+  if (options.redis !== 'ha' || !options.redisHa)
+    return { deployHa: false, haDataNodes: [], haSentinels: [], haUrl: undefined };
   const haSentinels = ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3'];
   const { password, sentinelPassword } = options.redisHa;
   return {
-    deployHa,
+    deployHa: true,
     haMasterName: HA_MASTER_NAME,
     haDataNodes: [
       { service: 'redis-primary', replicaOf: undefined },
@@ -168,6 +170,13 @@ function composeRedisHa(options: GenOptions) {
   };
 }
 
+/** The three sentinel pods by their stable names (the headless Service of their StatefulSet). */
+function k8sHaUrl(options: GenOptions): string {
+  const { password, sentinelPassword } = options.redisHa!;
+  const sentinels = [0, 1, 2].map((i) => `mcp-scale-sentinel-${i}.mcp-scale-sentinel:26379`).join(',');
+  return `redis-sentinel://:${password}@${sentinels}/${HA_MASTER_NAME}?sentinelPassword=${sentinelPassword}`;
+}
+
 function renderK8s(options: GenOptions): GeneratedFile[] {
   if (options.affinity === 'session') {
     throw new UserError(
@@ -176,23 +185,35 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
-  const redisArg = '$(MCP_SCALE_REDIS_URL)';
   const deployHa = options.redis === 'ha' && options.redisHa !== undefined;
+  // Every role reads the Redis URL (it may carry a password) and the secrets from the Secret.
+  const redisUrl = deployRedis
+    ? 'redis://mcp-scale-redis:6379'
+    : deployHa
+      ? k8sHaUrl(options)
+      : options.redis;
+  const viaEnv = ['redis'];
+  const worker = workerCommand(options, {
+    id: '$(POD_NAME)',
+    advertiseUrl: `http://$(POD_IP):${WORKER_PORT}${options.path}`,
+    redisUrl,
+    server: docker.serverPathInImage,
+    viaEnv,
+  });
+  const gateway = gatewayCommand(options, redisUrl, viaEnv);
+  const withGateways = options.affinity === 'gateway';
   const k = {
-    redisUrl: deployRedis ? 'redis://mcp-scale-redis:6379' : deployHa ? k8sHaUrl(options) : options.redis,
     haMasterName: HA_MASTER_NAME,
     redisHa: deployHa ? options.redisHa : undefined,
     workerPort: WORKER_PORT,
     gatewayPort: GATEWAY_PORT,
     gracePeriodS: wholeSeconds(options.drainTimeoutMs) + 5,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
-    workerArgs: workerArgs(options, {
-      id: '$(POD_NAME)',
-      advertiseUrl: `http://$(POD_IP):${WORKER_PORT}${options.path}`,
-      redisUrl: redisArg,
-      server: docker.serverPathInImage,
-    }),
-    gatewayArgs: gatewayArgs(options, redisArg),
+    workerArgs: worker.args,
+    gatewayArgs: gateway.args,
+    workerEnv: Object.keys(worker.env),
+    gatewayEnv: Object.keys(gateway.env),
+    secrets: mergedEnv(withGateways ? [worker, gateway] : [worker]),
     pdbComponents: [
       'worker',
       ...(options.affinity === 'gateway' ? ['gateway'] : []),
@@ -227,13 +248,6 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     }));
 }
 
-/** The three sentinel pods by their stable names (the headless Service of their StatefulSet). */
-function k8sHaUrl(options: GenOptions): string {
-  const { password, sentinelPassword } = options.redisHa!;
-  const sentinels = [0, 1, 2].map((i) => `mcp-scale-sentinel-${i}.mcp-scale-sentinel:26379`).join(',');
-  return `redis-sentinel://:${password}@${sentinels}/${HA_MASTER_NAME}?sentinelPassword=${sentinelPassword}`;
-}
-
 function renderAll(options: GenOptions): GeneratedFile[] {
   const withK8s = options.affinity !== 'session';
   const files = [
@@ -258,6 +272,26 @@ function renderAll(options: GenOptions): GeneratedFile[] {
     }),
   });
   return files;
+}
+
+/** The secret variables of several roles, each once (the same value everywhere). */
+function mergedEnv(roles: RoleCommand[]): [string, string][] {
+  const merged = new Map<string, string>();
+  for (const role of roles) for (const [name, value] of Object.entries(role.env)) merged.set(name, value);
+  return [...merged];
+}
+
+/** .env lines are single-quoted (compose reads them literally): a quote or newline cannot be written. */
+function dotEnvEntries(roles: RoleCommand[]): [string, string][] {
+  const entries = mergedEnv(roles);
+  for (const [name, value] of entries) {
+    if (/['\n\r]/.test(value)) {
+      throw new UserError(
+        `gen compose: the value of ${name} contains a quote or a line break, which .env cannot hold`,
+      );
+    }
+  }
+  return entries;
 }
 
 function slash(p: string): string {

@@ -1,7 +1,9 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { parseRedisUrl } from './redis-url.js';
 
-export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './redis-url.js';
+export { parseRedisUrl, type RedisTarget } from './redis-url.js';
+/** The URL with any password replaced, for banners and logs. */
+export { redactRedisUrl } from './redact.js';
 
 export type RedisClient = Redis | Cluster;
 

@@ -1,4 +1,7 @@
 import { UserError } from '../errors.js';
+import { redactRedisUrl } from './redact.js';
+
+export { redactRedisUrl };
 
 /**
  * What a Redis URL names. Parsed once, in one place, so every role and every
@@ -81,16 +84,6 @@ export function parseRedisUrl(url: string): RedisTarget {
     ...(sentinelUsername ? { sentinelUsername } : {}),
     ...(sentinelPassword ? { sentinelPassword } : {}),
   };
-}
-
-/** The URL with every password (data nodes' and sentinels') replaced, for banners and logs. */
-export function redactRedisUrl(url: string): string {
-  return url
-    .replace(/\/\/([^@/]*)@/, (_match, auth: string) => {
-      const user = auth.includes(':') ? auth.split(':')[0] : '';
-      return `//${user ? `${user}:` : ':'}***@`;
-    })
-    .replace(/([?&]sentinelPassword=)[^&#]*/, '$1***');
 }
 
 function parseHosts(url: string, list: string): HostPort[] {

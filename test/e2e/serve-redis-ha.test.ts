@@ -65,8 +65,9 @@ describe('mcp-scale serve --redis ha', () => {
     if (target.kind !== 'sentinel') throw new Error('unreachable');
     for (const pid of [cluster.info.gateway.pid, ...cluster.info.instances.map((w) => w.pid)]) {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      expect(argv).toContain('--redis\0auto');
+      expect(argv).not.toContain('redis-sentinel');
       expect(argv).not.toContain(target.password!);
+      expect(argv).not.toContain(target.sentinelPassword!);
     }
   });
 

@@ -51,8 +51,8 @@ describe('gen --redis ha', () => {
       'redis-sentinel-2',
       'redis-sentinel-3',
     ]);
-    expect(env.content).toMatch(/^MCP_SCALE_REDIS_PASSWORD=[0-9a-f]{48}$/m);
-    expect(env.content).toMatch(/^MCP_SCALE_SENTINEL_PASSWORD=[0-9a-f]{48}$/m);
+    expect(env.content).toMatch(/^MCP_SCALE_REDIS_PASSWORD='[0-9a-f]{48}'$/m);
+    expect(env.content).toMatch(/^MCP_SCALE_SENTINEL_PASSWORD='[0-9a-f]{48}'$/m);
     // No password in compose.yaml itself: containers read it from the environment.
     expect(files.find((f) => f.path === 'compose.yaml')!.content).not.toContain(
       target.kind === 'sentinel' ? target.password! : 'x',
