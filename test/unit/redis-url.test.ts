@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { redisUrlHasCredentials } from '../../src/config/settings/topology.js';
 import { UserError } from '../../src/errors.js';
 import { parseRedisUrl, redactRedisUrl } from '../../src/redis/redis-url.js';
 
@@ -138,3 +139,11 @@ async function runCli(...args: string[]): Promise<{ stderr: string; exitCode: nu
     process.exitCode = undefined;
   }
 }
+
+describe('a Sentinel URL carrying only the sentinels’ password', () => {
+  it('is still a secret: it travels by environment, never argv', () => {
+    expect(redisUrlHasCredentials('redis-sentinel://h:26379/m?sentinelPassword=x')).toBe(true);
+    expect(redisUrlHasCredentials('redis-sentinel://:pw@h:26379/m')).toBe(true);
+    expect(redisUrlHasCredentials('redis-sentinel://h:26379/m')).toBe(false);
+  });
+});
