@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { ClassifiedPost, Era } from './classify.js';
+import type { ClassifiedPost, Era } from '../protocol/classify.js';
 
 /** A refusal the gateway sends as is (401, 429, 503 …). */
 export interface Refusal {

@@ -5,7 +5,7 @@ import { BodyTooLargeError, isJsonContentType, readBody } from '../http/body.js'
 import { HEADER } from '../protocol/headers.js';
 import { RPC } from '../protocol/jsonrpc.js';
 import type { AdmissionRequest, Authenticator, Limiter } from './admission.js';
-import { checkModernHeaders, classifyPost, isRejection } from './classify.js';
+import { checkModernHeaders, classifyPost, isRejection } from '../protocol/classify.js';
 import {
   answerInterrupted,
   answerTimedOut,

@@ -2,7 +2,6 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import os from 'node:os';
 import {
   createMcpHandler,
-  createRequestStateCodec,
   isLegacyRequest,
   type McpHttpHandler,
 } from '@modelcontextprotocol/server';
@@ -13,10 +12,13 @@ import { RedisClusterBus } from '../bus/redis-bus.js';
 import { attachWorkerCache, createWorkerCache } from '../cache/worker-cache.js';
 import type { ToolResultCache } from '../cache/tool-result-cache.js';
 import { generateClusterSecret, verifyIdentity } from '../cluster/identity.js';
+import { WorkerRequestState } from '../cluster/request-state.js';
+import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/classify.js';
 import type { CacheConfig } from '../config/cluster-config.js';
 import type { Authenticator } from '../gateway/admission.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyTooLargeError, readBody } from '../http/body.js';
+import { checkOpsAccess } from '../http/admin-access.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
 import { listen, reachableHost } from '../http/listen.js';
@@ -24,7 +26,7 @@ import { HEADER } from '../protocol/headers.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, type RedisClient } from '../redis/connection.js';
 import { KeySchema } from '../redis/keys.js';
-import { httpUrl, isLoopbackAddress } from '../util/net.js';
+import { httpUrl } from '../util/net.js';
 import { createDemoServerFactory } from './demo/demo-server.js';
 import { MemoryShopState, RedisShopState } from './demo/shop-state.js';
 import { sendWebResponse, toWebRequest } from './http-bridge.js';
@@ -60,7 +62,7 @@ export interface WorkerHostOptions {
   advertiseUrl?: string;
   heartbeatMs?: number;
   allowedHosts?: string[];
-  /** Bearer token for /metrics from non-loopback clients. */
+  /** Bearer token required for /metrics (from every client); without it, loopback clients only. */
   adminToken?: string;
   /** Tool-result cache (`--cache-*`); the demo shop has default TTLs when none are given. */
   cache?: CacheConfig;
@@ -98,12 +100,12 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       : new LocalClusterBus();
 
   const secret = options.clusterSecret ?? generateClusterSecret();
-  const codec = createRequestStateCodec({ key: secret });
+  const requestState = new WorkerRequestState(secret);
   const context = (user: string | undefined, era: 'legacy' | 'modern'): ServerFactoryContext => ({
     workerId: options.id,
     era,
     user,
-    requestState: codec as ServerFactoryContext['requestState'],
+    requestState,
     bus,
   });
 
@@ -186,6 +188,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     }
     let body: Buffer | undefined;
     let parsedBody: unknown;
+    let classified: ClassifiedPost | undefined;
     if (method === 'POST') {
       try {
         body = await readBody(req, options.maxBodyBytes);
@@ -209,6 +212,14 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         sendRpcError(res, 400, null, RPC.parseError, 'Parse error: the body is not valid JSON');
         return 'rejected';
       }
+      // The gateway's classification: what it refuses, the worker refuses;
+      // the era it accounted the POST under is the era it is served in.
+      const outcome = classifyPost(req.headers, parsedBody);
+      if (isRejection(outcome)) {
+        sendRpcError(res, outcome.status, outcome.id, outcome.code, outcome.message);
+        return 'rejected';
+      }
+      classified = outcome;
     }
     const abort = new AbortController();
     // The SDK ends an exchange when its signal aborts: only when the client
@@ -220,13 +231,23 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     const authInfo = { token: '', clientId: user ?? 'anonymous', scopes: [], extra: { user } };
     let era: 'legacy' | 'modern' = 'legacy';
     let response: Response;
-    const legacyRequest = modern ? await isLegacy(request, parsedBody, options.maxBodyBytes) : true;
+    const legacyRequest = !modern
+      ? true
+      : classified
+        ? classified.era === 'legacy'
+        : await isLegacy(request, parsedBody, options.maxBodyBytes);
+    // 2026 requestState is minted and verified for the request in hand (cluster/request-state.ts).
+    const single = classified && !classified.batch ? classified.messages[0] : undefined;
+    const inRequest = <T>(fn: () => Promise<T>): Promise<T> =>
+      single && typeof single.method === 'string'
+        ? requestState.run({ method: single.method, user, params: single.params }, fn)
+        : fn();
     if (modern && (stateless || !legacyRequest)) {
       // Stateless mode: the SDK's own stateless leg answers 2025 requests too.
       era = legacyRequest ? 'legacy' : 'modern';
-      response = await modern.fetch(request, { authInfo: authInfo as never, parsedBody });
+      response = await inRequest(() => modern.fetch(request, { authInfo: authInfo as never, parsedBody }));
     } else {
-      response = await legacy.handle(request, parsedBody, user, authInfo);
+      response = await inRequest(() => legacy.handle(request, parsedBody, user, authInfo));
     }
     metrics.requests.inc({ era, status: String(response.status) });
     await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
@@ -247,6 +268,12 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         .finally(() => {
           if (counted) inflight--;
         });
+      return;
+    }
+    const admin = path === '/metrics';
+    const refused = checkOpsAccess(req, hostPolicy, { required: admin, token: options.adminToken });
+    if (refused) {
+      writeJson(res, refused.status, { error: refused.error });
       return;
     }
     if (path === '/healthz') {
@@ -270,14 +297,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       });
       return;
     }
-    if (path === '/metrics') {
-      const authorized =
-        isLoopbackAddress(req.socket.remoteAddress) ||
-        (options.adminToken !== undefined && req.headers.authorization === `Bearer ${options.adminToken}`);
-      if (!authorized) {
-        writeJson(res, 403, { error: 'metrics are served to loopback clients or with the admin token' });
-        return;
-      }
+    if (admin) {
       void metrics.registry.metrics().then((text) => {
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(text);
