@@ -104,18 +104,17 @@ export class WorkerRequestState {
 
   readonly mint = async (payload: unknown, ctx?: unknown): Promise<string> => {
     const request = this.current.getStore();
-    const binding = request
-      ? bindingContext(request.method, request.user)
-      : ((ctx ?? {}) as BindingContext);
+    const binding = request ? bindingContext(request.method, request.user) : ((ctx ?? {}) as BindingContext);
     const subject = requestSubject(request?.params);
-    return this.codec.mint({ k: 'mcp-scale', p: payload, t: subject.name, a: subject.args }, binding as never);
+    return this.codec.mint(
+      { k: 'mcp-scale', p: payload, t: subject.name, a: subject.args },
+      binding as never,
+    );
   };
 
   readonly verify = async (state: string, ctx: unknown): Promise<unknown> => {
     const request = this.current.getStore();
-    const binding = request
-      ? bindingContext(request.method, request.user)
-      : ((ctx ?? {}) as BindingContext);
+    const binding = request ? bindingContext(request.method, request.user) : ((ctx ?? {}) as BindingContext);
     const sealed = await this.codec.verify(state, binding as never);
     if (request && !sealedFor(sealed, request.params)) throw new Error('bind');
     return sealed.p;

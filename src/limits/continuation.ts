@@ -35,11 +35,16 @@ export class ContinuationCheck {
 
   constructor(clusterSecret: string | undefined) {
     this.codec =
-      clusterSecret && Buffer.byteLength(clusterSecret) >= 32 ? createClusterStateCodec(clusterSecret) : undefined;
+      clusterSecret && Buffer.byteLength(clusterSecret) >= 32
+        ? createClusterStateCodec(clusterSecret)
+        : undefined;
   }
 
   /** Sorts the POST's requests that carry a state (usually none: no crypto then). */
-  async check(classified: ClassifiedPost | undefined, user: string | undefined): Promise<ContinuationVerdict> {
+  async check(
+    classified: ClassifiedPost | undefined,
+    user: string | undefined,
+  ): Promise<ContinuationVerdict> {
     const verdict: ContinuationVerdict = { continuations: new Set() };
     if (!this.codec || !classified || classified.era !== 'modern') return verdict;
     for (const message of classified.requests) {
