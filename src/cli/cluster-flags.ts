@@ -67,7 +67,11 @@ export function addClusterFlags(command: Command, groups: FlagGroup[]): Command 
         '--server-cmd <command>',
         'any command serving Streamable HTTP on {port} / $PORT, run as each worker',
       )
-      .option('--backend-latency <duration>', "demo server's simulated backend latency (default 20ms)");
+      .option('--backend-latency <duration>', "demo server's simulated backend latency (default 20ms)")
+      .option(
+        '--direct-workers',
+        'workers serve requests no gateway signed (clients reach them directly; implied by --lb with --affinity session|ip|none)',
+      );
   }
   if (has('sessions')) {
     command
@@ -108,6 +112,10 @@ export function addClusterFlags(command: Command, groups: FlagGroup[]): Command 
       .option('--jwks-url <url>', 'JWKS endpoint for --auth jwt')
       .option('--jwt-issuer <iss>', 'required JWT issuer')
       .option('--jwt-audience <aud>', 'required JWT audience')
+      .option(
+        '--jwt-allow-no-exp',
+        'accept JWTs without an exp claim (refused by default: they never expire)',
+      )
       .option(
         '--resource-metadata <url>',
         'RFC 9728 protected-resource metadata URL, advertised in WWW-Authenticate',

@@ -76,6 +76,7 @@ const GATEWAY_FLAGS = [
   'jwksUrl',
   'jwtIssuer',
   'jwtAudience',
+  'jwtAllowNoExp',
   'resourceMetadata',
   'rateLimit',
   'block',
@@ -103,6 +104,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   if (config.adminToken) env.MCP_SCALE_ADMIN_TOKEN = config.adminToken;
   if (config.auth.jwtSecret) env.MCP_SCALE_JWT_SECRET = config.auth.jwtSecret;
   const redisArg = redis.url ?? 'memory';
+  // Clients reach workers without a gateway: with --direct-workers, or with a
+  // load balancer that keeps sessions itself (affinity session/ip/none).
+  const directWorkers = config.directWorkers || (config.lb !== undefined && config.affinity !== 'gateway');
   const workers: ManagedChild[] = [];
   let gateway: ManagedChild | undefined;
   let balancer: RunningLoadBalancer | undefined;
@@ -140,6 +144,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
               config.prefix,
               '--session-ttl',
               `${config.sessionTtlMs}ms`,
+              ...(directWorkers ? ['--direct-workers'] : []),
             ],
           };
       workers.push(

@@ -39,6 +39,8 @@ export interface AuthConfig {
   jwtAudience?: string;
   /** URL of the RFC 9728 protected-resource metadata, advertised in WWW-Authenticate. */
   resourceMetadata?: string;
+  /** Accept JWTs without `exp` (never expiring); refused by default. */
+  jwtAllowNoExp: boolean;
   /** Honour X-Forwarded-For (only behind a proxy you run). */
   trustProxy: boolean;
 }
@@ -79,6 +81,11 @@ export interface ClusterConfig {
   allowedHosts: string[];
   adminToken?: string;
   clusterSecret?: string;
+  /**
+   * Workers serve requests without a gateway's signature (clients reach them
+   * directly). Implied under `serve` by --lb with --affinity session|ip|none.
+   */
+  directWorkers: boolean;
   auth: AuthConfig;
   limits: LimitsConfig;
   cache: CacheConfig;
@@ -130,7 +137,8 @@ export function defaultClusterConfig(): ClusterConfig {
     drainTimeoutMs: 10_000,
     corsOrigins: [],
     allowedHosts: [],
-    auth: { mode: 'none', trustProxy: false },
+    directWorkers: false,
+    auth: { mode: 'none', trustProxy: false, jwtAllowNoExp: false },
     limits: { toolLimits: {}, toolCosts: {}, onRedisFailure: 'local' },
     cache: { ttlMs: {}, scope: {}, force: [], timeoutMs: 50 },
     affinity: 'gateway',
@@ -267,6 +275,8 @@ const SETTERS: Record<string, Setter> = {
   jwtIssuer: (c, v) => (c.auth.jwtIssuer = str(v)),
   jwtAudience: (c, v) => (c.auth.jwtAudience = str(v)),
   resourceMetadata: (c, v) => (c.auth.resourceMetadata = str(v)),
+  jwtAllowNoExp: (c, v) => (c.auth.jwtAllowNoExp = bool(v)),
+  directWorkers: (c, v) => (c.directWorkers = bool(v)),
   trustProxy: (c, v) => (c.auth.trustProxy = bool(v)),
   rateLimit: (c, v) => (c.limits.rateLimit = rate(v)),
   block: (c, v) => (c.limits.blockMs = duration(v)),

@@ -1,7 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { LocalClusterBus, type ClusterBus } from '../bus/cluster-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
-import { generateClusterSecret, IdentitySigner } from '../cluster/identity.js';
+import { generateClusterSecret, identityClaim, IdentitySigner } from '../cluster/identity.js';
+import { HEADER } from '../protocol/headers.js';
 import { checkOpsAccess } from '../http/admin-access.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
@@ -94,15 +95,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     void directory.flushPending();
   });
 
+  const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
   const pool = new WorkerPool({
+    signer,
     static: options.workers,
     registry: options.workers.length === 0 && redis ? { redis, keys } : undefined,
     healthIntervalMs: options.healthIntervalMs ?? 1000,
     unhealthyAfter: 2,
     connectionsPerWorker: Math.max(32, options.maxInflight),
   });
-  const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
-  const catalog = new ToolCatalog(pool, () => ({ 'mcp-scale-identity': signer.sign({}) }));
+  const catalog = new ToolCatalog(pool, () => ({ [HEADER.identity]: identityClaim({}) }));
   const metrics = new GatewayMetrics(
     () => directory.size,
     () => pool.healthyCount(),
@@ -120,7 +122,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     directory,
     catalog,
     metrics,
-    signer,
     authenticator: options.authenticator ?? anonymous,
     limiter,
     corsHeaders: (req) => cors.headers(req),

@@ -42,6 +42,8 @@ export function workerArgs(options: GenOptions, input: WorkerArgsInput): string[
     input.advertiseUrl,
   ];
   if (input.server) args.push('--server', input.server);
+  // Without gateways the proxy sends clients' requests to workers unsigned.
+  if (options.affinity !== 'gateway') args.push('--direct-workers');
   return [...args, ...sharedSettingArgs(options)];
 }
 

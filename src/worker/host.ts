@@ -7,7 +7,7 @@ import { IpcClusterBus } from '../bus/ipc-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
 import { attachWorkerCache, createWorkerCache } from '../cache/worker-cache.js';
 import type { ToolResultCache } from '../cache/tool-result-cache.js';
-import { generateClusterSecret, verifyIdentity } from '../cluster/identity.js';
+import { generateClusterSecret } from '../cluster/identity.js';
 import { WorkerRequestState } from '../cluster/request-state.js';
 import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/classify.js';
 import type { CacheConfig } from '../config/cluster-config.js';
@@ -27,6 +27,7 @@ import { createDemoServerFactory } from './demo/demo-server.js';
 import { MemoryShopState, RedisShopState } from './demo/shop-state.js';
 import { sendWebResponse, toWebRequest } from './http-bridge.js';
 import { LegacySessions } from './legacy-sessions.js';
+import { authInfoFor, identifyWorkerRequest } from './request-identity.js';
 import { ClusterServerEventBus } from './server-events.js';
 import { fromFactory, loadServerModule, type LoadedServer } from './server-loader.js';
 import type { ServerFactory, ServerFactoryContext } from './server-module.js';
@@ -63,8 +64,14 @@ export interface WorkerHostOptions {
   /** Tool-result cache (`--cache-*`); the demo shop has default TTLs when none are given. */
   cache?: CacheConfig;
   /**
-   * `--auth` for a worker reached without a gateway (nginx/HAProxy with
-   * --affinity session): checks requests that carry no signed identity.
+   * `--direct-workers`: serve requests that carry no gateway signature
+   * (clients reach this worker without a gateway). Default false: such
+   * requests get 403. See request-identity.ts.
+   */
+  acceptUnsigned?: boolean;
+  /**
+   * `--auth` for a direct worker (nginx/HAProxy with --affinity session):
+   * checks requests that carry no signed identity.
    */
   authenticator?: Authenticator;
 }
@@ -157,24 +164,6 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${rejected}`);
       return 'rejected';
     }
-    let user: string | undefined;
-    const identityHeader = req.headers[HEADER.identity];
-    if (identityHeader !== undefined) {
-      const verified = verifyIdentity(secret, String(identityHeader));
-      if (!verified.ok) {
-        sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${verified.reason}`);
-        return 'rejected';
-      }
-      user = verified.identity.user;
-    } else if (options.authenticator) {
-      const auth = await options.authenticator.authenticate(req);
-      if (!auth.ok) {
-        res.writeHead(auth.status, auth.headers);
-        res.end(auth.body);
-        return 'rejected';
-      }
-      user = auth.user;
-    }
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
       sendRpcError(res, 405, null, RPC.serverError, 'Method not allowed.', {
@@ -202,6 +191,20 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         }
         throw error;
       }
+    }
+    // The identity is bound to the body, so it is checked once the body is in.
+    const identified = await identifyWorkerRequest(req, body, {
+      secret,
+      acceptUnsigned: options.acceptUnsigned === true,
+      authenticator: options.authenticator,
+    });
+    if (!identified.ok) {
+      res.writeHead(identified.status, identified.headers);
+      res.end(identified.body);
+      return 'rejected';
+    }
+    const user = identified.identity.user;
+    if (body !== undefined) {
       try {
         parsedBody = JSON.parse(body.toString('utf8'));
       } catch {
@@ -224,7 +227,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       if (!res.writableFinished) abort.abort();
     });
     const request = toWebRequest(req, body, origin, abort.signal);
-    const authInfo = { token: '', clientId: user ?? 'anonymous', scopes: [], extra: { user } };
+    const authInfo = authInfoFor(identified.identity);
     let era: 'legacy' | 'modern' = 'legacy';
     let response: Response;
     const legacyRequest = !modern

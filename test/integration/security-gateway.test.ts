@@ -2,7 +2,6 @@ import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectAdmin, type AdminConnection } from '../../src/admin/admin-redis.js';
 import { resetLimit } from '../../src/admin/limits.js';
-import { IdentitySigner } from '../../src/cluster/identity.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import type { LocalRedis } from '../../src/redis/local-server.js';
 import type { WorkerHost } from '../../src/worker/host.js';
@@ -15,15 +14,15 @@ import {
   writeApiKeys,
 } from '../helpers/limits-fixtures.js';
 import { startTestRedis } from '../helpers/redis.js';
-import { TEST_SECRET } from '../helpers/roles.js';
+import { signedIdentity } from '../helpers/roles.js';
 
 /**
  * The penetration test's repros against a real gateway, worker and Redis
  * (issue 19, items 1 to 5): each failed on the code before the fix.
  */
 const PREFIX = 'sec-gw:';
-const alice = { 'x-api-key': KEYS.alice };
-const bob = { 'x-api-key': KEYS.bob };
+const alice: Record<string, string> = { 'x-api-key': KEYS.alice };
+const bob: Record<string, string> = { 'x-api-key': KEYS.bob };
 /** A 2026 client that can answer elicitations. */
 const ELICIT_META = {
   ...MODERN_META,
@@ -97,7 +96,7 @@ describe('security: what the penetration test found, at the gateway', () => {
       accept: 'application/json, text/event-stream',
       ...alice,
     };
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, ...initialize() });
+    const body = JSON.stringify({ ...initialize(), id: 1 });
     const mcp = await raw(gateway.url, headers, body);
     expect(mcp.status).toBe(403);
     expect(mcp.body).toContain('Invalid Host header');
@@ -171,17 +170,13 @@ describe('security: what the penetration test found, at the gateway', () => {
   it('3. an initialize without an id is refused (400, -32600) at the gateway and at the worker; no session opens', async () => {
     const sessionsBefore = await workerSessions(worker);
     for (let i = 0; i < 20; i++) {
-      const refused = await post(gateway.url, { jsonrpc: '2.0', ...initialize() }, alice);
+      const refused = await post(gateway.url, initialize(), alice);
       expect(refused.status).toBe(400);
       expect((refused.json as { error: { code: number } }).error.code).toBe(-32600);
     }
     // Straight at the worker, with a valid signed identity: refused the same way.
-    const identity = new IdentitySigner(TEST_SECRET).sign({ user: 'alice' });
-    const direct = await post(
-      worker.url,
-      { jsonrpc: '2.0', ...initialize() },
-      { 'mcp-scale-identity': identity },
-    );
+    const body = initialize();
+    const direct = await post(worker.url, body, signedIdentity('alice', { body: JSON.stringify(body) }));
     expect(direct.status).toBe(400);
     expect(await workerSessions(worker)).toBe(sessionsBefore);
   });
@@ -195,7 +190,7 @@ describe('security: what the penetration test found, at the gateway', () => {
         accept: 'application/json, text/event-stream',
         ...alice,
       },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, ...initialize({ _meta: MODERN_META }) }),
+      body: JSON.stringify({ ...initialize({ _meta: MODERN_META }), id: 1 }),
     });
     await response.text();
     expect(response.status).toBe(200);
