@@ -103,7 +103,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   // Secrets travel in the environment, never in argv (visible to every user in ps).
   if (config.adminToken) env.MCP_SCALE_ADMIN_TOKEN = config.adminToken;
   if (config.auth.jwtSecret) env.MCP_SCALE_JWT_SECRET = config.auth.jwtSecret;
-  const redisArg = redis.url ?? 'memory';
+  // The Redis URL may hold a password: children get it in their environment,
+  // never in argv (visible to every user in ps).
+  if (redis.url) env.REDIS_URL = redis.url;
+  const redisArg = redis.url ? 'auto' : 'memory';
   // Clients reach workers without a gateway: with --direct-workers, or with a
   // load balancer that keeps sessions itself (affinity session/ip/none).
   const directWorkers = config.directWorkers || (config.lb !== undefined && config.affinity !== 'gateway');
@@ -121,7 +124,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     for (let i = 1; i <= config.instances; i++) {
       const id = `w${i}`;
       const port = await findFreePort();
-      const workerEnv = { ...env, PORT: String(port) };
+      const workerEnv: NodeJS.ProcessEnv = { ...env, PORT: String(port) };
+      // A --server-cmd process is the user's own server: it is not given the private Redis's password.
+      if (config.serverCmd && redis.mode === 'private') delete workerEnv.REDIS_URL;
       const launch = config.serverCmd
         ? { kind: 'command' as const, command: config.serverCmd.replaceAll('{port}', String(port)) }
         : {

@@ -6,7 +6,7 @@ import { HEADER } from '../protocol/headers.js';
 import { checkOpsAccess } from '../http/admin-access.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
-import { listen, reachableHost } from '../http/listen.js';
+import { listen, reachableHost, serverOptions, type RequestTimeouts } from '../http/listen.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, redactRedisUrl, type RedisClient } from '../redis/connection.js';
 import { KeySchema } from '../redis/keys.js';
@@ -44,6 +44,8 @@ export interface GatewayOptions {
   adminToken?: string;
   trustProxy: boolean;
   healthIntervalMs?: number;
+  /** Header and whole-request timeouts (default 15 s / 30 s). */
+  requestTimeouts?: RequestTimeouts;
   authenticator?: Authenticator;
   limiter?: Limiter;
 }
@@ -160,7 +162,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   let draining = false;
   let active = 0;
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverOptions(options.requestTimeouts), (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === options.path) {
       if (cors.preflight(req, res)) return;

@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayHintCache } from '../cache/hint-cache.js';
-import { BodyTooLargeError, isJsonContentType, readBody } from '../http/body.js';
+import {
+  BodyAbortedError,
+  BodyTooLargeError,
+  isJsonContentType,
+  lingerThenClose,
+  readBody,
+} from '../http/body.js';
 import { HEADER } from '../protocol/headers.js';
 import { RPC } from '../protocol/jsonrpc.js';
 import type { AdmissionRequest, Authenticator, Limiter } from './admission.js';
@@ -133,9 +139,10 @@ export class McpRouter {
     try {
       x.body = await readBody(x.req, limit);
     } catch (error) {
+      if (error instanceof BodyAbortedError) throw new ClientGoneError(error.message);
       if (!(error instanceof BodyTooLargeError)) throw error;
-      x.res.setHeader('connection', 'close');
       fail(x, 413, null, RPC.invalidRequest, `Payload Too Large: the body exceeds ${limit} bytes`);
+      lingerThenClose(x.req);
       return false;
     }
     let parsed: unknown;

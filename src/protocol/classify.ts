@@ -78,6 +78,14 @@ export function classifyPost(headers: IncomingHttpHeaders, parsed: unknown): Cla
       };
     }
   }
+  if (nestingExceeds(parsed, MAX_JSON_DEPTH)) {
+    return {
+      status: 400,
+      code: RPC.invalidRequest,
+      message: `Invalid Request: the body nests deeper than ${MAX_JSON_DEPTH} levels`,
+      id: batch ? null : replyId(parsed as JsonRpcMessage),
+    };
+  }
   const typed = messages as JsonRpcMessage[];
   // An `initialize` without an id would open a session whose id nobody is
   // told and no limit counts: the spec makes initialize a request.
@@ -113,6 +121,27 @@ export function classifyPost(headers: IncomingHttpHeaders, parsed: unknown): Cla
     ),
     label: batch ? 'batch' : typeof first.method === 'string' ? methodLabel(first.method) : 'response',
   };
+}
+
+/**
+ * Deepest nesting a body may have. Real MCP traffic stays far below; 100,000
+ * levels overflowed the stack of recursive code downstream (validation,
+ * canonical JSON for cache keys) and came back as a 500 with a stack trace.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether a parsed JSON value nests deeper than `max` (iterative: no recursion to overflow). */
+export function nestingExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 export function isRejection(value: ClassifiedPost | Rejection): value is Rejection {

@@ -13,11 +13,11 @@ import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/clas
 import type { CacheConfig } from '../config/cluster-config.js';
 import type { Authenticator } from '../gateway/admission.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
-import { BodyTooLargeError, readBody } from '../http/body.js';
+import { BodyAbortedError, BodyTooLargeError, lingerThenClose, readBody } from '../http/body.js';
 import { checkOpsAccess } from '../http/admin-access.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
-import { listen, reachableHost } from '../http/listen.js';
+import { listen, reachableHost, serverOptions, type RequestTimeouts } from '../http/listen.js';
 import { HEADER } from '../protocol/headers.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, type RedisClient } from '../redis/connection.js';
@@ -61,6 +61,8 @@ export interface WorkerHostOptions {
   allowedHosts?: string[];
   /** Bearer token required for /metrics (from every client); without it, loopback clients only. */
   adminToken?: string;
+  /** Header and whole-request timeouts (default 15 s / 30 s). */
+  requestTimeouts?: RequestTimeouts;
   /** Tool-result cache (`--cache-*`); the demo shop has default TTLs when none are given. */
   cache?: CacheConfig;
   /**
@@ -179,7 +181,6 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         body = await readBody(req, options.maxBodyBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          res.setHeader('connection', 'close');
           sendRpcError(
             res,
             413,
@@ -187,6 +188,12 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
             RPC.invalidRequest,
             `Request body exceeds ${options.maxBodyBytes} bytes`,
           );
+          lingerThenClose(req);
+          return 'rejected';
+        }
+        // Gone (or cut by the request timeout): nobody to answer.
+        if (error instanceof BodyAbortedError) {
+          res.destroy();
           return 'rejected';
         }
         throw error;
@@ -253,7 +260,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     return era;
   };
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverOptions(options.requestTimeouts), (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     res.setHeader(HEADER.instance, options.id);
     if (path === options.path) {
