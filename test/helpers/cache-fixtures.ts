@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { CacheConfig } from '../../src/config/cluster-config.js';
 import type { WorkerHost, WorkerHostOptions } from '../../src/worker/host.js';
 import type { ServerFactory } from '../../src/worker/server-module.js';
-import { TEST_SECRET, startTestWorkerHost } from './roles.js';
+import { startTestWorkerHost } from './roles.js';
 import { waitUntil } from './wait.js';
 
 /**
