@@ -4,7 +4,7 @@ import {
   BodyAbortedError,
   BodyTooLargeError,
   isJsonContentType,
-  lingerThenClose,
+  lingerAfterRefusal,
   readBody,
 } from '../http/body.js';
 import { HEADER } from '../protocol/headers.js';
@@ -141,8 +141,8 @@ export class McpRouter {
     } catch (error) {
       if (error instanceof BodyAbortedError) throw new ClientGoneError(error.message);
       if (!(error instanceof BodyTooLargeError)) throw error;
+      lingerAfterRefusal(x.req, x.res);
       fail(x, 413, null, RPC.invalidRequest, `Payload Too Large: the body exceeds ${limit} bytes`);
-      lingerThenClose(x.req);
       return false;
     }
     let parsed: unknown;

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The client closed the connection, or the server's request timeout cut it, before the body was in. */
 export class BodyAbortedError extends Error {}
@@ -13,7 +13,7 @@ export class BodyTooLargeError extends Error {
  * Reads a request body up to `limit` bytes. Rejects early on a declared
  * Content-Length over the limit, and stops buffering as soon as the
  * streamed body passes it. The request is left open (not destroyed): the
- * caller answers 413 and then calls lingerThenClose.
+ * caller calls lingerAfterRefusal and answers 413.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -65,14 +65,23 @@ export interface Lingering {
 export const DEFAULT_LINGERING: Lingering = { maxBytes: 64 * 1024 * 1024, timeoutMs: 10_000 };
 
 /**
- * After a refusal (413) sent while the client is still sending: read and
- * discard the rest of the body, bounded in bytes and time, as nginx's
- * lingering close does. Closing at once would make the client's kernel see
- * a reset while it writes (EPIPE), and it would never read the 413. A body
- * that ends in time leaves a reusable connection; one that does not is cut.
+ * For a refusal (413) sent while the client is still sending: call it
+ * before answering. It reads and discards the rest of the body, bounded in
+ * bytes and time, as nginx's lingering close does; once the body is in,
+ * the connection is reusable (a client that asked to close, closes it).
+ * Closing at once (what Node does after an answer on a `Connection: close`
+ * request) makes the client's kernel see a reset while it writes (EPIPE),
+ * and the client never reads the 413. A body that goes on too long or too
+ * slowly is cut.
  */
-export function lingerThenClose(req: IncomingMessage, lingering: Lingering = DEFAULT_LINGERING): void {
+export function lingerAfterRefusal(
+  req: IncomingMessage,
+  res: ServerResponse,
+  lingering: Lingering = DEFAULT_LINGERING,
+): void {
   if (req.complete) return;
+  // Node would close the socket as soon as the answer is sent; keep it open until the body is read.
+  res.shouldKeepAlive = true;
   let seen = 0;
   const cut = () => {
     cleanup();
@@ -84,18 +93,19 @@ export function lingerThenClose(req: IncomingMessage, lingering: Lingering = DEF
     seen += chunk.length;
     if (seen > lingering.maxBytes) cut();
   };
+  // Read to the end: the connection is clean again and stays reusable, as the answer said.
+  const onEnd = () => cleanup();
   const cleanup = () => {
     clearTimeout(timer);
     req.off('data', onData);
-    req.off('end', cleanup);
+    req.off('end', onEnd);
     req.off('close', cleanup);
   };
   req.on('data', onData);
-  req.once('end', cleanup);
+  req.once('end', onEnd);
   req.once('close', cleanup);
   req.resume();
 }
-
 /** Drains whatever is left of a request so the connection can be reused. */
 export function discardBody(req: IncomingMessage): void {
   if (!req.readableEnded) req.resume();

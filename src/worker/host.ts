@@ -13,7 +13,7 @@ import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/clas
 import type { CacheConfig } from '../config/cluster-config.js';
 import type { Authenticator } from '../gateway/admission.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
-import { BodyAbortedError, BodyTooLargeError, lingerThenClose, readBody } from '../http/body.js';
+import { BodyAbortedError, BodyTooLargeError, lingerAfterRefusal, readBody } from '../http/body.js';
 import { checkOpsAccess } from '../http/admin-access.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
@@ -181,6 +181,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         body = await readBody(req, options.maxBodyBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
+          lingerAfterRefusal(req, res);
           sendRpcError(
             res,
             413,
@@ -188,7 +189,6 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
             RPC.invalidRequest,
             `Request body exceeds ${options.maxBodyBytes} bytes`,
           );
-          lingerThenClose(req);
           return 'rejected';
         }
         // Gone (or cut by the request timeout): nobody to answer.
