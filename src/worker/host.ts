@@ -14,9 +14,7 @@ import type { CacheConfig } from '../config/cluster-config.js';
 import type { Authenticator } from '../gateway/admission.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyAbortedError, BodyTooLargeError, lingerAfterRefusal, readBody } from '../http/body.js';
-import { checkOpsAccess } from '../http/admin-access.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
-import { writeJson } from '../http/json-response.js';
 import { listen, reachableHost, serverOptions, type RequestTimeouts } from '../http/listen.js';
 import { HEADER } from '../protocol/headers.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
@@ -27,6 +25,7 @@ import { createDemoServerFactory } from './demo/demo-server.js';
 import { MemoryShopState, RedisShopState } from './demo/shop-state.js';
 import { sendWebResponse, toWebRequest } from './http-bridge.js';
 import { LegacySessions } from './legacy-sessions.js';
+import { serveWorkerOps } from './ops-endpoints.js';
 import { authInfoFor, identifyWorkerRequest } from './request-identity.js';
 import { ClusterServerEventBus } from './server-events.js';
 import { fromFactory, loadServerModule, type LoadedServer } from './server-loader.js';
@@ -276,41 +275,17 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         });
       return;
     }
-    const admin = path === '/metrics';
-    const refused = checkOpsAccess(req, hostPolicy, { required: admin, token: options.adminToken });
-    if (refused) {
-      writeJson(res, refused.status, { error: refused.error });
-      return;
-    }
-    if (path === '/healthz') {
-      const status = draining ? 503 : 200;
-      writeJson(res, status, {
-        status: draining ? 'draining' : 'ok',
-        id: options.id,
-        pid: process.pid,
-        sessions: legacy.size,
-        inflight,
-        server: loaded.name,
-        sdk: loaded.sdk,
-      });
-      return;
-    }
-    if (path === '/readyz') {
-      const redisReady = !redis || redis.status === 'ready';
-      writeJson(res, !draining && redisReady ? 200 : 503, {
-        ready: !draining && redisReady,
-        redis: redis ? redis.status : 'memory',
-      });
-      return;
-    }
-    if (admin) {
-      void metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(text);
-      });
-      return;
-    }
-    writeJson(res, 404, { error: `not found: ${path}` });
+    serveWorkerOps(req, res, path ?? '/', {
+      id: options.id,
+      draining: () => draining,
+      sessions: () => legacy.size,
+      inflight: () => inflight,
+      server: { name: loaded.name, sdk: loaded.sdk },
+      redisStatus: () => redis?.status,
+      metrics,
+      hostPolicy,
+      adminToken: options.adminToken,
+    });
   });
   const port = await listen(server, options.port, options.host);
   origin = httpUrl(reachableHost(options.host), port);
