@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { OperationalError } from '../errors.js';
 import { findFreePort } from '../util/net.js';
 import { which } from '../util/process.js';
 
 export interface LocalRedis {
+  /** `redis://127.0.0.1:PORT`, with `:PASSWORD@` when the server requires one: a secret, redact it in logs. */
   url: string;
+  /** The password the server requires, if any. */
+  password?: string;
   port: number;
   pid: number;
   /** Stops the server by its pid (SIGTERM, then SIGKILL). Safe to call twice. */
@@ -16,10 +20,13 @@ export interface LocalRedisOptions {
   /** Extra arguments, e.g. ['--maxmemory', '64mb']. Visible in `ps`: never put a secret here. */
   args?: string[];
   /**
-   * Protect the server: requirepass and masterauth (so it can also replicate from,
-   * or be a replica of, a server with the same password). Passed on stdin, never in argv.
+   * Require a password: a given one, or `true` for a fresh random one (32
+   * bytes). `requirepass` and `masterauth` (so the server can also replicate
+   * from, or be a replica of, a server with the same password) reach
+   * redis-server on stdin as config lines, never in argv where every user of
+   * the machine could read them.
    */
-  password?: string;
+  password?: string | true;
   /** Configuration directives given on stdin (one per line), e.g. `replicaof 127.0.0.1 6379`. */
   config?: string[];
   /**
@@ -59,8 +66,9 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
 
 async function launch(binary: string, port: number, options: LocalRedisOptions): Promise<LocalRedis> {
   const sentinel = options.sentinelConfigFile !== undefined;
+  const password = options.password === true ? randomBytes(32).toString('hex') : options.password;
   const stdinConfig = [
-    ...(options.password ? [`requirepass ${options.password}`, `masterauth ${options.password}`] : []),
+    ...(password !== undefined ? [`requirepass ${password}`, `masterauth ${password}`] : []),
     ...(options.config ?? []),
   ];
   const args = [
@@ -87,9 +95,12 @@ async function launch(binary: string, port: number, options: LocalRedisOptions):
   await waitForReady(child, options.readyTimeoutMs ?? 10_000, sentinel ? '+monitor master' : READY_LINE);
   const pid = child.pid ?? 0;
   let closed: Promise<void> | undefined;
-  const auth = options.password && !sentinel ? `:${encodeURIComponent(options.password)}@` : '';
   return {
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url:
+      password !== undefined && !sentinel
+        ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`
+        : `redis://127.0.0.1:${port}`,
+    password: sentinel ? undefined : password,
     port,
     pid,
     close() {
