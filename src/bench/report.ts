@@ -1,5 +1,5 @@
 import type { MetricsResult } from './metrics.js';
-import { REPORT_VERSION, type BenchReport, type ScenarioSummary } from './report-schema.js';
+import { REPORT_VERSION, type BenchReport, type LoadSummary, type ScenarioSummary } from './report-schema.js';
 import type { BenchOptions, BenchTarget, Era } from './types.js';
 
 /**
@@ -17,6 +17,8 @@ export interface ReportInput {
   dropped: number;
   interrupted: number;
   virtualUsers: Record<Era, number>;
+  /** Offered versus achieved (load/offered.ts). */
+  load: LoadSummary;
 }
 
 export function generatorVersion(): string {
@@ -44,6 +46,8 @@ export function buildReport(input: ReportInput): BenchReport {
       clients: model.kind === 'closed' ? model.clients : null,
       maxClients: model.kind === 'open' ? model.maxClients : null,
       stages: model.kind === 'open' ? model.stages.map((stage) => ({ ...stage })) : null,
+      userStages: model.kind === 'closed' && model.stages ? model.stages.map((stage) => ({ ...stage })) : null,
+      procs: options.procs ?? 1,
       durationMs: options.durationMs ?? null,
       iterations: options.iterations ?? null,
       thinkMs:
@@ -81,6 +85,8 @@ export function buildReport(input: ReportInput): BenchReport {
     instances: metrics.instances,
     eras: { '2025': era('2025'), '2026': era('2026') },
     timeline: metrics.timeline,
+    load: input.load,
+    histograms: metrics.histograms,
     scenario: input.scenario,
     capacity: null,
     thresholds: [],

@@ -30,6 +30,12 @@ export interface VirtualUserDeps {
 export class VirtualUser {
   /** Iterations this user has started (scenarios use it to walk sequences). */
   iteration = 0;
+  /** Iterations that ran to the end (their request answered, failed or timed out). */
+  completed = 0;
+  /** Time spent opening sessions inside iterations, ms (the closed model's arithmetic leaves it out). */
+  setupMs = 0;
+  /** Time from each request's send to its answer, ms. */
+  requestMs = 0;
   /** Do not send before this time (Retry-After honoured), ms since start. */
   notBefore = 0;
   private connection: EraConnection | undefined;
@@ -77,20 +83,33 @@ export class VirtualUser {
   /** Runs one iteration: (re)connects when needed, then sends the step. */
   async execute(step: Step, intendedAt: number): Promise<void> {
     this.iteration += 1;
+    try {
+      await this.runIteration(step, intendedAt);
+    } finally {
+      if (!this.deps.signal.aborted) this.completed += 1;
+    }
+  }
+
+  private async runIteration(step: Step, intendedAt: number): Promise<void> {
     let sendAt = intendedAt;
     const mustConnect =
       !this.connection ||
       this.deps.behaviour.sessionPerCall ||
       (this.sessionLost && this.deps.behaviour.reinitOn404);
     if (mustConnect) {
-      if (!(await this.connect(intendedAt))) return;
+      const connected = await this.connect(intendedAt);
       sendAt = this.deps.clock();
+      this.setupMs += sendAt - intendedAt;
+      if (!connected) return;
     }
     const connection = this.connection;
     if (!connection) return;
     await this.send(connection, step, sendAt);
+    const answeredAt = this.deps.clock();
+    this.requestMs += answeredAt - sendAt;
     if (this.deps.behaviour.sessionPerCall) {
       await connection.close(true);
+      this.setupMs += this.deps.clock() - answeredAt;
       if (this.connection === connection) this.connection = undefined;
     }
   }

@@ -27,7 +27,9 @@ export function registerBenchCommand(program: Command): void {
       intArg(1, 100_000),
     )
     .option('--rate <rate>', 'open model: arrivals per second, e.g. 200/s')
-    .option('--ramp <stages>', 'open model stages, e.g. 0-200/s:30s,hold:60s')
+    .option('--ramp <stages>', 'open model: arrival-rate stages, e.g. 0-200/s:30s,hold:60s')
+    .option('--stages <stages>', 'closed model: user stages, same syntax, e.g. 0-500:30s,hold:2m,500-0:10s')
+    .option('--ramp-up <duration>', 'closed model: start the --clients spread over this long', durationArg)
     .option('--max-clients <n>', 'open model: most users in the pool (default 100)', intArg(1, 100_000))
     .option(
       '--pre-allocate <n>',
@@ -88,6 +90,7 @@ export function registerBenchCommand(program: Command): void {
     'mcp-scale bench --scenario ratelimit --expect-limit 60/1m --json',
     'mcp-scale bench --scenario failover --ready-file .mcp-scale/ready.json',
     'mcp-scale bench --scenario raw --clients 50 --duration 10s',
+    'mcp-scale bench --stages 0-500:30s,hold:2m,500-0:10s --think 500ms-1500ms --threshold "achieved>95%"',
     'mcp-scale bench --script calls.json --threshold "p99<250ms" --threshold "errors<0.1%"',
     'mcp-scale bench --spawn --instances 3 --find-capacity --p99 250ms --out capacity.json',
   ]);
