@@ -231,7 +231,8 @@ export class BenchEngine {
         offered: rate === null ? null : (rate * durationMs) / 1000,
         achieved: iterations,
         durationMs,
-        basis: rate === null ? 'autocannon connections send back to back: no offered rate' : `${rate}/s x the run`,
+        basis:
+          rate === null ? 'autocannon connections send back to back: no offered rate' : `${rate}/s x the run`,
         perUser: [],
         stoppedEarly: 0,
       });
@@ -299,7 +300,9 @@ export class BenchEngine {
       progress: Math.min(1, Math.max(byTime, byCount)),
       targetRatePerSecond: model.kind === 'open' ? rateAt(model.stages, loadElapsed) : undefined,
       virtualUsers:
-        model.kind === 'closed' && model.stages ? usersAt(model.stages, loadElapsed) : (this.factory?.count ?? 0),
+        model.kind === 'closed' && model.stages
+          ? usersAt(model.stages, loadElapsed)
+          : (this.factory?.count ?? 0),
       dropped: this.control.dropped,
       live,
     };

@@ -44,10 +44,12 @@ export function parseStages(
   for (const raw of text.split(',')) {
     const token = raw.trim();
     const colon = token.lastIndexOf(':');
-    if (colon <= 0) throw new UserError(`invalid ${flag} stage '${token}': use FROM-TO:DURATION or hold:DURATION`);
+    if (colon <= 0)
+      throw new UserError(`invalid ${flag} stage '${token}': use FROM-TO:DURATION or hold:DURATION`);
     const head = token.slice(0, colon);
     const durationMs = parseDuration(token.slice(colon + 1), `${flag} stage duration`);
-    if (durationMs <= 0) throw new UserError(`invalid ${flag} stage '${token}': the duration must be longer than 0`);
+    if (durationMs <= 0)
+      throw new UserError(`invalid ${flag} stage '${token}': the duration must be longer than 0`);
     if (head === 'hold') {
       const previous = stages.at(-1);
       if (!previous) throw new UserError(`invalid ${flag}: 'hold' needs a stage before it`);

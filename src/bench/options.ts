@@ -202,7 +202,8 @@ function closedStages(flags: BenchFlags, scenario: ScenarioName): UserStage[] | 
   }
   const durationMs = flags.duration ?? (flags.iterations ? undefined : DEFAULT_DURATION_MS);
   if (durationMs === undefined) {
-    if (flags.rampUp !== undefined) throw new UserError('--ramp-up needs --duration (the ramp is part of it)');
+    if (flags.rampUp !== undefined)
+      throw new UserError('--ramp-up needs --duration (the ramp is part of it)');
     return undefined;
   }
   return constantUsers(flags.clients ?? 10, durationMs, flags.rampUp ?? 0);

@@ -46,7 +46,8 @@ export function buildReport(input: ReportInput): BenchReport {
       clients: model.kind === 'closed' ? model.clients : null,
       maxClients: model.kind === 'open' ? model.maxClients : null,
       stages: model.kind === 'open' ? model.stages.map((stage) => ({ ...stage })) : null,
-      userStages: model.kind === 'closed' && model.stages ? model.stages.map((stage) => ({ ...stage })) : null,
+      userStages:
+        model.kind === 'closed' && model.stages ? model.stages.map((stage) => ({ ...stage })) : null,
       procs: options.procs ?? 1,
       durationMs: options.durationMs ?? null,
       iterations: options.iterations ?? null,

@@ -61,7 +61,9 @@ export function closedModelLoad(input: ClosedLoadInput): LoadSummary {
   });
   const sum = perUser.reduce((total, user) => total + (user.offered ?? 0), 0);
   const timedOffer = input.timed ? sum : undefined;
-  const offered = round(Math.min(timedOffer ?? Number.POSITIVE_INFINITY, input.budget ?? Number.POSITIVE_INFINITY));
+  const offered = round(
+    Math.min(timedOffer ?? Number.POSITIVE_INFINITY, input.budget ?? Number.POSITIVE_INFINITY),
+  );
   const users = input.users.length;
   const basis = input.timed
     ? `${users} users x their active time / (${trim(thinkMs)}ms think + latency)${input.budget ? `, at most --iterations ${input.budget}` : ''}`
