@@ -39,6 +39,15 @@ export async function runBenchCommand(flags: BenchFlags, io: BenchIo): Promise<B
     io.startCluster,
     (target) => runPlan(plan, target, io),
   );
+  return finishReport(report, plan, io);
+}
+
+/** Judges the thresholds, writes the outputs (before the verdict, so a failing CI run keeps them), then fails. */
+export function finishReport(
+  report: BenchReport,
+  plan: Pick<BenchPlan, 'thresholds' | 'output'>,
+  io: Pick<BenchIo, 'stdout'>,
+): BenchReport {
   applyThresholds(report, plan.thresholds);
   writeOutputs(report, plan, io);
   if (!report.passed) throw new ThresholdError(failureLines(report.thresholds));
@@ -95,7 +104,11 @@ async function runPlan(plan: BenchPlan, target: BenchTarget, io: BenchIo): Promi
   }
 }
 
-function writeOutputs(report: BenchReport, plan: BenchPlan, io: BenchIo): void {
+function writeOutputs(
+  report: BenchReport,
+  plan: Pick<BenchPlan, 'output'>,
+  io: Pick<BenchIo, 'stdout'>,
+): void {
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (plan.output.out) fs.writeFileSync(plan.output.out, json);
   if (plan.output.html) fs.writeFileSync(plan.output.html, renderHtmlReport(report));

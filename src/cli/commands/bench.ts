@@ -83,6 +83,8 @@ export function registerBenchCommand(program: Command): void {
     });
   // With --spawn, the cluster takes serve's settings (the same flags, the same meaning).
   addClusterFlags(command, SERVE_FLAG_GROUPS);
+  command.enablePositionalOptions();
+  registerMergeCommand(command);
   withExamples(command, [
     'mcp-scale bench http://127.0.0.1:8080/mcp --clients 20 --duration 30s',
     'mcp-scale bench --rate 200/s --duration 1m --era mixed --mix 2025=70,2026=30',
@@ -111,4 +113,33 @@ async function loadClusterStarter(): Promise<ClusterStarter> {
     });
     return { url: cluster.url, readyInfo: cluster.info(), close: () => cluster.close() };
   };
+}
+
+/** `mcp-scale bench merge`: reports of many load processes or machines as one. */
+function registerMergeCommand(bench: Command): void {
+  const merge = bench
+    .command('merge')
+    .description('Merge bench reports (--out files) of runs that loaded the same target together, exactly')
+    .argument('<reports...>', 'report files written by `mcp-scale bench --out`')
+    .option('--json', 'print the merged report as JSON instead of the table')
+    .option('--out <file>', 'write the merged report JSON')
+    .option('--html <file>', 'write the merged HTML report')
+    .option(
+      '--threshold <expr>',
+      'fail (exit 99) unless true on the merged report (repeatable)',
+      collectStrings,
+    )
+    .action(
+      async (
+        files: string[],
+        flags: { json?: boolean; out?: string; html?: string; threshold?: string[] },
+      ) => {
+        const { runBenchMerge } = await import('../../bench/merge/merge-command.js');
+        runBenchMerge(files, flags, { stdout: process.stdout });
+      },
+    );
+  withExamples(merge, [
+    'mcp-scale bench merge pod-0.json pod-1.json pod-2.json --html merged.html',
+    'mcp-scale bench merge reports/*.json --json --threshold "p99<250ms" --threshold "achieved>95%"',
+  ]);
 }
