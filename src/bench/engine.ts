@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createBenchHttpClient } from './clients/http-client.js';
 import { runClosedModel, type UserRun } from './load/closed-model.js';
 import { closedModelLoad, openModelLoad, summarise, type UserLoad } from './load/offered.js';
-import { usersAt } from './load/user-stages.js';
+import { sliceSize, usersAt } from './load/user-stages.js';
 import { runOpenModel } from './load/open-model.js';
 import { VuFactory } from './load/vu-factory.js';
 import { ArrivalSchedule, rateAt, totalDurationMs } from './load-profile.js';
@@ -151,6 +151,7 @@ export class BenchEngine {
         signal: control.signal,
       },
       options.seed,
+      options.userSlice,
     );
     this.factory = factory;
     await scenario.start?.({
@@ -170,7 +171,7 @@ export class BenchEngine {
           control,
           factory,
           scenario,
-          clients: model.clients,
+          clients: sliceSize(model.clients, options.userSlice),
           thinkMinMs: model.thinkMinMs,
           thinkMaxMs: model.thinkMaxMs,
           gracefulStopMs: options.gracefulStopMs,
@@ -301,7 +302,7 @@ export class BenchEngine {
       targetRatePerSecond: model.kind === 'open' ? rateAt(model.stages, loadElapsed) : undefined,
       virtualUsers:
         model.kind === 'closed' && model.stages
-          ? usersAt(model.stages, loadElapsed)
+          ? sliceSize(usersAt(model.stages, loadElapsed), this.options.userSlice)
           : (this.factory?.count ?? 0),
       dropped: this.control.dropped,
       live,

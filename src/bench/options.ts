@@ -3,6 +3,7 @@ import type { RateSpec } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { constantStages, parsePerSecond, parseRamp, totalDurationMs } from './load-profile.js';
 import { constantUsers, parseUserStages, peakUsers } from './load/user-stages.js';
+import { checkProcs, resolveProcs } from './procs/split-options.js';
 import { readScript } from './scenarios/script.js';
 import { parseThreshold, type Threshold } from './thresholds.js';
 import type { UserStage } from './load/user-stages.js';
@@ -100,6 +101,8 @@ export function resolveBenchPlan(flags: BenchFlags): BenchPlan {
         ? totalDurationMs(model.stages)
         : (flags.duration ?? (flags.iterations ? undefined : DEFAULT_DURATION_MS));
   const capacity = resolveCapacity(flags);
+  const procs = resolveProcs(flags.procs);
+  checkProcs(procs, scenario, flags.findCapacity ?? false);
   const toolArgs = flags.args === undefined ? undefined : parseArgs(flags.args);
   const options: Omit<BenchOptions, 'url'> = {
     scenario,
@@ -123,6 +126,7 @@ export function resolveBenchPlan(flags: BenchFlags): BenchPlan {
     ...(flags.readyFile ? { readyFile: flags.readyFile } : {}),
     ...(flags.killAt !== undefined ? { killAtMs: flags.killAt } : {}),
     ...(flags.killInstance ? { killInstance: flags.killInstance } : {}),
+    procs,
     tickMs: 1000,
   };
   if (flags.expectLimit && scenario !== 'ratelimit')

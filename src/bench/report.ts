@@ -1,3 +1,4 @@
+import { sliceSize } from './load/user-stages.js';
 import type { MetricsResult } from './metrics.js';
 import { REPORT_VERSION, type BenchReport, type LoadSummary, type ScenarioSummary } from './report-schema.js';
 import type { BenchOptions, BenchTarget, Era } from './types.js';
@@ -43,11 +44,18 @@ export function buildReport(input: ReportInput): BenchReport {
       model: model.kind,
       era: options.mix['2025'] === 100 ? '2025' : options.mix['2026'] === 100 ? '2026' : 'mixed',
       mix: { ...options.mix },
-      clients: model.kind === 'closed' ? model.clients : null,
+      // With --procs, each process reports its own share; the merge adds them back up.
+      clients: model.kind === 'closed' ? sliceSize(model.clients, options.userSlice) : null,
       maxClients: model.kind === 'open' ? model.maxClients : null,
       stages: model.kind === 'open' ? model.stages.map((stage) => ({ ...stage })) : null,
       userStages:
-        model.kind === 'closed' && model.stages ? model.stages.map((stage) => ({ ...stage })) : null,
+        model.kind === 'closed' && model.stages
+          ? model.stages.map((stage) => ({
+              from: sliceSize(stage.from, options.userSlice),
+              to: sliceSize(stage.to, options.userSlice),
+              durationMs: stage.durationMs,
+            }))
+          : null,
       procs: options.procs ?? 1,
       durationMs: options.durationMs ?? null,
       iterations: options.iterations ?? null,

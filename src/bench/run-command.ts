@@ -11,6 +11,7 @@ import { withBenchTarget, type ClusterStarter, type SpawnRequest } from './spawn
 import { formatSummary } from './summary-table.js';
 import { applyThresholds, failureLines } from './thresholds.js';
 import type { BenchTarget } from './types.js';
+import type { BenchEventSource } from '../ui/bench-view-model.js';
 
 /**
  * `mcp-scale bench` as a library call: resolve the flags, find the target,
@@ -61,7 +62,8 @@ async function spawnConfig(flags: Record<string, unknown>): Promise<SpawnRequest
   return { config, flags };
 }
 
-type Display = (engine: BenchEngine) => { close(): void };
+type Display = (engine: BenchEventSource) => { close(): void };
+type RunningBench = BenchEventSource & { stop(): void };
 
 /** The dashboard on a TTY, plain lines otherwise, nothing with --json; loaded before the run starts. */
 async function loadDisplay(plan: BenchPlan, io: BenchIo): Promise<Display | undefined> {
@@ -77,13 +79,13 @@ async function loadDisplay(plan: BenchPlan, io: BenchIo): Promise<Display | unde
 async function runPlan(plan: BenchPlan, target: BenchTarget, io: BenchIo): Promise<BenchReport> {
   const options = { ...plan.options, url: target.url };
   const display = await loadDisplay(plan, io);
-  let current: { engine: BenchEngine; display?: { close(): void } } | undefined;
+  let current: { engine: RunningBench; display?: { close(): void } } | undefined;
   let interrupted = false;
   const onInterrupt = (): void => {
     interrupted = true;
     current?.engine.stop();
   };
-  const attach = (engine: BenchEngine): void => {
+  const attach = (engine: RunningBench): void => {
     current?.display?.close();
     current = { engine, ...(display ? { display: display(engine) } : {}) };
   };
@@ -95,7 +97,11 @@ async function runPlan(plan: BenchPlan, target: BenchTarget, io: BenchIo): Promi
         stopped: () => interrupted,
       });
     }
-    const engine = new BenchEngine(options, target);
+    const procs = options.procs ?? 1;
+    const engine =
+      procs > 1
+        ? new (await import('./procs/procs-engine.js')).ProcsEngine(options, target, procs)
+        : new BenchEngine(options, target);
     attach(engine);
     return await engine.run();
   } finally {

@@ -1,4 +1,5 @@
 import type { UserStage } from './load/user-stages.js';
+import type { UserSlice } from './load/vu-factory.js';
 
 /**
  * Types shared by the bench engine, its scenarios, the report and the
@@ -137,6 +138,8 @@ export interface BenchOptions {
   slowCalls?: boolean;
   /** Load processes the users are split across (--procs; 1 = this process only). */
   procs?: number;
+  /** Inside one of those processes: which users are its own. */
+  userSlice?: UserSlice;
   /** How often the engine emits `tick` events. */
   tickMs: number;
 }

@@ -18,6 +18,7 @@ export interface ClosedModelInput {
   control: RunControl;
   factory: VuFactory;
   scenario: Scenario;
+  /** Users this process runs (its slice of the global users with --procs). */
   clients: number;
   thinkMinMs: number;
   thinkMaxMs: number;
@@ -40,12 +41,11 @@ export interface UserRun {
 
 export async function runClosedModel(input: ClosedModelInput): Promise<UserRun[]> {
   const { control, factory } = input;
-  const runs: UserRun[] = Array.from({ length: input.clients }, (_, i) => ({
-    vu: factory.create(),
-    windows: windowsFor(input, i + 1),
-    ended: 'running',
-    retryWaitMs: 0,
-  }));
+  const runs: UserRun[] = Array.from({ length: input.clients }, () => {
+    const vu = factory.create();
+    // Windows follow the global user number: user n + 1 runs while the level is at least n + 1.
+    return { vu, windows: windowsFor(input, vu.index + 1), ended: 'running', retryWaitMs: 0 };
+  });
   const loops = Promise.all(
     runs.map((run) =>
       userLoop(input, run).then(

@@ -84,3 +84,9 @@ function spanAtLeast(stage: UserStage, k: number, t0: number, t1: number): Activ
   const at = t0 + ((k - from) / (to - from)) * (t1 - t0);
   return from < k ? { startMs: at, endMs: t1 } : { startMs: t0, endMs: at };
 }
+
+/** How many of the global users 1..`users` a process with this --procs slice runs. */
+export function sliceSize(users: number, slice: { index: number; count: number } | undefined): number {
+  if (!slice) return users;
+  return Math.max(0, Math.ceil((users - slice.index) / slice.count));
+}

@@ -37,6 +37,10 @@ export function registerBenchCommand(program: Command): void {
       intArg(0, 100_000),
     )
     .option('--duration <duration>', 'how long to run (default 10s)', durationArg)
+    .option(
+      '--procs <n>',
+      'split the users across N load processes (threads), or auto = cores - 1 (default 1)',
+    )
     .option('--iterations <n>', 'stop after this many requests in total', intArg(1))
     .option('--think <duration>', 'closed model: pause between calls, e.g. 100ms or 50ms-200ms')
     .option('--timeout <duration>', 'per-request timeout (default 30s)', durationArg)
@@ -92,6 +96,7 @@ export function registerBenchCommand(program: Command): void {
     'mcp-scale bench --scenario ratelimit --expect-limit 60/1m --json',
     'mcp-scale bench --scenario failover --ready-file .mcp-scale/ready.json',
     'mcp-scale bench --scenario raw --clients 50 --duration 10s',
+    'mcp-scale bench --clients 500 --ramp-up 30s --duration 2m --procs auto',
     'mcp-scale bench --stages 0-500:30s,hold:2m,500-0:10s --think 500ms-1500ms --threshold "achieved>95%"',
     'mcp-scale bench --script calls.json --threshold "p99<250ms" --threshold "errors<0.1%"',
     'mcp-scale bench --spawn --instances 3 --find-capacity --p99 250ms --out capacity.json',
