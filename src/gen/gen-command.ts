@@ -2,6 +2,7 @@ import path from 'node:path';
 import { OperationalError, UserError } from '../errors.js';
 import { checkGenerated, type CheckResult } from './check.js';
 import { genWarnings } from './choices.js';
+import { DEFAULT_BENCH_ARGS, type BenchJobInput } from './bench-job.js';
 import { resolveGenOptions } from './options.js';
 import { renderTarget } from './render.js';
 import { GEN_TARGETS, type GenOptions, type GenTarget } from './types.js';
@@ -38,8 +39,9 @@ export async function runGen(
   const out = typeof flags.out === 'string' ? flags.out : '-';
   const json = flags.json === true;
   if (json && out === '-') throw new UserError('--json reports on written files: give --out DIR');
-  const options = resolveGenOptions({ ...flags, out });
-  const files = renderTarget(target as GenTarget, options);
+  const bench = benchJobInput(target, flags);
+  const options = resolveGenOptions({ ...withoutBenchFlags(flags), out });
+  const files = renderTarget(target as GenTarget, options, bench);
   const warnings = [...genWarnings(options), ...targetWarnings(target as GenTarget, options)];
   for (const warning of warnings) io.stderr.write(`mcp-scale gen: warning: ${warning}\n`);
   const written = writeGenerated(files, out, io.stdout);
@@ -59,6 +61,38 @@ export async function runGen(
     throw new OperationalError(`${failed.length} of ${result.checks?.length} checks failed`, 'GEN_CHECK');
   }
   return result;
+}
+
+const BENCH_FLAGS = ['pods', 'benchUrl', 'benchArgs'] as const;
+
+/** `gen bench --pods N [--bench-url URL] [-- bench flags…]`; refused with any other target. */
+function benchJobInput(target: string, flags: Record<string, unknown>): BenchJobInput {
+  const given = BENCH_FLAGS.filter((key) => {
+    const value = flags[key];
+    return value !== undefined && !(Array.isArray(value) && value.length === 0);
+  });
+  if (target !== 'bench') {
+    const first = given[0];
+    if (first) {
+      const name =
+        first === 'benchArgs' ? 'bench flags after --' : `--${first === 'pods' ? 'pods' : 'bench-url'}`;
+      throw new UserError(`${name} goes with gen bench, not gen ${target}`);
+    }
+    return { pods: 3, benchArgs: DEFAULT_BENCH_ARGS };
+  }
+  const pods = flags.pods === undefined ? 3 : Number(flags.pods);
+  const args = Array.isArray(flags.benchArgs) ? flags.benchArgs.map(String) : [];
+  return {
+    pods,
+    benchArgs: args.length > 0 ? args : DEFAULT_BENCH_ARGS,
+    ...(typeof flags.benchUrl === 'string' ? { url: flags.benchUrl } : {}),
+  };
+}
+
+function withoutBenchFlags(flags: Record<string, unknown>): Record<string, unknown> {
+  const rest = { ...flags };
+  for (const key of BENCH_FLAGS) delete rest[key];
+  return rest;
 }
 
 /** Relative to the current folder when inside it, absolute otherwise. */

@@ -19,9 +19,11 @@ export function registerGenCommand(program: Command): void {
         'docker',
         'compose',
         'k8s',
+        'bench',
         'all',
       ]),
     )
+    .argument('[bench-flags...]', 'gen bench: the `mcp-scale bench` flags each pod runs, after --')
     .option('--out <dir>', 'write files into this folder, or - for stdout (default -)')
     .option('--config <file>', 'read settings from a JSON config file (the one serve uses)')
     .option('--check', 'validate: nginx -t, haproxy -c, compose/k8s schemas, Dockerfile dry run')
@@ -68,6 +70,8 @@ export function registerGenCommand(program: Command): void {
     .option('--min-replicas <n>', 'Kubernetes HPA minimum workers (default --instances)')
     .option('--max-replicas <n>', 'Kubernetes HPA maximum workers (default 10)')
     .option('--cpu-target <percent>', 'Kubernetes HPA average CPU target (default 70)')
+    .option('--pods <n>', 'gen bench: pods of the Kubernetes Job, each running a bench (default 3)')
+    .option('--bench-url <url>', 'gen bench: what the pods bench (default the gateway Service of gen k8s)')
     .option(
       '--context <dir>',
       'Docker build context: mcp-scale itself or a project depending on it (default .)',
@@ -79,9 +83,10 @@ export function registerGenCommand(program: Command): void {
     'mcp-scale gen haproxy --upstream g1=10.0.0.5:8080 --upstream g2=10.0.0.6:8080 --out /etc/haproxy/mcp --check',
     'mcp-scale gen compose --config mcp-scale.config.json --out deploy',
     'mcp-scale gen k8s --redis rediss://user:pass@redis.internal:6380 --image ghcr.io/acme/mcp:1.0 --max-replicas 20 --out k8s',
+    'mcp-scale gen bench --pods 5 --image ghcr.io/acme/mcp:1.0 --out k8s --check -- --clients 100 --ramp-up 30s --duration 3m',
   ]);
-  command.action(async (target: string, flags: Record<string, unknown>) => {
+  command.action(async (target: string, benchArgs: string[], flags: Record<string, unknown>) => {
     const { runGen } = await import('../../gen/gen-command.js');
-    await runGen(target, flags);
+    await runGen(target, { ...flags, benchArgs });
   });
 }
