@@ -149,6 +149,7 @@ export class BenchEngine {
         clock: control.clock,
         record: (record) => this.record(record, scenario),
         signal: control.signal,
+        client: options.client ?? 'sdk',
       },
       options.seed,
       options.userSlice,

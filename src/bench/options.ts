@@ -27,6 +27,8 @@ export interface BenchFlags {
   stages?: string;
   /** Closed model: start the users spread over this long (ms). */
   rampUp?: number;
+  /** The virtual users' client: sdk (default) or lean. */
+  client?: 'sdk' | 'lean';
   /** Load processes: a number, or `auto` (cores - 1). */
   procs?: string;
   maxClients?: number;
@@ -127,8 +129,11 @@ export function resolveBenchPlan(flags: BenchFlags): BenchPlan {
     ...(flags.killAt !== undefined ? { killAtMs: flags.killAt } : {}),
     ...(flags.killInstance ? { killInstance: flags.killInstance } : {}),
     procs,
+    client: flags.client ?? 'sdk',
     tickMs: 1000,
   };
+  if (flags.client && scenario === 'raw')
+    throw new UserError("--client picks the virtual users' client; raw drives autocannon");
   if (flags.expectLimit && scenario !== 'ratelimit')
     throw new UserError('--expect-limit goes with --scenario ratelimit');
   if ((flags.killAt !== undefined || flags.killInstance) && scenario !== 'failover') {

@@ -218,6 +218,7 @@ export const benchReportSchema = z
           .nullable()
           .describe('Closed model: users over time (--stages, or --clients with --ramp-up)'),
         procs: count.describe('Load processes the users were split across (--procs)'),
+        client: z.enum(['sdk', 'lean']).describe("The virtual users' client (--client)"),
         durationMs: z.number().nullable(),
         iterations: count.nullable(),
         thinkMs: z.object({ min: z.number(), max: z.number() }).strict(),

@@ -57,6 +57,7 @@ export function buildReport(input: ReportInput): BenchReport {
             }))
           : null,
       procs: options.procs ?? 1,
+      client: options.client ?? 'sdk',
       durationMs: options.durationMs ?? null,
       iterations: options.iterations ?? null,
       thinkMs:

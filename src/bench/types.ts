@@ -136,6 +136,8 @@ export interface BenchOptions {
   killInstance?: string;
   /** mixed: include the 1 s streamed report (default true; find-capacity leaves it out). */
   slowCalls?: boolean;
+  /** The client virtual users run: the MCP SDKs (default) or the lean wire client. */
+  client?: 'sdk' | 'lean';
   /** Load processes the users are split across (--procs; 1 = this process only). */
   procs?: number;
   /** Inside one of those processes: which users are its own. */

@@ -3,6 +3,7 @@ import { classifyError } from './classify-error.js';
 import {
   createEraConnection,
   type CallOptions,
+  type ClientKind,
   type EraConnection,
   type ToolResultLike,
 } from './era-connection.js';
@@ -23,6 +24,8 @@ export interface VirtualUserDeps {
   /** ms since the bench started. */
   clock: () => number;
   record: (record: ResponseRecord) => void;
+  /** The SDK clients or the lean wire client (--client). */
+  client?: ClientKind;
   /** Aborted when the run ends hard (after the graceful stop): the user closes its client. */
   signal: AbortSignal;
 }
@@ -61,7 +64,7 @@ export class VirtualUser {
     await this.connection?.close(false);
     this.connection = undefined;
     this.sessionLost = false;
-    const connection = createEraConnection(this.era, this.deps.url, this.probe.fetch);
+    const connection = createEraConnection(this.era, this.deps.url, this.probe.fetch, this.deps.client);
     this.probe.reset();
     const method = this.era === '2025' ? 'initialize' : 'server/discover';
     try {

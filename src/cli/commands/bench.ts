@@ -20,6 +20,12 @@ export function registerBenchCommand(program: Command): void {
     .addOption(
       new Option('--era <era>', 'client era: 2025 | 2026 | mixed').choices(['2025', '2026', 'mixed']),
     )
+    .addOption(
+      new Option(
+        '--client <kind>',
+        "virtual users' client: sdk (the MCP SDKs) or lean (wire-level, cheaper)",
+      ).choices(['sdk', 'lean']),
+    )
     .option('--mix <shares>', 'share of users per era, e.g. 2025=70,2026=30')
     .option(
       '--clients <n>',
