@@ -6,16 +6,15 @@ import {
   type EraConnection,
   type ToolResultLike,
 } from './era-connection.js';
-import { callRpc, notify } from './lean-rpc.js';
+import { callRpc, listen, notify } from './lean-rpc.js';
 import type { FetchLike } from './response-probe.js';
 
 /**
  * `--client lean`: both eras spoken on the wire directly (lean-rpc.ts),
  * for a fraction of the SDK clients' CPU per call:
  *   - 2025: initialize, Mcp-Session-Id and MCP-Protocol-Version on every
- *     request, notifications/initialized, DELETE on close; no standalone
- *     GET stream (the bench's scenarios never need server-initiated
- *     messages outside a request);
+ *     request, notifications/initialized, the standalone GET stream (as the
+ *     SDK opens it), DELETE on close;
  *   - 2026: server/discover pinned to 2026-07-28, then stateless requests
  *     with the per-request `_meta` and the Mcp-Method / Mcp-Name headers.
  */
@@ -100,6 +99,15 @@ class LeanLegacyConnection extends LeanConnection {
       jsonrpc: '2.0',
       method: 'notifications/initialized',
     });
+    if (this.sessionId) {
+      // In the background, as the SDK does: the calls never wait for it.
+      void listen({
+        url: this.url,
+        fetch: this.fetchFn,
+        headers: this.sessionHeaders(),
+        closed: this.closer.signal,
+      }).catch(() => undefined);
+    }
   }
 
   protected async request(

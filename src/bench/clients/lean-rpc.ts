@@ -199,8 +199,42 @@ async function feed(response: Response, push: (text: string) => void, done: () =
   }
 }
 
+/**
+ * The 2025 standalone stream (GET), as the SDK client opens it after
+ * `notifications/initialized`: server-initiated requests are answered,
+ * notifications read. A server without one (405) or a closed connection
+ * ends it quietly; it never holds up the calls.
+ */
+export async function listen(call: Pick<RpcCall, 'url' | 'fetch' | 'headers' | 'closed'>): Promise<void> {
+  const response = await call.fetch(call.url, {
+    method: 'GET',
+    headers: { accept: 'text/event-stream', ...call.headers },
+    signal: call.closed,
+  });
+  if (!response.ok || !(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    await response.body?.cancel().catch(() => undefined);
+    return;
+  }
+  const parser = createParser({
+    onEvent(event) {
+      if (!event.data) return;
+      try {
+        const message = JSON.parse(event.data) as RpcMessage;
+        if (message.method && message.id !== undefined && message.id !== null)
+          void answerServerRequest(call, message);
+      } catch {
+        // not a JSON-RPC message
+      }
+    },
+  });
+  await feed(response, parser.feed.bind(parser), () => call.closed.aborted);
+}
+
 /** A client without sampling, elicitation or roots: ping answered, the rest "method not found". */
-async function answerServerRequest(call: RpcCall, request: RpcMessage): Promise<void> {
+async function answerServerRequest(
+  call: Pick<RpcCall, 'url' | 'fetch' | 'headers'>,
+  request: RpcMessage,
+): Promise<void> {
   const reply =
     request.method === 'ping'
       ? { jsonrpc: '2.0', id: request.id, result: {} }
