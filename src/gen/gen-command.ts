@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { OperationalError, UserError } from '../errors.js';
+import { DEFAULT_BENCH_ARGS, type BenchJobInput } from './bench-job.js';
 import { checkGenerated, type CheckResult } from './check.js';
 import { genWarnings } from './choices.js';
-import { DEFAULT_BENCH_ARGS, type BenchJobInput } from './bench-job.js';
-import { resolveGenOptions } from './options.js';
+import { genOptionsFromConfig } from './options.js';
+import type { ClusterConfig } from '../config/cluster-config.js';
 import { renderTarget } from './render.js';
 import { GEN_TARGETS, type GenOptions, type GenTarget } from './types.js';
 import { writeGenerated, type WrittenFile } from './write.js';
@@ -23,25 +24,42 @@ export interface GenIo {
   stderr: NodeJS.WritableStream;
 }
 
+export interface GenRequest {
+  /** The resolved settings (resolveClusterConfig with command 'gen'). */
+  config: ClusterConfig;
+  /** Output folder, or '-' (default) for stdout. */
+  out?: string;
+  /** Run the real checkers (nginx -t, haproxy -c, schemas, Dockerfile dry run). */
+  check?: boolean;
+  /** Report as JSON on stdout (needs out). */
+  json?: boolean;
+  /** Docker build context (default: the current folder). */
+  context?: string;
+  /** gen bench: the Job's pods, target and the bench flags each pod runs (refused with other targets). */
+  bench?: { pods?: string | number; url?: string; flags?: string[] };
+}
+
 /**
- * `mcp-scale gen <target>`: resolve options (defaults < --config < env <
- * flags), render, write (or print), optionally check. Throws UserError for
- * bad input and OperationalError when a check fails, after reporting.
+ * `mcp-scale gen <target>`: render the resolved settings, write (or print),
+ * optionally check. Throws UserError for bad input and OperationalError when
+ * a check fails, after reporting.
  */
 export async function runGen(
   target: string,
-  flags: Record<string, unknown>,
+  request: GenRequest,
   io: GenIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<GenRunResult> {
   if (!(GEN_TARGETS as readonly string[]).includes(target)) {
     throw new UserError(`unknown gen target '${target}': use one of ${GEN_TARGETS.join(', ')}`);
   }
-  const out = typeof flags.out === 'string' ? flags.out : '-';
-  const json = flags.json === true;
+  const out = request.out ?? '-';
+  const json = request.json === true;
   if (json && out === '-') throw new UserError('--json reports on written files: give --out DIR');
-  const bench = benchJobInput(target, flags);
-  const options = resolveGenOptions({ ...withoutBenchFlags(flags), out });
-  const files = renderTarget(target as GenTarget, options, bench);
+  const options = genOptionsFromConfig(request.config, {
+    contextDir: path.resolve(request.context ?? process.cwd()),
+    outDir: out === '-' ? undefined : path.resolve(out),
+  });
+  const files = renderTarget(target as GenTarget, options, benchJobInput(target, request.bench));
   const warnings = [...genWarnings(options), ...targetWarnings(target as GenTarget, options)];
   for (const warning of warnings) io.stderr.write(`mcp-scale gen: warning: ${warning}\n`);
   const written = writeGenerated(files, out, io.stdout);
@@ -51,7 +69,7 @@ export async function runGen(
   if (!json && out !== '-') {
     for (const file of written) report.write(`wrote ${displayPath(file.path)} (${file.bytes} bytes)\n`);
   }
-  if (flags.check === true) {
+  if (request.check === true) {
     result.checks = await checkGenerated(files, { contextDir: options.contextDir });
     if (!json) for (const check of result.checks) report.write(`${formatCheck(check)}\n`);
   }
@@ -63,36 +81,21 @@ export async function runGen(
   return result;
 }
 
-const BENCH_FLAGS = ['pods', 'benchUrl', 'benchArgs'] as const;
-
 /** `gen bench --pods N [--bench-url URL] [-- bench flags…]`; refused with any other target. */
-function benchJobInput(target: string, flags: Record<string, unknown>): BenchJobInput {
-  const given = BENCH_FLAGS.filter((key) => {
-    const value = flags[key];
-    return value !== undefined && !(Array.isArray(value) && value.length === 0);
-  });
+function benchJobInput(target: string, bench: GenRequest['bench']): BenchJobInput {
+  const flags = bench?.flags ?? [];
   if (target !== 'bench') {
-    const first = given[0];
-    if (first) {
-      const name =
-        first === 'benchArgs' ? 'bench flags after --' : `--${first === 'pods' ? 'pods' : 'bench-url'}`;
-      throw new UserError(`${name} goes with gen bench, not gen ${target}`);
-    }
+    if (bench?.pods !== undefined) throw new UserError(`--pods goes with gen bench, not gen ${target}`);
+    if (bench?.url !== undefined) throw new UserError(`--bench-url goes with gen bench, not gen ${target}`);
+    if (flags.length > 0)
+      throw new UserError(`bench flags after -- go with gen bench, not gen ${target}: ${flags.join(' ')}`);
     return { pods: 3, benchArgs: DEFAULT_BENCH_ARGS };
   }
-  const pods = flags.pods === undefined ? 3 : Number(flags.pods);
-  const args = Array.isArray(flags.benchArgs) ? flags.benchArgs.map(String) : [];
   return {
-    pods,
-    benchArgs: args.length > 0 ? args : DEFAULT_BENCH_ARGS,
-    ...(typeof flags.benchUrl === 'string' ? { url: flags.benchUrl } : {}),
+    pods: bench?.pods === undefined ? 3 : Number(bench.pods),
+    benchArgs: flags.length > 0 ? flags : DEFAULT_BENCH_ARGS,
+    ...(bench?.url !== undefined ? { url: bench.url } : {}),
   };
-}
-
-function withoutBenchFlags(flags: Record<string, unknown>): Record<string, unknown> {
-  const rest = { ...flags };
-  for (const key of BENCH_FLAGS) delete rest[key];
-  return rest;
 }
 
 /** Relative to the current folder when inside it, absolute otherwise. */
