@@ -73,6 +73,10 @@ export async function callRpc(call: RpcCall): Promise<RpcAnswer> {
     }, call.options.timeoutMs);
   };
   arm();
+  // One listener per request, removed after it (AbortSignal.any would keep a reference per request).
+  const onClose = (): void => controller.abort(call.closed.reason);
+  if (call.closed.aborted) onClose();
+  else call.closed.addEventListener('abort', onClose, { once: true });
   const onProgress = (): void => {
     call.options.onProgress?.();
     arm(); // as resetTimeoutOnProgress does in the SDKs
@@ -87,17 +91,12 @@ export async function callRpc(call: RpcCall): Promise<RpcAnswer> {
         ...call.requestHeaders,
       },
       body: JSON.stringify(call.body),
-      signal: AbortSignal.any([controller.signal, call.closed]),
+      signal: controller.signal,
     });
     if (!response.ok) throw await httpError(response);
     const type = response.headers.get('content-type') ?? '';
     if (type.includes('text/event-stream')) {
-      const result = await readStream(
-        call,
-        response,
-        onProgress,
-        AbortSignal.any([controller.signal, call.closed]),
-      );
+      const result = await readStream(call, response, onProgress, controller.signal);
       return { result, headers: response.headers };
     }
     const message = (await response.json()) as RpcMessage | RpcMessage[];
@@ -109,6 +108,7 @@ export async function callRpc(call: RpcCall): Promise<RpcAnswer> {
     throw error;
   } finally {
     if (timer) clearTimeout(timer);
+    call.closed.removeEventListener('abort', onClose);
   }
 }
 
