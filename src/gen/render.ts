@@ -8,6 +8,7 @@ import {
   nginxChoices,
   type K8sFile,
 } from './choices.js';
+import { DEFAULT_BENCH_ARGS, renderBenchJob, type BenchJobInput } from './bench-job.js';
 import { dockerContext } from './docker-context.js';
 import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
@@ -20,7 +21,11 @@ import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
  * Renders one `gen` target to files (nothing is written here). `all` is
  * every target in one folder plus a README.
  */
-export function renderTarget(target: GenTarget, options: GenOptions): GeneratedFile[] {
+export function renderTarget(
+  target: GenTarget,
+  options: GenOptions,
+  bench: BenchJobInput = { pods: 3, benchArgs: DEFAULT_BENCH_ARGS },
+): GeneratedFile[] {
   switch (target) {
     case 'nginx':
       return [renderNginx(options)];
@@ -32,6 +37,8 @@ export function renderTarget(target: GenTarget, options: GenOptions): GeneratedF
       return renderCompose(options);
     case 'k8s':
       return renderK8s(options);
+    case 'bench':
+      return [renderBenchJob(options, bench)];
     case 'all':
       return renderAll(options);
   }

@@ -1,7 +1,7 @@
 import type { Affinity, ClusterConfig, SessionMode } from '../config/cluster-config.js';
 
 /** What `mcp-scale gen <target>` can render. */
-export const GEN_TARGETS = ['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'all'] as const;
+export const GEN_TARGETS = ['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'bench', 'all'] as const;
 export type GenTarget = (typeof GEN_TARGETS)[number];
 
 /**
