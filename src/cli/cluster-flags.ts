@@ -8,7 +8,8 @@ import { collectStrings } from './options.js';
  * the flag in any error. Defaults live in defaultClusterConfig, not here, so
  * a config file is never overridden by a flag nobody typed.
  */
-type FlagGroup = 'network' | 'redis' | 'server' | 'sessions' | 'proxy' | 'auth' | 'limits' | 'cache' | 'lb';
+type FlagGroup =
+  'network' | 'redis' | 'server' | 'sessions' | 'proxy' | 'auth' | 'limits' | 'cache' | 'lb' | 'telemetry';
 
 /** Everything `serve` takes (and `bench --spawn`, which starts the same cluster). */
 export const SERVE_FLAG_GROUPS: FlagGroup[] = [
@@ -21,6 +22,7 @@ export const SERVE_FLAG_GROUPS: FlagGroup[] = [
   'limits',
   'cache',
   'lb',
+  'telemetry',
 ];
 
 export function addClusterFlags(command: Command, groups: FlagGroup[]): Command {
@@ -166,6 +168,12 @@ export function addClusterFlags(command: Command, groups: FlagGroup[]): Command 
           'none',
         ]),
       );
+  }
+  if (has('telemetry')) {
+    command.option(
+      '--otlp-endpoint <url>',
+      'export OpenTelemetry traces over OTLP/HTTP to this base URL, e.g. http://127.0.0.1:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; off when unset)',
+    );
   }
   return command;
 }

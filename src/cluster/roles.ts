@@ -7,6 +7,8 @@ import { WORKER_ID_PATTERN } from '../protocol/headers.js';
 import { startWorkerHost } from '../worker/host.js';
 import fs from 'node:fs';
 import { writeJsonAtomic } from '../util/files.js';
+import { resolveTracing } from '../telemetry/tracing-config.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { closeOnSignals, signalFailed, signalReady, type ReadyMessage } from './ready-signal.js';
 
 /**
@@ -28,6 +30,8 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
   const config = resolveClusterConfig(flags);
   if (config.serverCmd) throw new UserError('--server-cmd is for serve: such a command is its own worker');
   const redisUrl = roleRedisUrl(config);
+  // Before the host starts, so the hosted server's module sees the provider too.
+  const tracing = startTracing(resolveTracing(config.otlpEndpoint), 'worker', id);
   try {
     const worker = await startWorkerHost({
       id,
@@ -70,9 +74,11 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
     });
     closeOnSignals(async () => {
       await worker.close();
+      await tracing.close();
       removeReadyFile(flags);
     });
   } catch (error) {
+    await tracing.close();
     signalFailed('worker', (error as Error).message);
     throw error;
   }
@@ -91,6 +97,11 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
   if (workers.length === 0 && !redisUrl) {
     throw new UserError('give workers with --worker URL, or --redis URL to find them in the registry');
   }
+  const tracing = startTracing(
+    resolveTracing(config.otlpEndpoint),
+    'gateway',
+    `${config.host}:${config.port}`,
+  );
   try {
     const { createAdmission } = await import('./admission-factory.js');
     const admission = await createAdmission(config, redisUrl);
@@ -128,6 +139,7 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
     });
     closeOnSignals(async () => {
       await gateway.close();
+      await tracing.close();
       removeReadyFile(flags);
     });
   } catch (error) {
@@ -135,6 +147,7 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
       (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
         ? `port ${config.port} is already in use (--port)`
         : (error as Error).message;
+    await tracing.close();
     signalFailed('gateway', message);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(message);
     throw error;

@@ -60,6 +60,7 @@ const WORKER_FLAGS = [
   'cacheScope',
   'cacheForce',
   'cacheTimeout',
+  'otlpEndpoint',
 ];
 const GATEWAY_FLAGS = [
   'config',
@@ -83,6 +84,7 @@ const GATEWAY_FLAGS = [
   'toolLimit',
   'toolCost',
   'limitsOnRedisFailure',
+  'otlpEndpoint',
 ];
 
 /**
@@ -117,7 +119,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     for (let i = 1; i <= config.instances; i++) {
       const id = `w${i}`;
       const port = await findFreePort();
-      const workerEnv = { ...env, PORT: String(port) };
+      const workerEnv: NodeJS.ProcessEnv = { ...env, PORT: String(port) };
+      // A --server-cmd worker is the user's process: the endpoint reaches it the OTel way.
+      if (config.serverCmd && config.otlpEndpoint)
+        workerEnv.OTEL_EXPORTER_OTLP_ENDPOINT = config.otlpEndpoint;
       const launch = config.serverCmd
         ? { kind: 'command' as const, command: config.serverCmd.replaceAll('{port}', String(port)) }
         : {
@@ -151,6 +156,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
           probeUrl: config.serverCmd ? httpUrl('127.0.0.1', port, config.path) : undefined,
           readyTimeoutMs: 30_000,
           restart: true,
+          maxRestarts: config.maxRestarts,
           log,
         }),
       );

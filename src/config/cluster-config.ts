@@ -84,6 +84,14 @@ export interface ClusterConfig {
   cache: CacheConfig;
   lb?: 'nginx' | 'haproxy';
   affinity: Affinity;
+  /**
+   * OTLP/HTTP base endpoint for traces (`--otlp-endpoint`); stands for and
+   * wins over OTEL_EXPORTER_OTLP_ENDPOINT. The other OTEL_* variables are read
+   * as OTel defines them (src/telemetry/tracing-config.ts).
+   */
+  otlpEndpoint?: string;
+  /** `serve`: restarts of one worker before the supervisor gives up on it (undefined = no limit). */
+  maxRestarts?: number;
   /** Settings only `gen` reads (proxy, image, Kubernetes); see src/gen/options.ts. */
   gen?: GenSettings;
 }
@@ -280,6 +288,8 @@ const SETTERS: Record<string, Setter> = {
   cacheTimeout: (c, v) => (c.cache.timeoutMs = duration(v)),
   lb: (c, v) => (c.lb = oneOf(['nginx', 'haproxy'] as const)(v)),
   affinity: (c, v) => (c.affinity = oneOf(['gateway', 'session', 'ip', 'none'] as const)(v)),
+  otlpEndpoint: (c, v) => (c.otlpEndpoint = str(v)),
+  maxRestarts: (c, v) => (c.maxRestarts = num(v)),
   serverName: (c, v) => ((c.gen ??= {}).serverName = str(v)),
   tlsCert: (c, v) => ((c.gen ??= {}).tlsCert = str(v)),
   tlsKey: (c, v) => ((c.gen ??= {}).tlsKey = str(v)),
@@ -332,6 +342,9 @@ export function validateClusterConfig(config: ClusterConfig): void {
     throw new UserError('--auth apikey needs --api-keys FILE');
   if (config.auth.mode === 'jwt' && !config.auth.jwtSecret && !config.auth.jwksUrl) {
     throw new UserError('--auth jwt needs --jwt-secret or --jwks-url');
+  }
+  if (config.maxRestarts !== undefined && (!Number.isInteger(config.maxRestarts) || config.maxRestarts < 0)) {
+    throw new UserError(`--max-restarts must be a whole number >= 0, got ${config.maxRestarts}`);
   }
   for (const [tool, cost] of Object.entries(config.limits.toolCosts)) {
     if (!Number.isInteger(cost) || cost < 1)

@@ -11,6 +11,10 @@ import { KeySchema } from '../redis/keys.js';
 import { httpUrl, isLoopbackAddress } from '../util/net.js';
 import { anonymous, unlimited, type Authenticator, type Limiter } from './admission.js';
 import { CorsPolicy } from './cors.js';
+import { hasAdminCookie } from './dashboard/admin-cookie.js';
+import { serveDashboard } from './dashboard/dashboard-routes.js';
+import { TrafficHistory } from './dashboard/traffic-history.js';
+import { WorkerStats } from './dashboard/worker-stats.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { McpRouter } from './router.js';
 import {
@@ -42,6 +46,8 @@ export interface GatewayOptions {
   adminToken?: string;
   trustProxy: boolean;
   healthIntervalMs?: number;
+  /** Interval of the dashboard's traffic history (default 2 s). */
+  historyIntervalMs?: number;
   authenticator?: Authenticator;
   limiter?: Limiter;
 }
@@ -60,8 +66,18 @@ export interface GatewayStatus {
     sessions?: number;
     inflight: number;
     streams: number;
+    /** Restarts this gateway noticed (the worker's pid changed). */
+    restarts: number;
   }[];
   limits?: { degraded: boolean; detail: string };
+  /** Counts since this gateway started (the dashboard's totals). */
+  traffic: {
+    /** Requests on the MCP endpoint, by era. */
+    requests: { legacy: number; modern: number };
+    /** 429s by rate-limit policy (every configured policy, 0 until it refuses). */
+    rateLimited: Record<string, number>;
+    rehomes: number;
+  };
 }
 
 export interface Gateway {
@@ -102,12 +118,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
   const catalog = new ToolCatalog(pool, () => ({ 'mcp-scale-identity': signer.sign({}) }));
-  const metrics = new GatewayMetrics(
-    () => directory.size,
-    () => pool.healthyCount(),
-  );
-  const cors = new CorsPolicy(options.corsOrigins);
   const limiter = options.limiter ?? unlimited;
+  const metrics = new GatewayMetrics({
+    sessionCount: () => directory.size,
+    workers: () => pool.list(),
+    policies: () => limiter.policyNames?.() ?? [],
+  });
+  pool.on('restarted', (worker) => metrics.workerRestarts.inc({ worker: worker.id }));
+  const history = new TrafficHistory(options.historyIntervalMs);
+  const workerStats = new WorkerStats(options.adminToken);
+  const cors = new CorsPolicy(options.corsOrigins);
   const router = new McpRouter({
     options: {
       maxBodyBytes: options.maxBodyBytes,
@@ -119,6 +139,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     directory,
     catalog,
     metrics,
+    history,
     signer,
     authenticator: options.authenticator ?? anonymous,
     limiter,
@@ -151,15 +172,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         sessions: w.sessions,
         inflight: w.inflight,
         streams: w.openStreams,
+        restarts: w.restarts,
       })),
       limits,
+      traffic: {
+        requests: history.requestTotals(),
+        rateLimited: metrics.rateLimitedCounts(limiter.policyNames?.() ?? []),
+        rehomes: metrics.rehomeCount(),
+      },
     };
   };
 
   const adminAllowed = (req: IncomingMessage) =>
     options.adminToken !== undefined
-      ? req.headers.authorization === `Bearer ${options.adminToken}`
+      ? req.headers.authorization === `Bearer ${options.adminToken}` ||
+        hasAdminCookie(req, options.adminToken)
       : isLoopbackAddress(req.socket.remoteAddress);
+  const dashboard = {
+    status,
+    history,
+    workerStats,
+    pool,
+    adminToken: options.adminToken,
+    secure: (req: IncomingMessage) =>
+      options.trustProxy && String(req.headers['x-forwarded-proto']).split(',')[0]?.trim() === 'https',
+  };
 
   let draining = false;
   let active = 0;
@@ -201,8 +238,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           : {}),
       });
     }
-    if (path === '/metrics' || path.startsWith('/_mcp-scale/')) {
-      if (!adminAllowed(req)) {
+    if (path === '/metrics' || path === '/_mcp-scale' || path.startsWith('/_mcp-scale/')) {
+      const allowed = adminAllowed(req);
+      if (serveDashboard(req, res, path, allowed, dashboard)) return;
+      if (!allowed) {
         return writeJson(res, options.adminToken ? 401 : 403, {
           error: options.adminToken
             ? 'a Bearer admin token is required'
@@ -247,6 +286,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         await closed;
         directory.close();
+        history.close();
         await pool.close();
         await limiter.close?.();
         await bus.close();

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context } from '@opentelemetry/api';
 import { GatewayHintCache } from '../cache/hint-cache.js';
 import type { IdentitySigner } from '../cluster/identity.js';
 import { BodyTooLargeError, isJsonContentType, readBody } from '../http/body.js';
@@ -16,7 +17,9 @@ import {
   unavailable,
   type Exchange,
 } from './exchange.js';
+import { ExchangeTrace } from './exchange-trace.js';
 import { Forwarder } from './forwarder.js';
+import type { TrafficHistory } from './dashboard/traffic-history.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Rehomer } from './sessions/rehome.js';
 import type { SessionDirectory } from './sessions/session-directory.js';
@@ -24,6 +27,7 @@ import { SessionRoutes } from './sessions/session-routes.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import { clientIp, upstreamHeaders } from './upstream-headers.js';
 import { UpstreamError } from './upstream.js';
+import { ATTR, inSpan } from '../telemetry/mcp-spans.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface RouterOptions {
@@ -39,6 +43,7 @@ export interface RouterDeps {
   directory: SessionDirectory;
   catalog: ToolCatalog;
   metrics: GatewayMetrics;
+  history: TrafficHistory;
   signer: IdentitySigner;
   authenticator: Authenticator;
   limiter: Limiter;
@@ -74,6 +79,7 @@ export class McpRouter {
       label: req.method ?? 'GET',
       headers: {},
       extra: this.deps.corsHeaders(req),
+      trace: ExchangeTrace.start(req),
     };
     try {
       await this.route(x);
@@ -85,7 +91,16 @@ export class McpRouter {
         fail(x, 500, null, RPC.internalError, 'Internal error in the gateway');
       }
     } finally {
-      this.deps.metrics.requests.inc({ era: x.era, method: x.label, status: String(res.statusCode) });
+      const status = res.statusCode;
+      this.deps.metrics.requests.inc({ era: x.era, method: x.label, status: String(status) });
+      if (req.method === 'GET') {
+        this.deps.history.record(x.era, status, undefined);
+      } else {
+        const ms = performance.now() - x.started;
+        this.deps.history.record(x.era, status, ms);
+        this.deps.metrics.observeOperation(x.label, x.era, status, ms / 1000);
+      }
+      x.trace?.end(x.era, res.statusCode, x.classified);
     }
   }
 
@@ -94,8 +109,13 @@ export class McpRouter {
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
       return fail(x, 405, null, RPC.serverError, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
     }
+    const authStart = x.trace ? ExchangeTrace.now() : 0;
     const auth = await this.deps.authenticator.authenticate(x.req);
-    if (!auth.ok) return refuse(x, auth);
+    x.trace?.authDone(authStart, auth.ok);
+    if (!auth.ok) {
+      if (auth.status === 429) this.deps.metrics.countRateLimited(auth.policy ?? 'ip');
+      return refuse(x, auth);
+    }
     x.user = auth.user;
     x.headers = upstreamHeaders(x.req, x.user, this.deps.signer, this.deps.options.trustProxy);
 
@@ -108,11 +128,29 @@ export class McpRouter {
     } else {
       x.label = method === 'GET' ? 'GET stream' : 'DELETE session';
     }
+    if (!x.trace) return this.admitAndRoute(x);
+    return context.with(x.trace.begin(x.era, x.classified), () => this.admitAndRoute(x));
+  }
 
-    const admission = await this.deps.limiter.admit(this.admissionRequest(x));
-    if (!admission.ok) return refuse(x, admission);
+  private async admitAndRoute(x: Exchange): Promise<void> {
+    const admission = x.trace
+      ? await inSpan('rate limit', {}, async (span) => {
+          const result = await this.deps.limiter.admit(this.admissionRequest(x));
+          span.setAttribute('mcp_scale.limit.decision', result.ok ? 'allow' : 'deny');
+          if (!result.ok && result.policy) span.setAttribute('mcp_scale.limit.policy', result.policy);
+          return result;
+        })
+      : await this.deps.limiter.admit(this.admissionRequest(x));
+    if (!admission.ok) {
+      if (admission.status === 429) this.deps.metrics.countRateLimited(admission.policy ?? 'unknown');
+      return refuse(x, admission);
+    }
     Object.assign(x.extra, admission.headers);
+    if (!x.trace) return this.dispatch(x);
+    return inSpan('route', { [ATTR.era]: x.era }, () => this.dispatch(x));
+  }
 
+  private dispatch(x: Exchange): Promise<void> {
     const sessionId = headerValue(x.req.headers[HEADER.sessionId]);
     if (x.era === 'legacy' && sessionId) return this.sessions.forward(x, sessionId);
     if (x.era === 'legacy' && x.classified?.isInitialize) return this.sessions.open(x);

@@ -132,6 +132,10 @@ export class GatewayLimiter implements Limiter {
     return { degraded: false, detail: 'limits shared through Redis' };
   }
 
+  policyNames(): string[] {
+    return [...this.counters.keys()];
+  }
+
   async close(): Promise<void> {
     await closeRedis(this.redis);
   }
@@ -195,6 +199,7 @@ export class GatewayLimiter implements Limiter {
         ...rateLimitHeaders(standings, refusedBy),
       },
       body: limitedBody(ids, batch, refusedBy),
+      policy: refusedBy.policy.name,
     };
   }
 

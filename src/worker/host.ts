@@ -32,6 +32,8 @@ import { LegacySessions } from './legacy-sessions.js';
 import { ClusterServerEventBus } from './server-events.js';
 import { fromFactory, loadServerModule, type LoadedServer } from './server-loader.js';
 import type { ServerFactory, ServerFactoryContext } from './server-module.js';
+import { tracingActive } from '../telemetry/mcp-spans.js';
+import { withErrorTracing, WorkerRequestTrace } from './request-trace.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerHostOptions {
@@ -116,9 +118,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   });
   const unwrapped = await loadServer(options, bus, redis, keys, context('__probe__', 'legacy'), toolCache);
   // Every server instance's transport is tapped by the cache (see cache/transport-tap.ts).
-  const loaded = toolCache
+  const cached = toolCache
     ? await attachWorkerCache(toolCache, unwrapped, context(undefined, 'legacy'))
     : unwrapped;
+  const loaded = tracingActive() ? withErrorTracing(cached) : cached;
   const legacy = new LegacySessions({
     workerId: options.id,
     loaded,
@@ -149,7 +152,13 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     () => legacy.size,
     () => inflight,
   );
-  if (toolCache) toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
+  if (toolCache) {
+    toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
+    // Tools with a TTL have their hit/miss/bypass series from the start (hit-ratio panels and alerts).
+    for (const tool of Object.keys(toolCache.settings.ttlMs)) {
+      for (const outcome of ['hit', 'miss', 'bypass']) metrics.cache.inc({ tool, outcome }, 0);
+    }
+  }
   const hostPolicy = hostPolicyFor(options.host, options.allowedHosts ?? [], []);
   let origin = '';
 
@@ -177,8 +186,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       }
       user = auth.user;
     }
-    const method = req.method ?? 'GET';
-    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
+    const requestMethod = req.method ?? 'GET';
+    if (requestMethod !== 'POST' && requestMethod !== 'GET' && requestMethod !== 'DELETE') {
       sendRpcError(res, 405, null, RPC.serverError, 'Method not allowed.', {
         headers: { allow: 'GET, POST, DELETE' },
       });
@@ -186,7 +195,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     }
     let body: Buffer | undefined;
     let parsedBody: unknown;
-    if (method === 'POST') {
+    if (requestMethod === 'POST') {
       try {
         body = await readBody(req, options.maxBodyBytes);
       } catch (error) {
@@ -216,7 +225,28 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    const request = toWebRequest(req, body, origin, abort.signal);
+    const span = WorkerRequestTrace.start(req, parsedBody, options.id);
+    if (!span) return (await answer(req, res, body, parsedBody, user, abort.signal)).era;
+    let outcome: Answered = { era: 'legacy', status: 500 };
+    try {
+      outcome = await span.run(() => answer(req, res, body, parsedBody, user, abort.signal));
+      return outcome.era;
+    } finally {
+      span.end(outcome.status, outcome.era);
+    }
+  };
+
+  /** Hands the request to the SDK (2025 sessions or the 2026 handler) and sends its answer. */
+  const answer = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | undefined,
+    parsedBody: unknown,
+    user: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Answered> => {
+    const method = req.method ?? 'GET';
+    const request = toWebRequest(req, body, origin, signal);
     const authInfo = { token: '', clientId: user ?? 'anonymous', scopes: [], extra: { user } };
     let era: 'legacy' | 'modern' = 'legacy';
     let response: Response;
@@ -230,7 +260,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     }
     metrics.requests.inc({ era, status: String(response.status) });
     await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
-    return era;
+    return { era, status: response.status };
   };
 
   const server = http.createServer((req, res) => {
@@ -276,6 +306,11 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         (options.adminToken !== undefined && req.headers.authorization === `Bearer ${options.adminToken}`);
       if (!authorized) {
         writeJson(res, 403, { error: 'metrics are served to loopback clients or with the admin token' });
+        return;
+      }
+      // JSON (prom-client's own shape) for the gateway's dashboard; text for Prometheus.
+      if (String(req.headers.accept).includes('application/json')) {
+        void metrics.registry.getMetricsAsJSON().then((json) => writeJson(res, 200, json));
         return;
       }
       void metrics.registry.metrics().then((text) => {
@@ -350,6 +385,11 @@ async function loadServer(
   if (state instanceof RedisShopState) await state.load();
   const factory = createDemoServerFactory({ state, backendLatencyMs: options.backendLatencyMs, cache });
   return fromFactory('demo', factory as ServerFactory, probe);
+}
+
+interface Answered {
+  era: 'legacy' | 'modern';
+  status: number;
 }
 
 function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {

@@ -17,7 +17,7 @@ export function registerGatewayCommand(program: Command): void {
     '--ready-file <path>',
     'write {role, id, url, port, pid} as JSON here once serving (removed on exit)',
   );
-  addClusterFlags(command, ['network', 'redis', 'sessions', 'proxy', 'auth', 'limits']);
+  addClusterFlags(command, ['network', 'redis', 'sessions', 'proxy', 'auth', 'limits', 'telemetry']);
   withExamples(command, [
     'mcp-scale gateway --port 8080 --redis redis://127.0.0.1:6379',
     'mcp-scale gateway --port 8080 --worker w1=http://127.0.0.1:3001/mcp --worker w2=http://127.0.0.1:3002/mcp',

@@ -9,6 +9,10 @@ export function registerServeCommand(program: Command): void {
       'Run a scaled cluster on this machine: a gateway, N MCP server workers and Redis (or memory mode).',
     )
     .option('--instances <n>', 'number of workers (default 3)')
+    .option(
+      '--max-restarts <n>',
+      'restart a crashed worker at most n times, then leave it down (default: no limit)',
+    )
     .option('--ready-file <path>', 'write {url, redis, instances} as JSON here once everything is ready')
     .option('--json', 'print the ready information as JSON on stdout instead of the banner');
   addClusterFlags(command, SERVE_FLAG_GROUPS);
@@ -19,6 +23,7 @@ export function registerServeCommand(program: Command): void {
     'mcp-scale serve --server ./dist/my-server.js --instances 2',
     'mcp-scale serve --server-cmd "python my_server.py --port {port}"',
     'mcp-scale serve --lb nginx --affinity session',
+    'mcp-scale serve --otlp-endpoint http://127.0.0.1:4318   # traces to an OTLP/HTTP collector',
   ]);
   command.action(async (flags: Record<string, unknown>) => {
     const [{ resolveClusterConfig }, { startCluster }, { formatBanner }, { closeOnSignals }] =
@@ -29,6 +34,8 @@ export function registerServeCommand(program: Command): void {
         import('../../cluster/ready-signal.js'),
       ]);
     const config = resolveClusterConfig(flags);
+    // Refused here, in one line, rather than by every child at start.
+    (await import('../../telemetry/tracing-config.js')).resolveTracing(config.otlpEndpoint);
     if (!flags.json) process.stderr.write('mcp-scale serve: starting…\n');
     const cluster = await startCluster({
       config,

@@ -16,7 +16,7 @@ export function registerWorkerCommand(program: Command): void {
     '--ready-file <path>',
     'write {role, id, url, port, pid} as JSON here once serving (removed on exit)',
   );
-  addClusterFlags(command, ['network', 'redis', 'server', 'sessions', 'cache', 'auth']);
+  addClusterFlags(command, ['network', 'redis', 'server', 'sessions', 'cache', 'auth', 'telemetry']);
   withExamples(command, [
     'mcp-scale worker --port 3001 --id w1',
     'mcp-scale worker --port 3000 --redis redis://redis:6379 --advertise-url http://10.0.0.7:3000/mcp',
