@@ -78,6 +78,8 @@ export interface GatewayStatus {
     rateLimited: Record<string, number>;
     rehomes: number;
   };
+  /** The last 50 worker events this gateway saw (down, up, restarted), oldest first. */
+  events: { at: number; worker: string; event: 'down' | 'up' | 'restarted'; pid?: number }[];
 }
 
 export interface Gateway {
@@ -124,7 +126,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     workers: () => pool.list(),
     policies: () => limiter.policyNames?.() ?? [],
   });
-  pool.on('restarted', (worker) => metrics.workerRestarts.inc({ worker: worker.id }));
+  // What happened to workers lately, for the dashboard (a bounded log: polling would miss a quick restart).
+  const events: GatewayStatus['events'] = [];
+  const logEvent = (worker: string, event: 'down' | 'up' | 'restarted', pid?: number) => {
+    events.push({ at: Date.now(), worker, event, ...(pid !== undefined ? { pid } : {}) });
+    if (events.length > 50) events.shift();
+  };
+  pool.on('restarted', (worker) => {
+    metrics.workerRestarts.inc({ worker: worker.id });
+    logEvent(worker.id, 'restarted', worker.pid);
+  });
+  pool.on('down', (worker) => logEvent(worker.id, 'down'));
+  pool.on('recovered', (worker) => logEvent(worker.id, 'up', worker.pid));
   const history = new TrafficHistory(options.historyIntervalMs);
   const workerStats = new WorkerStats(options.adminToken);
   const cors = new CorsPolicy(options.corsOrigins);
@@ -180,6 +193,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         rateLimited: metrics.rateLimitedCounts(limiter.policyNames?.() ?? []),
         rehomes: metrics.rehomeCount(),
       },
+      events: [...events],
     };
   };
 

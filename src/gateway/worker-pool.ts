@@ -46,7 +46,11 @@ export interface WorkerPoolOptions {
  * one pair of undici pools each. Picks the least-loaded healthy worker for
  * anything not pinned to a session.
  */
-export class WorkerPool extends EventEmitter<{ recovered: [WorkerState]; restarted: [WorkerState] }> {
+export class WorkerPool extends EventEmitter<{
+  recovered: [WorkerState];
+  restarted: [WorkerState];
+  down: [WorkerState];
+}> {
   private readonly workers = new Map<string, WorkerState>();
   private timer?: NodeJS.Timeout;
   private checking = false;
@@ -124,6 +128,7 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState]; restart
     if (!worker || !worker.healthy) return;
     worker.healthy = false;
     worker.consecutiveFailures = this.options.unhealthyAfter;
+    this.emit('down', worker);
     this.options.onChange?.(this.list());
   }
 
@@ -209,8 +214,9 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState]; restart
       const recovered = !worker.healthy;
       worker.healthy = true;
       if (recovered) this.emit('recovered', worker);
-    } else if (++worker.consecutiveFailures >= this.options.unhealthyAfter) {
+    } else if (++worker.consecutiveFailures >= this.options.unhealthyAfter && worker.healthy) {
       worker.healthy = false;
+      this.emit('down', worker);
     }
   }
 

@@ -8,7 +8,7 @@ const STYLE = `
 :root{--bg:#0f1419;--panel:#182029;--line:#2a3542;--text:#e6edf3;--muted:#8b98a5;--ok:#3fb950;--bad:#f85149;--warn:#d29922;--a:#58a6ff;--b:#d2a8ff}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:var(--bg);color:var(--text)}
 header{display:flex;gap:16px;align-items:center;padding:14px 22px;border-bottom:1px solid var(--line)}
-header h1{font-size:18px;margin:0}header .sub{color:var(--muted)}.badge{padding:2px 9px;border-radius:10px;font-size:12px;font-weight:600}
+header h1{font-size:18px;margin:0}.sub{color:var(--muted)}.badge{padding:2px 9px;border-radius:10px;font-size:12px;font-weight:600}
 .ok{background:rgba(63,185,80,.15);color:var(--ok)}.bad{background:rgba(248,81,73,.15);color:var(--bad)}.warn{background:rgba(210,153,34,.15);color:var(--warn)}
 main{padding:18px 22px;display:grid;gap:16px;grid-template-columns:repeat(auto-fit,minmax(420px,1fr))}
 section{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:14px 16px}section h2{font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:0 0 10px}
@@ -16,6 +16,7 @@ section{background:var(--panel);border:1px solid var(--line);border-radius:8px;p
 .card{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 14px}.card .v{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums}.card .l{color:var(--muted);font-size:12px}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{text-align:right;padding:5px 8px;border-bottom:1px solid var(--line)}th:first-child,td:first-child{text-align:left}th{color:var(--muted);font-weight:500;font-size:12px}
 .wide{grid-column:1/-1}svg{width:100%;height:150px;display:block}.legend{color:var(--muted);font-size:12px;margin-top:4px}.legend i{display:inline-block;width:10px;height:3px;margin:0 4px 3px 10px;vertical-align:middle}
+ul{list-style:none;margin:0;padding:0;max-height:220px;overflow:auto}li{padding:3px 0;border-bottom:1px solid var(--line)}
 .bar{height:8px;background:var(--line);border-radius:4px;overflow:hidden;min-width:80px}.bar span{display:block;height:100%;background:var(--ok)}.empty{color:var(--muted)}
 form{max-width:360px;margin:12vh auto;background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:22px}input{width:100%;padding:8px;margin:10px 0;background:var(--bg);color:var(--text);border:1px solid var(--line);border-radius:6px}button{padding:8px 14px;background:var(--a);border:0;border-radius:6px;color:#000;font-weight:600;cursor:pointer}
 `;
@@ -65,6 +66,8 @@ function render(d) {
     s.workers.map((w) => { const f = d.workers[w.id] || {}; return '<tr data-worker="' + esc(w.id) + '"><td>' + esc(w.id) + ' <span class="sub">pid ' + esc(w.pid ?? '—') + '</span></td>' +
       '<td data-field="state"><span class="badge ' + (w.healthy ? 'ok">up' : 'bad">down') + '</span></td><td data-field="restarts">' + w.restarts + '</td><td data-field="sessions">' + fmt(w.sessions) +
       '</td><td data-field="inflight">' + w.inflight + '</td><td data-field="rps">' + fmt(f.requestsPerSec, 1) + '</td><td data-field="evictions">' + fmt(f.evictions) + '</td></tr>'; }).join('');
+  $('#events').innerHTML = s.events.length === 0 ? '<li class="empty">no worker went down since this gateway started</li>' :
+    s.events.slice().reverse().map((e) => '<li data-event="' + esc(e.worker + ' ' + e.event) + '"><span class="sub">' + new Date(e.at).toLocaleTimeString() + '</span> ' + esc(e.worker) + ' <span class="badge ' + (e.event === 'down' ? 'bad' : e.event === 'up' ? 'ok' : 'warn') + '">' + e.event + '</span>' + (e.pid ? ' <span class="sub">pid ' + e.pid + '</span>' : '') + '</li>').join('');
   const policies = Object.entries(t.rateLimited);
   $('#limits').innerHTML = policies.length === 0 ? '<tr><td class="empty">no rate-limit policies configured</td></tr>' :
     '<tr><th>policy</th><th>429s</th></tr>' + policies.map(([p, n]) => '<tr data-policy="' + esc(p) + '"><td>' + esc(p) + '</td><td data-field="limited">' + n + '</td></tr>').join('');
@@ -103,6 +106,7 @@ export function dashboardPage(): string {
 <section><h2>Latency p50 / p99 (ms) by era</h2><div id="latency"></div></section>
 <section><h2>Errors (5xx) and 429s per second by era</h2><div id="errors"></div></section>
 <section><h2>429s by policy</h2><table id="limits"></table></section>
+<section><h2>Worker events</h2><ul id="events"></ul></section>
 <section class="wide"><h2>Tool cache hit ratio by tool</h2><table id="cache"></table></section>
 </main>
 <script>${SCRIPT}</script>
