@@ -111,6 +111,17 @@ export interface GenSettings {
   maxReplicas?: number;
   cpuTarget?: number;
   streamTimeoutMs?: number;
+  /** `gen prometheus|grafana` (src/gen/monitoring/options.ts). */
+  discovery?: 'static' | 'kubernetes';
+  gatewayTarget?: string[];
+  workerTarget?: string[];
+  scrapeIntervalMs?: number;
+  alertForMs?: number;
+  alert429Ratio?: number;
+  alertP99Ms?: number;
+  alertRehomeRate?: number;
+  alertSessionsCap?: number;
+  metricsTokenFile?: string;
 }
 
 export const DEMO_CACHE_TTL_MS: Record<string, number> = {
@@ -301,6 +312,16 @@ const SETTERS: Record<string, Setter> = {
   maxReplicas: (c, v) => ((c.gen ??= {}).maxReplicas = num(v)),
   cpuTarget: (c, v) => ((c.gen ??= {}).cpuTarget = num(v)),
   streamTimeout: (c, v) => ((c.gen ??= {}).streamTimeoutMs = duration(v)),
+  discovery: (c, v) => ((c.gen ??= {}).discovery = oneOf(['static', 'kubernetes'] as const)(v)),
+  gatewayTarget: (c, v) => ((c.gen ??= {}).gatewayTarget = list(v)),
+  workerTarget: (c, v) => ((c.gen ??= {}).workerTarget = list(v)),
+  scrapeInterval: (c, v) => ((c.gen ??= {}).scrapeIntervalMs = duration(v)),
+  alertFor: (c, v) => ((c.gen ??= {}).alertForMs = duration(v)),
+  alert429Ratio: (c, v) => ((c.gen ??= {}).alert429Ratio = num(v)),
+  alertP99: (c, v) => ((c.gen ??= {}).alertP99Ms = duration(v)),
+  alertRehomeRate: (c, v) => ((c.gen ??= {}).alertRehomeRate = num(v)),
+  alertSessionsCap: (c, v) => ((c.gen ??= {}).alertSessionsCap = num(v)),
+  metricsTokenFile: (c, v) => ((c.gen ??= {}).metricsTokenFile = str(v)),
 };
 
 /** Environment variables that stand for settings (flags still win). */

@@ -6,6 +6,8 @@ export interface GatewayMetricSources {
   workers(): { id: string; healthy: boolean }[];
   /** Rate-limit policies in force: their 429 counters exist (at 0) before the first refusal. */
   policies(): string[];
+  redis(): { mode: 'redis' | 'memory'; ready: boolean };
+  degraded(): boolean;
 }
 
 /** JSON-RPC methods named in the operation-duration metric; anything else is `other` (bounded labels). */
@@ -52,6 +54,8 @@ export class GatewayMetrics {
   readonly workersUp: Gauge;
   readonly workerUp: Gauge<'worker'>;
   readonly sessions: Gauge;
+  readonly redisUp: Gauge<'mode'>;
+  readonly degraded: Gauge;
   /** Plain tallies of what the dashboard and /_mcp-scale/status show (prom-client's values are async). */
   private readonly limitedByPolicy = new Map<string, number>();
   private rehomeTotal = 0;
@@ -139,6 +143,25 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.set(sources.sessionCount());
+      },
+    });
+    this.redisUp = new Gauge({
+      name: 'mcp_scale_gateway_redis_up',
+      help: '1 while the Redis connection is ready (mode="memory": no Redis, always 1)',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        const redis = sources.redis();
+        this.reset();
+        this.set({ mode: redis.mode }, redis.ready ? 1 : 0);
+      },
+    });
+    this.degraded = new Gauge({
+      name: 'mcp_scale_gateway_degraded',
+      help: '1 while the gateway is degraded (Redis unreachable, no healthy worker, or limits degraded), as /readyz says',
+      registers,
+      collect() {
+        this.set(sources.degraded() ? 1 : 0);
       },
     });
     for (const era of ERAS) {

@@ -125,6 +125,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     sessionCount: () => directory.size,
     workers: () => pool.list(),
     policies: () => limiter.policyNames?.() ?? [],
+    redis: () => ({ mode: redis ? 'redis' : 'memory', ready: !redis || redis.status === 'ready' }),
+    degraded: () => status().degraded,
   });
   // What happened to workers lately, for the dashboard (a bounded log: polling would miss a quick restart).
   const events: GatewayStatus['events'] = [];

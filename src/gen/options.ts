@@ -4,6 +4,7 @@ import { resolveClusterConfig, type ClusterConfig } from '../config/cluster-conf
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
+import { monitoringOptions } from './monitoring/monitoring-options.js';
 import type { GenOptions, ProxyRateLimit, UpstreamAddress } from './types.js';
 
 const DEFAULT_STREAM_TIMEOUT_MS = 3_600_000;
@@ -53,6 +54,7 @@ export function genOptionsFromConfig(
     maxReplicas: gen.maxReplicas ?? Math.max(10, gen.minReplicas ?? config.instances),
     cpuTargetPercent: gen.cpuTarget ?? 70,
     clusterSecret: config.clusterSecret ?? crypto.randomBytes(36).toString('base64url'),
+    monitoring: monitoringOptions(config),
     contextDir: where.contextDir,
     outDir: where.outDir,
   };

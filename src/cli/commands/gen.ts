@@ -19,12 +19,17 @@ export function registerGenCommand(program: Command): void {
         'docker',
         'compose',
         'k8s',
+        'prometheus',
+        'grafana',
         'all',
       ]),
     )
     .option('--out <dir>', 'write files into this folder, or - for stdout (default -)')
     .option('--config <file>', 'read settings from a JSON config file (the one serve uses)')
-    .option('--check', 'validate: nginx -t, haproxy -c, compose/k8s schemas, Dockerfile dry run')
+    .option(
+      '--check',
+      'validate: nginx -t, haproxy -c, compose/k8s schemas, Dockerfile dry run, promtool check config/rules',
+    )
     .option('--json', 'report written files, warnings and checks as JSON (needs --out DIR)')
     .option('--instances <n>', 'workers (default 3; Kubernetes: the HPA minimum unless --min-replicas)')
     .option('--gateways <n>', 'gateways (default 1)')
@@ -68,6 +73,47 @@ export function registerGenCommand(program: Command): void {
     .option('--min-replicas <n>', 'Kubernetes HPA minimum workers (default --instances)')
     .option('--max-replicas <n>', 'Kubernetes HPA maximum workers (default 10)')
     .option('--cpu-target <percent>', 'Kubernetes HPA average CPU target (default 70)')
+    .addOption(
+      new Option('--discovery <how>', 'gen prometheus: static targets or Kubernetes pod discovery').choices([
+        'static',
+        'kubernetes',
+      ]),
+    )
+    .option(
+      '--gateway-target <host:port>',
+      'gen prometheus: a gateway to scrape (repeatable; default gateway-N:8080, the compose services)',
+      collectStrings,
+    )
+    .option(
+      '--worker-target <host:port>',
+      'gen prometheus: a worker to scrape (repeatable; default worker-N:3000, the compose services)',
+      collectStrings,
+    )
+    .option(
+      '--scrape-interval <duration>',
+      'gen prometheus: scrape and rule evaluation interval (default 15s)',
+    )
+    .option(
+      '--alert-for <duration>',
+      'gen prometheus: how long a gateway/worker is down before it pages (default 2m)',
+    )
+    .option(
+      '--alert-429-ratio <ratio>',
+      'gen prometheus: alert when this share of requests gets 429 (default 0.05)',
+    )
+    .option(
+      '--alert-p99 <duration>',
+      'gen prometheus: alert when p99 request duration is above this (default 2s)',
+    )
+    .option('--alert-rehome-rate <n>', 'gen prometheus: alert above this many session re-homes/s (default 1)')
+    .option(
+      '--alert-sessions-cap <n>',
+      'gen prometheus: sessions per worker; alert at 90% of it (default 10000)',
+    )
+    .option(
+      '--metrics-token-file <path>',
+      'gen prometheus: file with the admin token, sent as Bearer to /metrics (needed off-loopback)',
+    )
     .option(
       '--context <dir>',
       'Docker build context: mcp-scale itself or a project depending on it (default .)',
@@ -78,6 +124,9 @@ export function registerGenCommand(program: Command): void {
     'mcp-scale gen nginx --affinity session --instances 4 --server-name mcp.example.com --tls-cert /etc/tls/mcp.pem --tls-key /etc/tls/mcp.key',
     'mcp-scale gen haproxy --upstream g1=10.0.0.5:8080 --upstream g2=10.0.0.6:8080 --out /etc/haproxy/mcp --check',
     'mcp-scale gen compose --config mcp-scale.config.json --out deploy',
+    'mcp-scale gen prometheus --out monitoring --check',
+    'mcp-scale gen prometheus --discovery kubernetes --metrics-token-file /etc/prometheus/mcp-scale-token --out monitoring',
+    'mcp-scale gen grafana --out monitoring',
     'mcp-scale gen k8s --redis rediss://user:pass@redis.internal:6380 --image ghcr.io/acme/mcp:1.0 --max-replicas 20 --out k8s',
   ]);
   command.action(async (target: string, flags: Record<string, unknown>) => {
