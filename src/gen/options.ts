@@ -54,6 +54,7 @@ export function genOptionsFromConfig(
     maxReplicas: gen.maxReplicas ?? Math.max(10, gen.minReplicas ?? config.instances),
     cpuTargetPercent: gen.cpuTarget ?? 70,
     clusterSecret: config.clusterSecret ?? crypto.randomBytes(36).toString('base64url'),
+    otlpEndpoint: config.otlpEndpoint,
     monitoring: monitoringOptions(config),
     contextDir: where.contextDir,
     outDir: where.outDir,

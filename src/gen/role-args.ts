@@ -15,6 +15,7 @@ function sharedSettingArgs(options: GenOptions): string[] {
   if (options.path !== defaults.path) args.push('--path', options.path);
   if (options.maxBodyBytes !== defaults.maxBodyBytes) args.push('--max-body', String(options.maxBodyBytes));
   if (options.sessions !== defaults.sessions) args.push('--sessions', options.sessions);
+  if (options.otlpEndpoint) args.push('--otlp-endpoint', options.otlpEndpoint);
   return args;
 }
 

@@ -97,6 +97,8 @@ export interface GenOptions {
   cpuTargetPercent: number;
   /** The cluster secret written to .env / the k8s Secret. */
   clusterSecret: string;
+  /** Roles export traces here (`--otlp-endpoint`); undefined = the OTEL_* environment decides. */
+  otlpEndpoint?: string;
   /** `gen prometheus` / `gen grafana`: targets, discovery, alert thresholds. */
   monitoring: MonitoringOptions;
   /** Docker build context (absolute). */

@@ -89,3 +89,24 @@ describe('gen grafana', () => {
     );
   });
 });
+
+describe('gen compose/k8s and tracing', () => {
+  it('passes --otlp-endpoint to both roles when it is configured', async () => {
+    const { genOptionsFromConfig } = await import('../../src/gen/options.js');
+    const { gatewayArgs, workerArgs } = await import('../../src/gen/role-args.js');
+    const options = genOptionsFromConfig(
+      applySettings(defaultClusterConfig(), { otlpEndpoint: 'http://otel:4318' }, 'flags'),
+      { contextDir: '/tmp' },
+    );
+    expect(gatewayArgs(options, 'redis://redis:6379')).toEqual(
+      expect.arrayContaining(['--otlp-endpoint', 'http://otel:4318']),
+    );
+    expect(
+      workerArgs(options, {
+        id: 'w1',
+        advertiseUrl: 'http://worker-1:3000/mcp',
+        redisUrl: 'redis://redis:6379',
+      }),
+    ).toEqual(expect.arrayContaining(['--otlp-endpoint', 'http://otel:4318']));
+  });
+});

@@ -73,6 +73,10 @@ export function registerGenCommand(program: Command): void {
     .option('--min-replicas <n>', 'Kubernetes HPA minimum workers (default --instances)')
     .option('--max-replicas <n>', 'Kubernetes HPA maximum workers (default 10)')
     .option('--cpu-target <percent>', 'Kubernetes HPA average CPU target (default 70)')
+    .option(
+      '--otlp-endpoint <url>',
+      'compose/k8s: the roles export OpenTelemetry traces to this OTLP/HTTP base URL',
+    )
     .addOption(
       new Option('--discovery <how>', 'gen prometheus: static targets or Kubernetes pod discovery').choices([
         'static',
