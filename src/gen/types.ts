@@ -1,4 +1,4 @@
-import type { Affinity, SessionMode } from '../config/cluster-config.js';
+import type { Affinity, ClusterConfig, SessionMode } from '../config/cluster-config.js';
 import type { MonitoringOptions } from './monitoring/monitoring-options.js';
 
 /** What `mcp-scale gen <target>` can render. */
@@ -97,10 +97,10 @@ export interface GenOptions {
   cpuTargetPercent: number;
   /** The cluster secret written to .env / the k8s Secret. */
   clusterSecret: string;
-  /** Roles export traces here (`--otlp-endpoint`); undefined = the OTEL_* environment decides. */
-  otlpEndpoint?: string;
   /** `gen prometheus` / `gen grafana`: targets, discovery, alert thresholds. */
   monitoring: MonitoringOptions;
+  /** Every resolved setting: the roles' command lines and secrets are derived from it. */
+  settings: ClusterConfig;
   /** Docker build context (absolute). */
   contextDir: string;
   /** Where the files will live (absolute), to compute relative paths; undefined for stdout. */

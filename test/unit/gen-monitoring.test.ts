@@ -1,14 +1,15 @@
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { defaultClusterConfig, applySettings } from '../../src/config/cluster-config.js';
+import { resolveClusterConfig } from '../../src/config/settings/resolve.js';
 import { alertRules } from '../../src/gen/monitoring/alert-rules.js';
 import { grafanaQueries } from '../../src/gen/monitoring/check-prometheus.js';
 import { grafanaDashboard } from '../../src/gen/monitoring/grafana-dashboard.js';
 import { monitoringOptions } from '../../src/gen/monitoring/monitoring-options.js';
 import { prometheusConfig } from '../../src/gen/monitoring/prometheus-config.js';
 
-const optionsFrom = (settings: Record<string, unknown>) =>
-  monitoringOptions(applySettings(defaultClusterConfig(), settings, 'flags'));
+const configOf = (settings: Record<string, unknown>) =>
+  resolveClusterConfig({ command: 'gen', configObject: settings, env: {} });
+const optionsFrom = (settings: Record<string, unknown>) => monitoringOptions(configOf(settings));
 
 describe('gen prometheus', () => {
   it('scrapes the compose services by default, or the targets given', () => {
@@ -39,7 +40,12 @@ describe('gen prometheus', () => {
 
   it('writes every alert with a runbook, and the thresholds given', () => {
     const rules = alertRules(
-      optionsFrom({ alertFor: '30s', alert429Ratio: 0.1, alertP99: '500ms', alertSessionsCap: 1000 }),
+      optionsFrom({
+        alertFor: '30s',
+        alertRateLimitedRatio: 0.1,
+        alertLatency: '500ms',
+        alertSessionsCap: 1000,
+      }),
     );
     expect(rules.map((r) => r.alert)).toEqual([
       'McpScaleWorkerDown',
@@ -64,7 +70,9 @@ describe('gen prometheus', () => {
   });
 
   it('refuses bad thresholds and targets in one line', () => {
-    expect(() => optionsFrom({ alert429Ratio: 2 })).toThrow('--alert-429-ratio must be between 0 and 1');
+    expect(() => optionsFrom({ alertRateLimitedRatio: 2 })).toThrow(
+      'alertRateLimitedRatio: expected a ratio above 0 and below 1',
+    );
     expect(() => optionsFrom({ alertFor: '1500ms' })).toThrow('--alert-for must be whole seconds');
     expect(() => optionsFrom({ gatewayTarget: ['no-port'] })).toThrow("invalid scrape target 'no-port'");
   });
@@ -93,20 +101,18 @@ describe('gen grafana', () => {
 describe('gen compose/k8s and tracing', () => {
   it('passes --otlp-endpoint to both roles when it is configured', async () => {
     const { genOptionsFromConfig } = await import('../../src/gen/options.js');
-    const { gatewayArgs, workerArgs } = await import('../../src/gen/role-args.js');
-    const options = genOptionsFromConfig(
-      applySettings(defaultClusterConfig(), { otlpEndpoint: 'http://otel:4318' }, 'flags'),
-      { contextDir: '/tmp' },
-    );
-    expect(gatewayArgs(options, 'redis://redis:6379')).toEqual(
+    const { gatewayCommand, workerCommand } = await import('../../src/gen/role-args.js');
+    const options = genOptionsFromConfig(configOf({ otlpEndpoint: 'http://otel:4318' }), {
+      contextDir: '/tmp',
+    });
+    expect(gatewayCommand(options, 'redis://redis:6379').args).toEqual(
       expect.arrayContaining(['--otlp-endpoint', 'http://otel:4318']),
     );
-    expect(
-      workerArgs(options, {
-        id: 'w1',
-        advertiseUrl: 'http://worker-1:3000/mcp',
-        redisUrl: 'redis://redis:6379',
-      }),
-    ).toEqual(expect.arrayContaining(['--otlp-endpoint', 'http://otel:4318']));
+    const worker = workerCommand(options, {
+      id: 'w1',
+      advertiseUrl: 'http://worker-1:3000/mcp',
+      redisUrl: 'redis://redis:6379',
+    });
+    expect(worker.args).toEqual(expect.arrayContaining(['--otlp-endpoint', 'http://otel:4318']));
   });
 });

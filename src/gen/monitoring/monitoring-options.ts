@@ -53,13 +53,13 @@ export function monitoringOptions(config: ClusterConfig): MonitoringOptions {
     }
   }
   if (!(options.alert429Ratio > 0 && options.alert429Ratio < 1)) {
-    throw new UserError(`--alert-429-ratio must be between 0 and 1, got ${options.alert429Ratio}`);
+    throw new UserError(`--alert-rate-limited-ratio must be between 0 and 1, got ${options.alert429Ratio}`);
   }
   if (!(options.alertRehomeRate > 0)) throw new UserError('--alert-rehome-rate must be above 0');
   if (!(Number.isInteger(options.alertSessionsCap) && options.alertSessionsCap > 0)) {
     throw new UserError('--alert-sessions-cap must be a whole number above 0');
   }
-  if (!(options.alertP99S > 0)) throw new UserError('--alert-p99 must be above 0');
+  if (!(options.alertP99S > 0)) throw new UserError('--alert-latency must be above 0');
   return options;
 }
 
