@@ -115,4 +115,10 @@ describe('gen compose/k8s and tracing', () => {
     });
     expect(worker.args).toEqual(expect.arrayContaining(['--otlp-endpoint', 'http://otel:4318']));
   });
+
+  it('refuses an endpoint that is not an http(s) URL', () => {
+    expect(() => configOf({ otlpEndpoint: 'ftp://otel' })).toThrow(
+      'expected an http:// or https:// OTLP/HTTP base URL',
+    );
+  });
 });

@@ -1,11 +1,30 @@
 import { decimal, duration, integer, list, oneOf, text } from './codecs.js';
-import { setting } from './types.js';
+import { setting, type Codec } from './types.js';
+
+const textCodec = text('url', 'an http:// or https:// OTLP/HTTP base URL');
+/** An OTLP/HTTP base URL: refused at start (and by gen) when it is not http(s). */
+const otlpUrl: Codec<string> = {
+  ...textCodec,
+  parse(input) {
+    const value = textCodec.parse(input);
+    let protocol = '';
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      throw new Error(`expected an http:// or https:// OTLP/HTTP base URL, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  },
+};
 
 /** Traces and supervision (docs/observability.md). */
 export const OBSERVABILITY_SETTINGS = [
   setting({
     name: 'otlpEndpoint',
-    codec: text('url', 'an http:// or https:// OTLP/HTTP base URL'),
+    codec: otlpUrl,
     default: undefined,
     roles: ['gateway', 'worker'],
     help: 'export OpenTelemetry traces over OTLP/HTTP to this base URL, e.g. http://127.0.0.1:4318 (wins over OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set)',
