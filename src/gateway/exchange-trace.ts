@@ -11,7 +11,7 @@ import {
   protocolVersionOf,
   tracingActive,
 } from '../telemetry/mcp-spans.js';
-import type { ClassifiedPost, Era } from './classify.js';
+import type { ClassifiedPost, Era } from '../protocol/classify.js';
 
 /**
  * The spans of one request through the gateway. The server span's parent may

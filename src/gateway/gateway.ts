@@ -1,17 +1,18 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { LocalClusterBus, type ClusterBus } from '../bus/cluster-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
-import { generateClusterSecret, IdentitySigner } from '../cluster/identity.js';
+import { generateClusterSecret, identityClaim, IdentitySigner } from '../cluster/identity.js';
+import { HEADER } from '../protocol/headers.js';
+import { checkOpsAccess } from '../http/admin-access.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
-import { listen, reachableHost } from '../http/listen.js';
+import { listen, reachableHost, serverOptions, type RequestTimeouts } from '../http/listen.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, redactRedisUrl, type RedisClient } from '../redis/connection.js';
 import { KeySchema } from '../redis/keys.js';
-import { httpUrl, isLoopbackAddress } from '../util/net.js';
+import { httpUrl } from '../util/net.js';
 import { anonymous, unlimited, type Authenticator, type Limiter } from './admission.js';
 import { CorsPolicy } from './cors.js';
-import { hasAdminCookie } from './dashboard/admin-cookie.js';
 import { serveDashboard } from './dashboard/dashboard-routes.js';
 import { TrafficHistory } from './dashboard/traffic-history.js';
 import { WorkerStats } from './dashboard/worker-stats.js';
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   healthIntervalMs?: number;
   /** Interval of the dashboard's traffic history (default 2 s). */
   historyIntervalMs?: number;
+  /** Header and whole-request timeouts (default 15 s / 30 s). */
+  requestTimeouts?: RequestTimeouts;
   authenticator?: Authenticator;
   limiter?: Limiter;
 }
@@ -111,15 +114,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     void directory.flushPending();
   });
 
+  const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
   const pool = new WorkerPool({
+    signer,
     static: options.workers,
     registry: options.workers.length === 0 && redis ? { redis, keys } : undefined,
     healthIntervalMs: options.healthIntervalMs ?? 1000,
     unhealthyAfter: 2,
     connectionsPerWorker: Math.max(32, options.maxInflight),
   });
-  const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
-  const catalog = new ToolCatalog(pool, () => ({ 'mcp-scale-identity': signer.sign({}) }));
+  const catalog = new ToolCatalog(pool, () => ({ [HEADER.identity]: identityClaim({}) }));
   const limiter = options.limiter ?? unlimited;
   const metrics = new GatewayMetrics({
     sessionCount: () => directory.size,
@@ -155,7 +159,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     metrics,
     history,
-    signer,
     authenticator: options.authenticator ?? anonymous,
     limiter,
     corsHeaders: (req) => cors.headers(req),
@@ -199,11 +202,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
   };
 
-  const adminAllowed = (req: IncomingMessage) =>
-    options.adminToken !== undefined
-      ? req.headers.authorization === `Bearer ${options.adminToken}` ||
-        hasAdminCookie(req, options.adminToken)
-      : isLoopbackAddress(req.socket.remoteAddress);
   const dashboard = {
     status,
     history,
@@ -216,7 +214,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   let draining = false;
   let active = 0;
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverOptions(options.requestTimeouts), (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === options.path) {
       if (cors.preflight(req, res)) return;
@@ -236,6 +234,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   function serveOps(req: IncomingMessage, res: ServerResponse, path: string) {
+    const admin = path === '/metrics' || path === '/_mcp-scale' || path.startsWith('/_mcp-scale/');
+    const refused = checkOpsAccess(req, hostPolicy, {
+      required: admin,
+      token: options.adminToken,
+      cookie: true,
+    });
+    if (refused) {
+      // With --admin-token, a browser without the cookie yet gets the dashboard's login page.
+      if (admin && refused.status === 401 && serveDashboard(req, res, path, false, dashboard)) return;
+      return writeJson(res, refused.status, { error: refused.error });
+    }
+    if (admin && serveDashboard(req, res, path, true, dashboard)) return;
     if (path === '/healthz')
       return writeJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
     if (path === '/readyz') {
@@ -254,16 +264,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           : {}),
       });
     }
-    if (path === '/metrics' || path === '/_mcp-scale' || path.startsWith('/_mcp-scale/')) {
-      const allowed = adminAllowed(req);
-      if (serveDashboard(req, res, path, allowed, dashboard)) return;
-      if (!allowed) {
-        return writeJson(res, options.adminToken ? 401 : 403, {
-          error: options.adminToken
-            ? 'a Bearer admin token is required'
-            : 'admin endpoints answer loopback clients only',
-        });
-      }
+    if (admin) {
       if (path === '/metrics') {
         void metrics.registry.metrics().then((text) => {
           res.writeHead(200, { 'content-type': metrics.registry.contentType });

@@ -3,7 +3,7 @@ import { readBody } from '../../http/body.js';
 import { writeJson } from '../../http/json-response.js';
 import type { GatewayStatus } from '../gateway.js';
 import type { WorkerPool } from '../worker-pool.js';
-import { adminCookieHeader, tokenMatches } from './admin-cookie.js';
+import { adminCookieHeader, tokenMatches } from '../../http/admin-cookie.js';
 import { dashboardPage, loginPage } from './page.js';
 import type { TrafficHistory } from './traffic-history.js';
 import type { WorkerStats } from './worker-stats.js';

@@ -1,5 +1,5 @@
 import { LatencyHistogram } from '../../bench/histogram.js';
-import type { Era } from '../classify.js';
+import type { Era } from '../../protocol/classify.js';
 
 /** One interval of one era's traffic at the gateway. */
 export interface TrafficPoint {
