@@ -281,6 +281,8 @@ describe('OpenTelemetry traces: protobuf, and refusals', () => {
         readyFile,
         '--otlp-endpoint',
         receiver.url,
+        // Reached without a gateway, so it takes unsigned requests.
+        '--direct-workers',
       ],
       {
         env: { ...process.env, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_BSP_SCHEDULE_DELAY: '50' },
