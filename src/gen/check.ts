@@ -3,6 +3,7 @@ import { checkDockerfile } from './check-dockerfile.js';
 import { validateComposeFile } from './check-compose.js';
 import { validateK8sManifest } from './check-k8s.js';
 import { checkHaproxyConfig, checkNginxConfig } from './check-proxy.js';
+import { checkWithPromtool } from './monitoring/check-prometheus.js';
 import type { GeneratedFile, GeneratedKind } from './types.js';
 
 export interface CheckResult {
@@ -62,6 +63,10 @@ async function checkOne(
     }
     case 'env':
       return fromProblems('env', checkEnvFile(file.content));
+    case 'prometheus':
+    case 'prometheus-rules':
+    case 'grafana':
+      return checkWithPromtool(file, all);
     case 'dockerignore':
     case 'readme':
       return undefined;

@@ -6,6 +6,7 @@ import type { SettingInputs } from '../config/settings/types.js';
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
+import { monitoringOptions } from './monitoring/monitoring-options.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import type { GenOptions, ProxyRateLimit, UpstreamAddress } from './types.js';
 
@@ -74,6 +75,7 @@ export function genOptionsFromConfig(
     maxReplicas: gen.maxReplicas ?? Math.max(10, gen.minReplicas ?? config.instances),
     cpuTargetPercent: gen.cpuTarget ?? 70,
     clusterSecret: config.clusterSecret ?? crypto.randomBytes(36).toString('base64url'),
+    monitoring: monitoringOptions(config),
     // Hex: safe unquoted in redis.conf, sentinel.conf, a URL and a shell.
     redisHa:
       config.redis === 'ha'
