@@ -67,7 +67,11 @@ export function addClusterFlags(command: Command, groups: FlagGroup[]): Command 
         '--server-cmd <command>',
         'any command serving Streamable HTTP on {port} / $PORT, run as each worker',
       )
-      .option('--backend-latency <duration>', "demo server's simulated backend latency (default 20ms)");
+      .option('--backend-latency <duration>', "demo server's simulated backend latency (default 20ms)")
+      .option(
+        '--max-sessions-per-worker <n>',
+        'live 2025 sessions per worker; past it the least recently used idle one is evicted and replayed on its next request (default 5000; 0 = unbounded)',
+      );
   }
   if (has('sessions')) {
     command
@@ -92,7 +96,15 @@ export function addClusterFlags(command: Command, groups: FlagGroup[]): Command 
         'allow browser clients from this origin (repeatable; * for any)',
         collectStrings,
       )
-      .option('--trust-proxy', 'honour X-Forwarded-For (only behind a proxy you run)');
+      .option('--trust-proxy', 'honour X-Forwarded-For (only behind a proxy you run)')
+      .option(
+        '--max-session-state <size>',
+        'replay state a 2025 session may keep: initialize params + recorded calls (default 16kb); more gets 413',
+      )
+      .option(
+        '--session-cache-size <n>',
+        'session records a gateway keeps in memory, an LRU in front of Redis (default 50000)',
+      );
   }
   if (has('auth')) {
     command
@@ -127,6 +139,14 @@ export function addClusterFlags(command: Command, groups: FlagGroup[]): Command 
         '--tool-cost <tool=points>',
         'points one call of the tool costs, e.g. generate_report=5 (repeatable)',
         collectStrings,
+      )
+      .option(
+        '--max-sessions-per-user <n>',
+        "live 2025 sessions per user (client IP under --auth none); a new one closes the user's least recently used idle session (default 0 = unlimited)",
+      )
+      .option(
+        '--max-listen-streams-per-user <n>',
+        'open 2026 subscriptions/listen streams per user per gateway; more get 429 (default 0 = unlimited)',
       )
       .addOption(
         new Option(

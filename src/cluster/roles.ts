@@ -42,6 +42,7 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
       sessions: config.sessions,
       // The backstop for sessions a gateway forgot: a little over the gateway's TTL.
       sessionIdleMs: config.sessionTtlMs + 60_000,
+      maxSessions: config.maxSessionsPerWorker,
       maxBodyBytes: config.maxBodyBytes,
       // With Redis, a worker always announces itself so separately run
       // gateways can find it; --advertise-url names the address they reach it at.
@@ -103,6 +104,10 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
       prefix: config.prefix,
       clusterSecret: config.clusterSecret,
       sessionTtlMs: config.sessionTtlMs,
+      maxSessionsPerUser: config.maxSessionsPerUser,
+      maxSessionStateBytes: config.maxSessionStateBytes,
+      sessionCacheSize: config.sessionCacheSize,
+      maxListenStreamsPerUser: config.maxListenStreamsPerUser,
       maxInflight: config.maxInflight,
       maxBodyBytes: config.maxBodyBytes,
       upstreamTimeoutMs: config.upstreamTimeoutMs,

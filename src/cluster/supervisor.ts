@@ -53,6 +53,7 @@ const WORKER_FLAGS = [
   'config',
   'server',
   'backendLatency',
+  'maxSessionsPerWorker',
   'sessions',
   'maxBody',
   'allowedHost',
@@ -64,6 +65,10 @@ const WORKER_FLAGS = [
 const GATEWAY_FLAGS = [
   'config',
   'sessionTtl',
+  'maxSessionsPerUser',
+  'maxSessionState',
+  'sessionCacheSize',
+  'maxListenStreamsPerUser',
   'maxInflight',
   'maxBody',
   'upstreamTimeout',

@@ -71,6 +71,16 @@ export interface ClusterConfig {
   backendLatencyMs: number;
   sessions: SessionMode;
   sessionTtlMs: number;
+  /** Live 2025 sessions per worker host; undefined = the host's default (5000). Not for --server-cmd. */
+  maxSessionsPerWorker?: number;
+  /** Live 2025 sessions per user at the gateway (user = identity, or client IP under --auth none); 0 = unlimited. */
+  maxSessionsPerUser: number;
+  /** Bytes of replay state a session may keep (initialize params + recorded calls). */
+  maxSessionStateBytes: number;
+  /** Session records a gateway keeps in memory (an LRU in front of Redis). */
+  sessionCacheSize: number;
+  /** Open 2026 `subscriptions/listen` streams per user per gateway; 0 = unlimited. */
+  maxListenStreamsPerUser: number;
   maxInflight: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
@@ -124,6 +134,10 @@ export function defaultClusterConfig(): ClusterConfig {
     backendLatencyMs: 20,
     sessions: 'stateful',
     sessionTtlMs: 3_600_000,
+    maxSessionsPerUser: 0,
+    maxSessionStateBytes: 16 * 1024,
+    sessionCacheSize: 50_000,
+    maxListenStreamsPerUser: 0,
     maxInflight: 128,
     maxBodyBytes: 4 * 1024 * 1024,
     upstreamTimeoutMs: 300_000,
@@ -202,6 +216,12 @@ const num = (v: unknown): number => {
   if (!Number.isFinite(n)) throw new UserError(`expected a number, got ${JSON.stringify(v)}`);
   return n;
 };
+const count = (v: unknown): number => {
+  const n = num(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UserError(`expected a whole number >= 0, got ${JSON.stringify(v)}`);
+  return n;
+};
 const bool = (v: unknown): boolean => v === true || v === 'true' || v === 1;
 // Durations use the one syntax everywhere: a bare number (in a file, too) means seconds.
 const duration = (v: unknown): number => parseDuration(typeof v === 'number' ? v : str(v));
@@ -252,6 +272,11 @@ const SETTERS: Record<string, Setter> = {
   backendLatency: (c, v) => (c.backendLatencyMs = duration(v)),
   sessions: (c, v) => (c.sessions = oneOf(['stateful', 'stateless'] as const)(v)),
   sessionTtl: (c, v) => (c.sessionTtlMs = duration(v)),
+  maxSessionsPerWorker: (c, v) => (c.maxSessionsPerWorker = count(v)),
+  maxSessionsPerUser: (c, v) => (c.maxSessionsPerUser = count(v)),
+  maxSessionState: (c, v) => (c.maxSessionStateBytes = size(v)),
+  sessionCacheSize: (c, v) => (c.sessionCacheSize = count(v)),
+  maxListenStreamsPerUser: (c, v) => (c.maxListenStreamsPerUser = count(v)),
   maxInflight: (c, v) => (c.maxInflight = num(v)),
   maxBody: (c, v) => (c.maxBodyBytes = size(v)),
   upstreamTimeout: (c, v) => (c.upstreamTimeoutMs = duration(v)),
@@ -323,6 +348,15 @@ export function validateClusterConfig(config: ClusterConfig): void {
   }
   if (!config.path.startsWith('/')) throw new UserError(`--path must start with /, got '${config.path}'`);
   if (config.server && config.serverCmd) throw new UserError('use either --server or --server-cmd, not both');
+  if (config.serverCmd && config.maxSessionsPerWorker !== undefined) {
+    throw new UserError(
+      '--max-sessions-per-worker applies to mcp-scale worker hosts, not to a --server-cmd process; bound its users with --max-sessions-per-user',
+    );
+  }
+  if (config.maxSessionStateBytes < 1024) {
+    throw new UserError(`--max-session-state must be at least 1kb, got ${config.maxSessionStateBytes}`);
+  }
+  if (config.sessionCacheSize < 1) throw new UserError('--session-cache-size must be at least 1');
   if (config.clusterSecret !== undefined && Buffer.byteLength(config.clusterSecret) < 32) {
     throw new UserError(
       'the cluster secret must be at least 32 bytes (MCP_SCALE_CLUSTER_SECRET / --cluster-secret)',

@@ -41,6 +41,13 @@ export function genOptionsFromConfig(
     sessionTtlMs: config.sessionTtlMs,
     redis: config.redis,
     maxBodyBytes: config.maxBodyBytes,
+    sessionBounds: {
+      maxSessionsPerWorker: config.maxSessionsPerWorker,
+      maxSessionsPerUser: config.maxSessionsPerUser,
+      maxSessionStateBytes: config.maxSessionStateBytes,
+      sessionCacheSize: config.sessionCacheSize,
+      maxListenStreamsPerUser: config.maxListenStreamsPerUser,
+    },
     streamTimeoutMs: gen.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS,
     drainTimeoutMs: config.drainTimeoutMs,
     serverName: gen.serverName ?? '_',

@@ -42,6 +42,8 @@ export function workerArgs(options: GenOptions, input: WorkerArgsInput): string[
     input.advertiseUrl,
   ];
   if (input.server) args.push('--server', input.server);
+  const perWorker = options.sessionBounds?.maxSessionsPerWorker;
+  if (perWorker !== undefined) args.push('--max-sessions-per-worker', String(perWorker));
   return [...args, ...sharedSettingArgs(options)];
 }
 
@@ -57,7 +59,25 @@ export function gatewayArgs(options: GenOptions, redisUrl: string): string[] {
     // nginx / the Ingress is the gateway's only peer: trust its X-Forwarded-For.
     '--trust-proxy',
     ...sharedSettingArgs(options),
+    ...gatewayBoundArgs(options),
   ];
+}
+
+/** The gateway's session bounds, passed only when they differ from the defaults. */
+function gatewayBoundArgs(options: GenOptions): string[] {
+  const bounds = options.sessionBounds;
+  if (!bounds) return [];
+  const defaults = defaultClusterConfig();
+  const args: string[] = [];
+  if (bounds.maxSessionsPerUser !== defaults.maxSessionsPerUser)
+    args.push('--max-sessions-per-user', String(bounds.maxSessionsPerUser));
+  if (bounds.maxSessionStateBytes !== defaults.maxSessionStateBytes)
+    args.push('--max-session-state', String(bounds.maxSessionStateBytes));
+  if (bounds.sessionCacheSize !== defaults.sessionCacheSize)
+    args.push('--session-cache-size', String(bounds.sessionCacheSize));
+  if (bounds.maxListenStreamsPerUser !== defaults.maxListenStreamsPerUser)
+    args.push('--max-listen-streams-per-user', String(bounds.maxListenStreamsPerUser));
+  return args;
 }
 
 /** A YAML flow sequence of double-quoted strings: `["a", "b"]`. */

@@ -60,6 +60,14 @@ export interface GenOptions {
   /** 'auto' deploys Redis (compose service, k8s StatefulSet); a URL uses that Redis instead. */
   redis: string;
   maxBodyBytes: number;
+  /** Memory bounds passed to the roles when they differ from the defaults (docs/session-bounds.md). */
+  sessionBounds?: {
+    maxSessionsPerWorker?: number;
+    maxSessionsPerUser: number;
+    maxSessionStateBytes: number;
+    sessionCacheSize: number;
+    maxListenStreamsPerUser: number;
+  };
   /** proxy_read_timeout / timeout tunnel: how long an idle SSE stream may stay open. */
   streamTimeoutMs: number;
   drainTimeoutMs: number;

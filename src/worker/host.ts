@@ -51,6 +51,12 @@ export interface WorkerHostOptions {
   clusterSecret?: string;
   sessions: 'stateful' | 'stateless';
   sessionIdleMs: number;
+  /**
+   * Live 2025 sessions at most (`--max-sessions-per-worker`, default
+   * DEFAULT_MAX_SESSIONS_PER_WORKER; 0 = unbounded). Past it the least
+   * recently used idle session is evicted; the gateway replays it on its next request.
+   */
+  maxSessions?: number;
   maxBodyBytes: number;
   /**
    * Announce this worker in the Redis registry under this URL (separate
@@ -70,6 +76,15 @@ export interface WorkerHostOptions {
    */
   authenticator?: Authenticator;
 }
+
+/**
+ * Default `--max-sessions-per-worker`. A 2025-era SDK session costs a worker
+ * about 50-80 KB (a server instance, a transport, an event store), so 5,000
+ * live sessions hold roughly 250-400 MB on top of the process's own ~100 MB:
+ * it fits a 512 MiB-1 GiB container, and far more clients than that are
+ * served anyway, since an evicted session is replayed on its next request.
+ */
+export const DEFAULT_MAX_SESSIONS_PER_WORKER = 5000;
 
 export interface WorkerHost {
   id: string;
@@ -119,12 +134,21 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   const loaded = toolCache
     ? await attachWorkerCache(toolCache, unwrapped, context(undefined, 'legacy'))
     : unwrapped;
+  let inflight = 0;
+  const metrics = new WorkerMetrics(
+    options.id,
+    () => legacy.size,
+    () => inflight,
+  );
   const legacy = new LegacySessions({
     workerId: options.id,
     loaded,
     context: (user) => context(user, 'legacy'),
     idleTimeoutMs: options.sessionIdleMs,
     stateless: options.sessions === 'stateless',
+    maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS_PER_WORKER,
+    onEvicted: () => metrics.evictions.inc(),
+    onRefused: () => metrics.refusals.inc(),
   });
   const stateless = options.sessions === 'stateless';
   const modern: McpHttpHandler | undefined =
@@ -142,13 +166,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         )
       : undefined;
 
-  let inflight = 0;
   let draining = false;
-  const metrics = new WorkerMetrics(
-    options.id,
-    () => legacy.size,
-    () => inflight,
-  );
+  metrics.maxSessions.set(legacy.maxSessions);
   if (toolCache) toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
   const hostPolicy = hostPolicyFor(options.host, options.allowedHosts ?? [], []);
   let origin = '';
@@ -256,6 +275,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         id: options.id,
         pid: process.pid,
         sessions: legacy.size,
+        maxSessions: legacy.maxSessions,
         inflight,
         server: loaded.name,
         sdk: loaded.sdk,
@@ -270,12 +290,29 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       });
       return;
     }
-    if (path === '/metrics') {
+    if (path === '/metrics' || path === '/_mcp-scale/status') {
       const authorized =
         isLoopbackAddress(req.socket.remoteAddress) ||
         (options.adminToken !== undefined && req.headers.authorization === `Bearer ${options.adminToken}`);
       if (!authorized) {
         writeJson(res, 403, { error: 'metrics are served to loopback clients or with the admin token' });
+        return;
+      }
+      if (path === '/_mcp-scale/status') {
+        writeJson(res, 200, {
+          id: options.id,
+          pid: process.pid,
+          draining,
+          inflight,
+          sessions: {
+            live: legacy.size,
+            idle: legacy.idleCount,
+            max: legacy.maxSessions,
+            evicted: legacy.evictions,
+            refused: legacy.refusals,
+          },
+          memory: process.memoryUsage(),
+        });
         return;
       }
       void metrics.registry.metrics().then((text) => {
