@@ -299,6 +299,9 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         return;
       }
       if (path === '/_mcp-scale/status') {
+        // `?gc=1` collects garbage first when run with --expose-gc (memory per session figures).
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (gc && (req.url ?? '').includes('gc=1')) gc();
         writeJson(res, 200, {
           id: options.id,
           pid: process.pid,

@@ -210,7 +210,8 @@ export class SessionDirectory {
 
   private remember(record: SessionRecord): void {
     const now = Date.now();
-    this.cache.set(record.id, { record, lastSeen: now, lastRefresh: now, lastOwnerTouch: now });
+    // lastOwnerTouch 0: the first use after a (re)load moves the session in its owner's LRU order.
+    this.cache.set(record.id, { record, lastSeen: now, lastRefresh: now, lastOwnerTouch: 0 });
   }
 
   private sweep(): void {
