@@ -1,3 +1,4 @@
+import { processRssBytes } from '../util/process.js';
 import type { MetricsResult } from './metrics.js';
 import { REPORT_VERSION, type BenchReport, type ScenarioSummary } from './report-schema.js';
 import type { BenchOptions, BenchTarget, Era } from './types.js';
@@ -17,6 +18,8 @@ export interface ReportInput {
   dropped: number;
   interrupted: number;
   virtualUsers: Record<Era, number>;
+  /** Worker RSS at the start and end of the run (ready-file targets only). */
+  workerMemory?: BenchReport['workerMemory'];
 }
 
 export function generatorVersion(): string {
@@ -79,6 +82,7 @@ export function buildReport(input: ReportInput): BenchReport {
     rateLimit: metrics.limits,
     cache: { ...metrics.cache, hitRatio: marked > 0 ? metrics.cache.hits / marked : null },
     instances: metrics.instances,
+    workerMemory: input.workerMemory ?? null,
     eras: { '2025': era('2025'), '2026': era('2026') },
     timeline: metrics.timeline,
     scenario: input.scenario,
@@ -86,6 +90,15 @@ export function buildReport(input: ReportInput): BenchReport {
     thresholds: [],
     passed: true,
   };
+}
+
+/** RSS of each worker the ready file lists, read from /proc now. */
+export function sampleWorkerRss(target: BenchTarget): { id: string; pid: number; rssBytes: number | null }[] {
+  return (target.readyInfo?.instances ?? []).map(({ id, pid }) => ({
+    id,
+    pid,
+    rssBytes: processRssBytes(pid) ?? null,
+  }));
 }
 
 function round(value: number): number {
