@@ -1,5 +1,5 @@
 import { ManagedChild } from '../../src/cluster/managed-child.js';
-import { CLI_PATH } from '../../src/cluster/supervisor.js';
+import { fileURLToPath } from 'node:url';
 import { findFreePort, httpUrl } from '../../src/util/net.js';
 
 /** Processes the performance script measures: real roles, started like `serve` starts them. */
@@ -11,6 +11,11 @@ export interface RoleProcess {
 }
 
 const SECRET = 'mcp-scale-perf-cluster-secret-0123456789';
+/**
+ * The CLI of this checkout. Not the supervisor's CLI_PATH: compiled into
+ * dist-dev/src/ that would point at dist-dev/bin, which does not exist.
+ */
+const CLI_PATH = fileURLToPath(new URL('../../../bin/mcp-scale.js', import.meta.url));
 
 export async function startRole(
   role: 'worker' | 'gateway',
