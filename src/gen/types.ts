@@ -1,4 +1,4 @@
-import type { Affinity, SessionMode } from '../config/cluster-config.js';
+import type { Affinity, ClusterConfig, SessionMode } from '../config/cluster-config.js';
 
 /** What `mcp-scale gen <target>` can render. */
 export const GEN_TARGETS = ['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'all'] as const;
@@ -60,14 +60,6 @@ export interface GenOptions {
   /** 'auto' deploys Redis (compose service, k8s StatefulSet); a URL uses that Redis instead. */
   redis: string;
   maxBodyBytes: number;
-  /** Memory bounds passed to the roles when they differ from the defaults (docs/session-bounds.md). */
-  sessionBounds?: {
-    maxSessionsPerWorker?: number;
-    maxSessionsPerUser: number;
-    maxSessionStateBytes: number;
-    sessionCacheSize: number;
-    maxListenStreamsPerUser: number;
-  };
   /** proxy_read_timeout / timeout tunnel: how long an idle SSE stream may stay open. */
   streamTimeoutMs: number;
   drainTimeoutMs: number;
@@ -85,6 +77,8 @@ export interface GenOptions {
   cpuTargetPercent: number;
   /** The cluster secret written to .env / the k8s Secret. */
   clusterSecret: string;
+  /** Every resolved setting: the roles' command lines and secrets are derived from it. */
+  settings: ClusterConfig;
   /** Docker build context (absolute). */
   contextDir: string;
   /** Where the files will live (absolute), to compute relative paths; undefined for stdout. */

@@ -51,9 +51,10 @@ describe('session memory bounds with real processes', () => {
         id: 'small',
         redisUrl: redis.url,
         prefix: PREFIX,
-        args: ['--max-sessions-per-worker', '2'],
+        // Direct requests too: the test reads the worker's own 503.
+        args: ['--max-sessions-per-worker', '2', '--direct-workers'],
       }),
-      startWorkerProcess({ id: 'roomy', redisUrl: redis.url, prefix: PREFIX }),
+      startWorkerProcess({ id: 'roomy', redisUrl: redis.url, prefix: PREFIX, args: ['--direct-workers'] }),
     ]);
   });
   afterAll(async () => {

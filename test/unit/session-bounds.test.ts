@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applySettings,
+  resolveClusterConfig,
   defaultClusterConfig,
   validateClusterConfig,
 } from '../../src/config/cluster-config.js';
@@ -130,23 +130,23 @@ describe('session bound settings', () => {
     expect(defaults.maxSessionsPerUser).toBe(0);
     expect(defaults.maxSessionStateBytes).toBe(16 * 1024);
     expect(defaults.maxSessionsPerWorker).toBeUndefined();
-    const config = applySettings(
-      defaults,
-      {
+    const config = resolveClusterConfig({
+      command: 'serve',
+      env: {},
+      flags: {
         maxSessionsPerWorker: '500',
-        maxSessionsPerUser: 3,
+        maxSessionsPerUser: '3',
         maxSessionState: '8kb',
         sessionCacheSize: '1000',
       },
-      'flags',
-    );
+    });
     expect(config.maxSessionsPerWorker).toBe(500);
     expect(config.maxSessionsPerUser).toBe(3);
     expect(config.maxSessionStateBytes).toBe(8192);
     expect(config.sessionCacheSize).toBe(1000);
-    expect(() => applySettings(defaults, { maxSessionsPerUser: '-1' }, 'flags')).toThrow(
-      /--max-sessions-per-user/,
-    );
+    expect(() =>
+      resolveClusterConfig({ command: 'serve', env: {}, flags: { maxSessionsPerUser: '-1' } }),
+    ).toThrow(/max-sessions-per-user/);
     expect(() => validateClusterConfig({ ...config, serverCmd: 'node server.js {port}' })).toThrow(
       /--max-sessions-per-worker applies to mcp-scale worker hosts/,
     );

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { IdentitySigner } from '../../cluster/identity.js';
+import { identityClaim } from '../../cluster/identity.js';
 import { HEADER } from '../../protocol/headers.js';
 import { RPC } from '../../protocol/jsonrpc.js';
 import { readJsonRpcMessages } from '../../protocol/sse.js';
@@ -50,7 +50,6 @@ export class SessionRoutes {
     private readonly rehomer: Rehomer,
     private readonly forwarder: Forwarder,
     private readonly metrics: GatewayMetrics,
-    private readonly signer: IdentitySigner,
     private readonly limits: SessionLimits,
   ) {}
 
@@ -176,7 +175,7 @@ export class SessionRoutes {
   }
 
   private async deleteUpstream(worker: WorkerState, record: SessionRecord): Promise<void> {
-    const identity = { [HEADER.identity]: this.signer.sign({ user: record.user }) };
+    const identity = { [HEADER.identity]: identityClaim({ user: record.user }) };
     await deleteUpstreamSession(
       worker,
       { ...identity, [HEADER.sessionId]: record.upstream },
@@ -385,7 +384,7 @@ export class SessionRoutes {
     allowSameWorker = false,
   ): Promise<SessionRecord | undefined> {
     try {
-      const identity = { [HEADER.identity]: this.signer.sign({ user: record.user }) };
+      const identity = { [HEADER.identity]: identityClaim({ user: record.user }) };
       return await this.rehomer.rehome(record, identity, reason, allowSameWorker);
     } catch (error) {
       if (x) unavailable(x, `Session could not be moved to a healthy worker: ${(error as Error).message}`);
