@@ -7,9 +7,12 @@ import { startTestRedis } from '../helpers/redis.js';
 import { metricTotal, startTestGateway, startWorkerProcess, type WorkerProcess } from '../helpers/roles.js';
 
 const PREFIX = 'flood:';
-const SESSIONS = 5000;
-const CAP = 500;
-const HEAP_LIMIT_MB = 160;
+// The issue's figures are 5,000 sessions against 500 per worker; they pass
+// (about 90 s on a loaded 2-core machine) but are too slow for the suite, so
+// the test keeps the same 5:1 ratio at half the size.
+const SESSIONS = 2500;
+const CAP = 250;
+const HEAP_LIMIT_MB = 80;
 /** Node's own footprint beyond the old space: code, young generation, buffers, allocator slack. */
 const FIXED_OVERHEAD_MB = 128;
 
@@ -25,11 +28,11 @@ async function workerStatus(worker: WorkerProcess, gc = false): Promise<WorkerSt
 }
 
 /**
- * The issue's flood: 5,000 sessions through a gateway onto two workers
- * capped at 500 live sessions each. Workers stay bounded, and every session
+ * The issue's flood, at half size: 2,500 sessions through a gateway onto two workers
+ * capped at 250 live sessions each. Workers stay bounded, and every session
  * still answers afterwards under its own id (evicted ones are replayed).
  */
-describe('a session flood against workers capped at 500 sessions', () => {
+describe('a session flood against workers capped at 250 sessions', () => {
   let redis: LocalRedis;
   let workers: WorkerProcess[] = [];
   let gateway: Gateway;
@@ -43,8 +46,8 @@ describe('a session flood against workers capped at 500 sessions', () => {
           redisUrl: redis.url,
           prefix: PREFIX,
           args: ['--max-sessions-per-worker', String(CAP)],
-          // A V8 heap limit a worker holding all 2,500 of its sessions would
-          // die of (~56 KB each: 140 MB + 30 MB baseline); it also keeps V8
+          // A V8 heap limit a worker holding all 1,250 of its sessions would
+          // die of (~56 KB each: 70 MB + 33 MB baseline); it also keeps V8
           // from growing its heap far past the live data, so RSS is comparable.
           env: { NODE_OPTIONS: `--expose-gc --max-old-space-size=${HEAP_LIMIT_MB}` },
         }),
@@ -65,7 +68,7 @@ describe('a session flood against workers capped at 500 sessions', () => {
     await redis?.close();
   });
 
-  it('keeps each worker at most 500 live sessions with bounded RSS, and all 5,000 sessions answer with their own id', async () => {
+  it('keeps each worker at most 250 live sessions with bounded RSS, and all 2,500 sessions answer with their own id', async () => {
     // Baseline once the code paths are warm: the first full table.
     const ids = await inParallel(CAP * 2, 16, async () => (await rawInitialize(gateway.url)).sessionId!);
     const heapAtCap = await Promise.all(
@@ -113,7 +116,7 @@ describe('a session flood against workers capped at 500 sessions', () => {
       gateway.url.replace(/\/mcp$/, '/metrics'),
       'mcp_scale_gateway_session_rehomes_total',
     );
-    // At most 1,000 of the 5,000 were still live; the rest came back by replay.
+    // At most 500 of the 2,500 were still live; the rest came back by replay.
     expect(replayed).toBeGreaterThanOrEqual(SESSIONS - 2 * CAP);
     for (const worker of workers) {
       const status = await workerStatus(worker);
@@ -121,13 +124,13 @@ describe('a session flood against workers capped at 500 sessions', () => {
     }
     expect(gateway.status().sessions.known).toBeLessThanOrEqual(1000);
 
-    // Live data after a full collection is the same 500 sessions' worth as
-    // when the tables first filled (unbounded: +2,000 sessions, ~110 MB).
+    // Live data after a full collection is the same 250 sessions' worth as
+    // when the tables first filled (unbounded: +1,000 sessions, ~56 MB).
     const heapAfter = await Promise.all(
       workers.map(async (w) => (await workerStatus(w, true)).memory.heapUsed),
     );
     for (let i = 0; i < workers.length; i++) {
-      expect(heapAfter[i]! - heapAtCap[i]!).toBeLessThan(30 * 1024 * 1024);
+      expect(heapAfter[i]! - heapAtCap[i]!).toBeLessThan(20 * 1024 * 1024);
       // Still the same processes (an out-of-memory death would have failed the calls above).
       expect(workers[i]!.process.exitCode).toBeNull();
       expect(processRssBytes(workers[i]!.pid)!).toBeLessThan(
