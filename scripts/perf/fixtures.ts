@@ -1,6 +1,10 @@
 import { ManagedChild } from '../../src/cluster/managed-child.js';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { findFreePort, httpUrl } from '../../src/util/net.js';
+import { projectRoot } from '../project-root.js';
+
+/** bin/mcp-scale.js of this checkout: supervisor's CLI_PATH is relative to dist/, wrong from dist-dev/. */
+const CLI_PATH = path.join(projectRoot(import.meta.url), 'bin', 'mcp-scale.js');
 
 /** Processes the performance script measures: real roles, started like `serve` starts them. */
 export interface RoleProcess {
@@ -11,11 +15,6 @@ export interface RoleProcess {
 }
 
 const SECRET = 'mcp-scale-perf-cluster-secret-0123456789';
-/**
- * The CLI of this checkout. Not the supervisor's CLI_PATH: compiled into
- * dist-dev/src/ that would point at dist-dev/bin, which does not exist.
- */
-const CLI_PATH = fileURLToPath(new URL('../../../bin/mcp-scale.js', import.meta.url));
 
 export async function startRole(
   role: 'worker' | 'gateway',
