@@ -28,6 +28,14 @@ export const latencySummarySchema = z
   })
   .strict();
 
+const workerRssSchema = z
+  .object({
+    id: z.string(),
+    pid: z.number().int().positive(),
+    rssBytes: count.nullable().describe('null when the process is gone (restarted) or /proc is unavailable'),
+  })
+  .strict();
+
 const checkSchema = z
   .object({ name: z.string(), passed: z.boolean(), detail: z.string() })
   .strict()
@@ -286,6 +294,16 @@ export const benchReportSchema = z
       })
       .strict(),
     instances: counts.describe('Responses per Mcp-Scale-Instance value; "(none)" when the header was absent'),
+    workerMemory: z
+      .object({
+        start: z.array(workerRssSchema),
+        end: z.array(workerRssSchema),
+      })
+      .strict()
+      .nullable()
+      .describe(
+        "Resident memory of the cluster's workers (the ready file's pids, read from /proc) when the run started and when it ended; null without a ready file",
+      ),
     eras: z.object({ '2025': eraSchema, '2026': eraSchema }).strict(),
     timeline: z.array(
       z

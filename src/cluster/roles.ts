@@ -59,6 +59,7 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
       sessions: config.sessions,
       // The backstop for sessions a gateway forgot: a little over the gateway's TTL.
       sessionIdleMs: config.sessionTtlMs + 60_000,
+      maxSessions: config.maxSessionsPerWorker,
       maxBodyBytes: config.maxBodyBytes,
       // With Redis, a worker always announces itself so separately run
       // gateways can find it; --advertise-url names the address they reach it at.
@@ -133,6 +134,10 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
       prefix: config.prefix,
       clusterSecret: config.clusterSecret,
       sessionTtlMs: config.sessionTtlMs,
+      maxSessionsPerUser: config.maxSessionsPerUser,
+      maxSessionStateBytes: config.maxSessionStateBytes,
+      sessionCacheSize: config.sessionCacheSize,
+      maxListenStreamsPerUser: config.maxListenStreamsPerUser,
       maxInflight: config.maxInflight,
       maxBodyBytes: config.maxBodyBytes,
       upstreamTimeoutMs: config.upstreamTimeoutMs,

@@ -24,6 +24,11 @@ import {
   type SessionBackend,
 } from './sessions/session-backend.js';
 import { SessionDirectory } from './sessions/session-directory.js';
+import {
+  MemoryUserSessionIndex,
+  RedisUserSessionIndex,
+  type UserSessionIndex,
+} from './sessions/user-sessions.js';
 import { ToolCatalog } from './tool-catalog.js';
 import { WorkerPool, type WorkerTarget } from './worker-pool.js';
 
@@ -38,6 +43,14 @@ export interface GatewayOptions {
   prefix: string;
   clusterSecret?: string;
   sessionTtlMs: number;
+  /** Live 2025 sessions per user (identity, or `ip:<addr>` anonymously); 0 = unlimited. */
+  maxSessionsPerUser?: number;
+  /** Replay state per session in bytes (initialize params + recorded calls); default 16 KiB. */
+  maxSessionStateBytes?: number;
+  /** Session records kept in memory; default 50,000. */
+  sessionCacheSize?: number;
+  /** Open 2026 subscriptions/listen streams per user on this gateway; 0 = unlimited. */
+  maxListenStreamsPerUser?: number;
   maxInflight: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
@@ -59,7 +72,7 @@ export interface GatewayStatus {
   url: string;
   degraded: boolean;
   redis: { mode: 'redis' | 'memory'; url?: string; status: string };
-  sessions: { known: number; pendingWrites: number };
+  sessions: { known: number; cacheSize: number; pendingWrites: number; userCapEvictions: number };
   workers: {
     id: string;
     url: string;
@@ -93,6 +106,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+const DEFAULTS = { sessionCacheSize: 50_000, maxSessionStateBytes: 16 * 1024 };
+
 /** The gateway role: an HTTP front for workers, SDK-agnostic, streaming. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const keys = new KeySchema(options.prefix);
@@ -104,7 +119,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ? new RedisClusterBus(options.redisUrl, keys, 'mcp-scale-gateway')
     : new LocalClusterBus();
   const backend: SessionBackend = redis ? new RedisSessionBackend(redis, keys) : new MemorySessionBackend();
-  const directory = new SessionDirectory(backend, bus, options.sessionTtlMs);
+  const userSessions: UserSessionIndex = redis
+    ? new RedisUserSessionIndex(redis, keys)
+    : new MemoryUserSessionIndex();
+  const directory = new SessionDirectory(backend, bus, {
+    ttlMs: options.sessionTtlMs,
+    cacheSize: options.sessionCacheSize ?? DEFAULTS.sessionCacheSize,
+    onOwnerUse: (owner, id) => void userSessions.touch(owner, id).catch(() => {}),
+  });
   // Ready once Redis has answered at least once; after that a Redis outage
   // degrades the gateway (known sessions keep working) instead of taking it
   // out of the load balancer's rotation, which would turn it into an outage.
@@ -153,9 +175,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxInflight: options.maxInflight,
       upstreamTimeoutMs: options.upstreamTimeoutMs,
       trustProxy: options.trustProxy,
+      sessionTtlMs: options.sessionTtlMs,
+      maxSessionsPerUser: options.maxSessionsPerUser ?? 0,
+      maxSessionStateBytes: options.maxSessionStateBytes ?? DEFAULTS.maxSessionStateBytes,
+      maxListenStreamsPerUser: options.maxListenStreamsPerUser ?? 0,
     },
     pool,
     directory,
+    userSessions,
     catalog,
     metrics,
     history,
@@ -180,7 +207,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         url: options.redisUrl ? redactRedisUrl(options.redisUrl) : undefined,
         status: redisStatus,
       },
-      sessions: { known: directory.size, pendingWrites: directory.pendingWrites },
+      sessions: {
+        known: directory.size,
+        cacheSize: directory.cacheSize,
+        pendingWrites: directory.pendingWrites,
+        userCapEvictions: router.userCapEvictions,
+      },
       workers: pool.list().map((w) => ({
         id: w.id,
         url: w.url,

@@ -51,6 +51,12 @@ export interface WorkerHostOptions {
   clusterSecret?: string;
   sessions: 'stateful' | 'stateless';
   sessionIdleMs: number;
+  /**
+   * Live 2025 sessions at most (`--max-sessions-per-worker`, default
+   * DEFAULT_MAX_SESSIONS_PER_WORKER; 0 = unbounded). Past it the least
+   * recently used idle session is evicted; the gateway replays it on its next request.
+   */
+  maxSessions?: number;
   maxBodyBytes: number;
   /**
    * Announce this worker in the Redis registry under this URL (separate
@@ -78,6 +84,15 @@ export interface WorkerHostOptions {
    */
   authenticator?: Authenticator;
 }
+
+/**
+ * Default `--max-sessions-per-worker`. A 2025-era SDK session costs a worker
+ * about 50-80 KB (a server instance, a transport, an event store), so 5,000
+ * live sessions hold roughly 250-400 MB on top of the process's own ~100 MB:
+ * it fits a 512 MiB-1 GiB container, and far more clients than that are
+ * served anyway, since an evicted session is replayed on its next request.
+ */
+export const DEFAULT_MAX_SESSIONS_PER_WORKER = 5000;
 
 export interface WorkerHost {
   id: string;
@@ -128,12 +143,21 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     ? await attachWorkerCache(toolCache, unwrapped, context(undefined, 'legacy'))
     : unwrapped;
   const loaded = tracingActive() ? withErrorTracing(cached) : cached;
+  let inflight = 0;
+  const metrics = new WorkerMetrics(
+    options.id,
+    () => legacy.size,
+    () => inflight,
+  );
   const legacy = new LegacySessions({
     workerId: options.id,
     loaded,
     context: (user) => context(user, 'legacy'),
     idleTimeoutMs: options.sessionIdleMs,
     stateless: options.sessions === 'stateless',
+    maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS_PER_WORKER,
+    onEvicted: () => metrics.evictions.inc(),
+    onRefused: () => metrics.refusals.inc(),
   });
   const stateless = options.sessions === 'stateless';
   const modern: McpHttpHandler | undefined =
@@ -151,13 +175,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         )
       : undefined;
 
-  let inflight = 0;
   let draining = false;
-  const metrics = new WorkerMetrics(
-    options.id,
-    () => legacy.size,
-    () => inflight,
-  );
+  metrics.maxSessions.set(legacy.maxSessions);
   if (toolCache) {
     toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
     // Tools with a TTL have their hit/miss/bypass series from the start (hit-ratio panels and alerts).
@@ -300,6 +319,13 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       id: options.id,
       draining: () => draining,
       sessions: () => legacy.size,
+      sessionTable: () => ({
+        live: legacy.size,
+        idle: legacy.idleCount,
+        max: legacy.maxSessions,
+        evicted: legacy.evictions,
+        refused: legacy.refusals,
+      }),
       inflight: () => inflight,
       server: { name: loaded.name, sdk: loaded.sdk },
       redisStatus: () => redis?.status,

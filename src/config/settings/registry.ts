@@ -5,6 +5,7 @@ import { GEN_SETTINGS } from './gen.js';
 import { LIMIT_SETTINGS } from './limits.js';
 import { NETWORK_SETTINGS } from './network.js';
 import { MONITORING_SETTINGS, OBSERVABILITY_SETTINGS } from './observability.js';
+import { SESSION_BOUND_SETTINGS } from './sessions.js';
 import { TOPOLOGY_SETTINGS } from './topology.js';
 import type { CommandName, Role, Setting } from './types.js';
 
@@ -17,6 +18,7 @@ import type { CommandName, Role, Setting } from './types.js';
 export const SETTING_GROUPS: readonly { title: string; settings: readonly Setting[] }[] = [
   { title: 'Network and secrets', settings: NETWORK_SETTINGS },
   { title: 'Topology, Redis and server', settings: TOPOLOGY_SETTINGS },
+  { title: 'Session memory bounds', settings: SESSION_BOUND_SETTINGS },
   { title: 'Authentication', settings: AUTH_SETTINGS },
   { title: 'Rate limits', settings: LIMIT_SETTINGS },
   { title: 'Tool-result cache', settings: CACHE_SETTINGS },
