@@ -1,6 +1,8 @@
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { UserError } from '../errors.js';
+import type { Authenticator, Limiter } from '../gateway/admission.js';
 import { startGateway } from '../gateway/gateway.js';
+import { hasPolicies, policiesFrom } from '../limits/policies.js';
 import { parseWorkerTarget } from '../gateway/worker-pool.js';
 import { redactRedisUrl } from '../redis/connection.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
@@ -58,11 +60,10 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
       cache: config.cache,
-      // Checked only on requests without a gateway's signed identity.
-      authenticator:
-        config.auth.mode === 'none'
-          ? undefined
-          : (await import('../gateway/auth/index.js')).createAuthenticator(config.auth),
+      // Checked only on requests without a gateway's signed identity (a balancer
+      // reaching this worker directly, or a worker run alone).
+      ...(await edgeAdmission(config, redisUrl)),
+      trustProxy: config.auth.trustProxy,
     });
     console.log(
       `worker ${worker.id} ready on ${worker.url} (${worker.serverName} server, SDK ${worker.sdk}, ${
@@ -153,6 +154,18 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(message);
     throw error;
   }
+}
+
+/** A worker's own authenticator and limiter, when its settings ask for them. */
+async function edgeAdmission(
+  config: ClusterConfig,
+  redisUrl: string | undefined,
+): Promise<{ authenticator?: Authenticator; limiter?: Limiter }> {
+  const limited = hasPolicies(policiesFrom(config.limits));
+  if (config.auth.mode === 'none' && !limited) return {};
+  const { createAdmission } = await import('./admission-factory.js');
+  const admission = await createAdmission(config, redisUrl);
+  return { authenticator: admission.authenticator, ...(limited ? { limiter: admission.limiter } : {}) };
 }
 
 /** Tells the supervisor (IPC) and whoever waits on `--ready-file` that this role serves. */

@@ -33,10 +33,19 @@ function settingsFor(options: GenOptions, overrides: Partial<ClusterConfig>): Cl
 
 /** `mcp-scale worker ...` */
 export function workerCommand(options: GenOptions, input: WorkerArgsInput): RoleCommand {
+  // Without a gateway tier the proxy reaches workers directly: they authenticate and limit
+  // themselves, and the proxy's X-Forwarded-For is the client address.
+  const direct = options.affinity !== 'gateway';
   const invocation = roleInvocation(
-    settingsFor(options, { host: '0.0.0.0', port: WORKER_PORT, redis: input.redisUrl, server: input.server }),
+    settingsFor(options, {
+      host: '0.0.0.0',
+      port: WORKER_PORT,
+      redis: input.redisUrl,
+      server: input.server,
+      ...(direct ? { auth: { ...options.settings.auth, trustProxy: true } } : {}),
+    }),
     'worker',
-    { viaEnv: input.viaEnv },
+    { viaEnv: input.viaEnv, direct },
   );
   return {
     args: ['worker', ...invocation.args, '--id', input.id, '--advertise-url', input.advertiseUrl],

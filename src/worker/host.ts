@@ -14,7 +14,9 @@ import { attachWorkerCache, createWorkerCache } from '../cache/worker-cache.js';
 import type { ToolResultCache } from '../cache/tool-result-cache.js';
 import { generateClusterSecret, verifyIdentity } from '../cluster/identity.js';
 import type { CacheConfig } from '../config/cluster-config.js';
-import type { Authenticator } from '../gateway/admission.js';
+import type { Authenticator, Limiter } from '../gateway/admission.js';
+import { classifyPost, isRejection } from '../gateway/classify.js';
+import { clientIp } from '../gateway/upstream-headers.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyTooLargeError, readBody } from '../http/body.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
@@ -69,6 +71,32 @@ export interface WorkerHostOptions {
    * --affinity session): checks requests that carry no signed identity.
    */
   authenticator?: Authenticator;
+  /**
+   * `--rate-limit` and friends for a worker reached without a gateway:
+   * counts the requests that carry no signed identity, like a gateway would.
+   */
+  limiter?: Limiter;
+  /** Take the client address from X-Forwarded-For (behind the balancer) for per-IP limits. */
+  trustProxy?: boolean;
+}
+
+/** The gateway's admission check, for a request this worker is the first to see. */
+function admit(
+  limiter: Limiter,
+  req: IncomingMessage,
+  user: string | undefined,
+  parsedBody: unknown,
+  trustProxy = false,
+) {
+  const classified = parsedBody === undefined ? undefined : classifyPost(req.headers, parsedBody);
+  const usable = classified && !isRejection(classified) ? classified : undefined;
+  return limiter.admit({
+    req,
+    clientIp: clientIp(req, trustProxy),
+    user,
+    era: usable?.era ?? 'legacy',
+    classified: usable,
+  });
 }
 
 export interface WorkerHost {
@@ -161,6 +189,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     }
     let user: string | undefined;
     const identityHeader = req.headers[HEADER.identity];
+    // No gateway vouched for this request: this worker is the edge and admits it itself.
+    const atEdge = identityHeader === undefined;
     if (identityHeader !== undefined) {
       const verified = verifyIdentity(secret, String(identityHeader));
       if (!verified.ok) {
@@ -210,6 +240,15 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         return 'rejected';
       }
     }
+    const admitted =
+      atEdge && options.limiter
+        ? await admit(options.limiter, req, user, parsedBody, options.trustProxy)
+        : undefined;
+    if (admitted && !admitted.ok) {
+      res.writeHead(admitted.status, admitted.headers);
+      res.end(admitted.body);
+      return 'rejected';
+    }
     const abort = new AbortController();
     // The SDK ends an exchange when its signal aborts: only when the client
     // left before the answer was complete.
@@ -229,7 +268,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       response = await legacy.handle(request, parsedBody, user, authInfo);
     }
     metrics.requests.inc({ era, status: String(response.status) });
-    await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
+    const extra = { ...(admitted?.ok ? admitted.headers : {}), [HEADER.instance]: options.id };
+    await sendWebResponse(response, res, extra, method === 'GET');
     return era;
   };
 
@@ -326,6 +366,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         await legacy.closeAll();
         await modern?.close().catch(() => {});
         await toolCache?.close();
+        await options.limiter?.close?.();
         server.closeAllConnections();
         await closed;
         await bus.close();

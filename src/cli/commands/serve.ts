@@ -26,18 +26,23 @@ export function registerServeCommand(program: Command): void {
     'mcp-scale serve --lb nginx --affinity session',
   ]);
   command.action(async (options: ServeCommandOptions) => {
-    const [{ resolveClusterConfig }, { startCluster }, { formatBanner }, { closeOnSignals }] =
-      await Promise.all([
-        import('../../config/settings/resolve.js'),
-        import('../../cluster/supervisor.js'),
-        import('../../cluster/banner.js'),
-        import('../../cluster/ready-signal.js'),
-      ]);
+    const [
+      { resolveClusterConfig },
+      { startCluster, refuseUnservable },
+      { formatBanner },
+      { closeOnSignals },
+    ] = await Promise.all([
+      import('../../config/settings/resolve.js'),
+      import('../../cluster/supervisor.js'),
+      import('../../cluster/banner.js'),
+      import('../../cluster/ready-signal.js'),
+    ]);
     const config = resolveClusterConfig({
       command: 'serve',
       configFile: configFileOption(options),
       flags: settingInputs(options, 'serve'),
     });
+    refuseUnservable(config);
     if (!options.json) process.stderr.write('mcp-scale serve: starting…\n');
     const cluster = await startCluster({ config, readyFile: options.readyFile });
     if (options.json) printJson(cluster.info());

@@ -1,0 +1,108 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, startServe, type TestCluster } from '../helpers/cluster.js';
+import { KEYS, modernCall, post, writeApiKeys } from '../helpers/limits-fixtures.js';
+
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+};
+
+/**
+ * Issue 14, symptom 1: with a balancer that reaches workers directly, the
+ * gateway's auth and limits were never applied. The workers enforce them now.
+ */
+describe('serve --lb nginx --affinity session --auth apikey --rate-limit: the workers enforce both', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startServe([
+      '--instances',
+      '2',
+      '--backend-latency',
+      '0',
+      '--lb',
+      'nginx',
+      '--affinity',
+      'session',
+      '--auth',
+      'apikey',
+      '--api-keys',
+      writeApiKeys(),
+      '--rate-limit',
+      '3/1m',
+    ]);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('an initialize without a key gets 401 through nginx; with a key, a session', async () => {
+    const refused = await post(cluster.url, INITIALIZE);
+    expect(refused.status).toBe(401);
+    const accepted = await post(cluster.url, INITIALIZE, { 'x-api-key': KEYS.alice });
+    expect(accepted.status).toBe(200);
+    expect(accepted.headers.get('mcp-session-id')).toMatch(/^w[12]\./);
+  });
+
+  it('the per-user limit is counted once across both workers (Redis): 3 admitted, then 429', async () => {
+    const statuses: number[] = [];
+    const workers = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const response = await modernCall(
+        cluster.url,
+        i,
+        'get_product',
+        { id: 'p00001' },
+        { 'x-api-key': KEYS.bob },
+      );
+      statuses.push(response.status);
+      workers.add(response.headers.get('mcp-scale-instance') ?? '?');
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(workers.size).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('a topology refuses a setting it cannot honour, in one line, before starting anything', () => {
+  function serve(...args: string[]) {
+    const run = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    return { code: run.status, stderr: run.stderr.trim() };
+  }
+
+  it.each([
+    [
+      ['--lb', 'nginx', '--affinity', 'session', '--cors-origin', 'https://app.example'],
+      '--cors-origin is a gateway setting, and in serve --lb nginx --affinity session the balancer reaches the workers directly',
+    ],
+    [
+      [
+        '--lb',
+        'haproxy',
+        '--affinity',
+        'ip',
+        '--server-cmd',
+        'node server.js {port}',
+        '--auth',
+        'apikey',
+        '--api-keys',
+        'k.txt',
+      ],
+      '--auth: in serve --lb haproxy --affinity ip --server-cmd the balancer sends requests straight to your --server-cmd workers and nothing would enforce it',
+    ],
+    [
+      ['--server-cmd', 'node server.js {port}', '--cache-ttl', 'get_product=1m'],
+      "--cache-ttl needs mcp-scale's worker host",
+    ],
+    [['--gateways', '2'], '--gateways 2: serve runs one gateway'],
+  ])('serve %j', (args, message) => {
+    const { code, stderr } = serve(...args);
+    expect(code).toBe(2);
+    expect(stderr.split('\n')).toHaveLength(1);
+    expect(stderr).toContain(message);
+  });
+});
