@@ -39,6 +39,13 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
     throw new UserError(`--id '${id}' may use letters, digits, _ and - (at most 64)`);
   if (config.serverCmd) throw new UserError('--server-cmd is for serve: such a command is its own worker');
   const redisUrl = roleRedisUrl(config);
+  // In a cluster (Redis, a registry entry) a gateway signs what it forwards; without the shared
+  // secret every request would be refused. A worker alone, as a plain server, needs none.
+  if (!config.clusterSecret && (redisUrl || options.advertiseUrl)) {
+    throw new UserError(
+      missingSecret(`this worker joins a cluster (${redisUrl ? 'Redis' : '--advertise-url'})`),
+    );
+  }
   try {
     const worker = await startWorkerHost({
       id,
@@ -95,6 +102,8 @@ export interface GatewayRoleOptions {
 }
 
 export async function runGateway(config: ClusterConfig, options: GatewayRoleOptions = {}): Promise<void> {
+  if (!config.clusterSecret)
+    throw new UserError(missingSecret('the gateway signs what it forwards to workers'));
   const redisUrl = roleRedisUrl(config);
   const workerSpecs = options.workers ?? [];
   let workers;
@@ -154,6 +163,11 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(message);
     throw error;
   }
+}
+
+/** The one line a role without the cluster secret stops with. */
+export function missingSecret(why: string): string {
+  return `no cluster secret (${why}): set MCP_SCALE_CLUSTER_SECRET to the same value (>= 32 bytes, e.g. openssl rand -base64 36) for every gateway and worker`;
 }
 
 /** A worker's own authenticator and limiter, when its settings ask for them. */

@@ -194,7 +194,11 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     if (identityHeader !== undefined) {
       const verified = verifyIdentity(secret, String(identityHeader));
       if (!verified.ok) {
-        sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${verified.reason}`);
+        // Say why when the cause is certain: this worker was started without the shared secret.
+        const reason = options.clusterSecret
+          ? verified.reason
+          : 'this worker has no cluster secret; set MCP_SCALE_CLUSTER_SECRET to the same value for every gateway and worker';
+        sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${reason}`);
         return 'rejected';
       }
       user = verified.identity.user;

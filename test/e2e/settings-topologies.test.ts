@@ -1,7 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startServe, type TestCluster } from '../helpers/cluster.js';
 import { KEYS, modernCall, post, writeApiKeys } from '../helpers/limits-fixtures.js';
+import { waitUntil } from '../helpers/wait.js';
+import { waitForExit } from '../../src/util/process.js';
 
 const INITIALIZE = {
   jsonrpc: '2.0',
@@ -104,5 +106,49 @@ describe('a topology refuses a setting it cannot honour, in one line, before sta
     expect(code).toBe(2);
     expect(stderr.split('\n')).toHaveLength(1);
     expect(stderr).toContain(message);
+  });
+});
+
+/** Issue 14, symptom 3: separate roles without the shared secret used to answer 403 to everything. */
+describe('separate roles without MCP_SCALE_CLUSTER_SECRET', () => {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('MCP_SCALE_')),
+  );
+  function role(...args: string[]) {
+    const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env });
+    return { code: run.status, stderr: run.stderr.trim() };
+  }
+
+  it.each([
+    [['gateway', '--port', '0', '--worker', 'w1=http://127.0.0.1:9/mcp']],
+    [['worker', '--port', '0', '--redis', 'redis://127.0.0.1:9']],
+    [['worker', '--port', '0', '--advertise-url', 'http://10.0.0.7:3000/mcp']],
+  ])('%j stops at start-up with one line', (args) => {
+    const { code, stderr } = role(...args);
+    expect(code).toBe(2);
+    expect(stderr.split('\n')).toHaveLength(1);
+    expect(stderr).toContain('set MCP_SCALE_CLUSTER_SECRET to the same value');
+  });
+
+  it('a lone worker, a plain server without a gateway, still starts and serves', async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI, 'worker', '--port', '0', '--id', 'alone', '--backend-latency', '0'],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitUntil(() => / ready on (\S+)/.test(out), 'the lone worker to be ready', 30_000);
+      const url = / ready on (\S+)/.exec(out)?.[1] ?? '';
+      const response = await modernCall(url, 1, 'get_product', { id: 'p00001' });
+      expect(response.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await waitForExit(child.pid!, 10_000);
+    }
   });
 });
