@@ -64,6 +64,7 @@ async function checkOne(
       return fromProblems('env', checkEnvFile(file.content));
     case 'dockerignore':
     case 'readme':
+    case 'placeholder':
       return undefined;
   }
 }

@@ -118,7 +118,7 @@ export function composeChoices(options: GenOptions): string[] {
   ];
 }
 
-export type K8sFile = 'secret' | 'redis' | 'workers' | 'gateways' | 'hpa' | 'pdb' | 'ingress';
+export type K8sFile = 'secret' | 'api-keys' | 'redis' | 'workers' | 'gateways' | 'hpa' | 'pdb' | 'ingress';
 
 /** The comment block of each Kubernetes file: the choices that file embodies. */
 export function k8sChoices(options: GenOptions, file: K8sFile): string[] {
@@ -127,7 +127,8 @@ export function k8sChoices(options: GenOptions, file: K8sFile): string[] {
 }
 
 const K8S_TITLES: Record<K8sFile, string> = {
-  secret: 'the cluster secret and the Redis URL.',
+  secret: 'the cluster secret, the Redis URL and the other secret settings.',
+  'api-keys': 'a placeholder for the API keys (--auth apikey).',
   redis: 'Redis for sessions, limits, cache and the worker registry.',
   workers: 'the workers (each hosts the MCP server).',
   gateways: 'the gateways (sessions, routing, limits).',
@@ -145,6 +146,11 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
       return [
         '- Every gateway and worker reads MCP_SCALE_CLUSTER_SECRET and MCP_SCALE_REDIS_URL from this Secret; the Redis URL is here because a managed Redis URL carries a password.',
         '- Keep this file out of version control (or replace it with your secret manager).',
+      ];
+    case 'api-keys':
+      return [
+        `- Mounted at ${options.settings.auth.apiKeysFile ?? ''} (--api-keys) in every pod that authenticates. Its content is a placeholder: put your keys in it (kubectl create secret generic ${'mcp-scale-api-keys'} --from-file=api-keys=keys.txt) before deploying, or re-run with --api-keys-secret NAME to use a Secret you manage.`,
+        '- Keep this file out of version control.',
       ];
     case 'redis':
       return [

@@ -9,7 +9,7 @@ export type GenTarget = (typeof GEN_TARGETS)[number];
  * the file name, so `all` and single targets share one path.
  */
 export type GeneratedKind =
-  'nginx' | 'haproxy' | 'dockerfile' | 'dockerignore' | 'compose' | 'env' | 'k8s' | 'readme';
+  'nginx' | 'haproxy' | 'dockerfile' | 'dockerignore' | 'compose' | 'env' | 'k8s' | 'readme' | 'placeholder';
 
 export interface GeneratedFile {
   /** Relative to the output folder, forward slashes. */

@@ -60,6 +60,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
         String(instances),
         ...topology,
         ...genRedis,
+        ...limits,
         ...(scaling
           ? [
               '--min-replicas',
@@ -118,6 +119,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
           ...instances,
           ...topology,
           ...genRedis,
+          ...limits,
         ]),
       );
     }
@@ -148,7 +150,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
     if (rec.gateways > 1) {
       notes.push({
         source: 'note',
-        text: `serve runs one gateway (it has no --gateways flag); the ${rec.gateways} gateways are in the generated files.`,
+        text: `serve runs one gateway (it refuses --gateways); the ${rec.gateways} gateways are in the generated files.`,
       });
     }
     if (rec.redis === 'replicated') {
@@ -165,10 +167,6 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
       });
     }
   }
-  notes.push({
-    source: 'note',
-    text: 'gen has no flags for rate limits or cache TTLs: give them to the gateway and worker commands in the generated files.',
-  });
   return { commands, notes };
 }
 
