@@ -1,9 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startServe, type TestCluster } from '../helpers/cluster.js';
 import { KEYS, modernCall, post, writeApiKeys } from '../helpers/limits-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 import { waitForExit } from '../../src/util/process.js';
+
+const ADMIN_TOKEN = 'admin-token-for-the-proc-check';
 
 const INITIALIZE = {
   jsonrpc: '2.0',
@@ -34,6 +37,10 @@ describe('serve --lb nginx --affinity session --auth apikey --rate-limit: the wo
       writeApiKeys(),
       '--rate-limit',
       '3/1m',
+      '--admin-token',
+      ADMIN_TOKEN,
+      '--cache-ttl',
+      'get_product=1m',
     ]);
   });
   afterAll(async () => {
@@ -46,6 +53,26 @@ describe('serve --lb nginx --affinity session --auth apikey --rate-limit: the wo
     const accepted = await post(cluster.url, INITIALIZE, { 'x-api-key': KEYS.alice });
     expect(accepted.status).toBe(200);
     expect(accepted.headers.get('mcp-session-id')).toMatch(/^w[12]\./);
+  });
+
+  it('each child got its settings: worker argv carries auth, limits and cache; secrets only its environment', () => {
+    const cmdline = (pid: number) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    const environ = (pid: number) => fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    for (const worker of cluster.info.instances) {
+      const argv = cmdline(worker.pid);
+      expect(argv).toContain('--auth apikey');
+      expect(argv).toContain('--rate-limit 3/1m');
+      expect(argv).toContain('--cache-ttl get_product=1m');
+      expect(argv).toContain('--trust-proxy');
+      expect(argv).not.toContain(ADMIN_TOKEN);
+      const env = environ(worker.pid);
+      expect(env).toContain(`MCP_SCALE_ADMIN_TOKEN=${ADMIN_TOKEN}`);
+      expect(env.some((line) => line.startsWith('MCP_SCALE_CLUSTER_SECRET='))).toBe(true);
+    }
+    const gatewayArgv = cmdline(cluster.info.gateway.pid);
+    expect(gatewayArgv).toContain('--rate-limit 3/1m');
+    expect(gatewayArgv).not.toContain('--cache-ttl');
+    expect(gatewayArgv).not.toContain(ADMIN_TOKEN);
   });
 
   it('the per-user limit is counted once across both workers (Redis): 3 admitted, then 429', async () => {
