@@ -27,11 +27,11 @@ export function affinityChoices(affinity: Affinity, proxy: 'nginx' | 'haproxy' |
       return [
         '- Affinity session: the proxy talks to workers directly, with no gateway. Hashing Mcp-Session-Id alone would not keep a session on its creator: `initialize` has no session id yet, so the creator is random (measured: 11-13 of 30 first follow-ups reached it). Instead each worker mints session ids that name it, `<workerId>.<random>`, and sets Mcp-Scale-Instance itself.',
         proxy === 'ingress' ? '' : `- ${SESSION_PROXY[proxy]}`,
-        "- Trade-offs without a gateway: no failover (a dead worker's sessions are gone; clients must initialize again), no gateway rate limiting, and each worker authenticates requests itself with the same --auth settings, so user-scoped caching stays safe.",
+        "- Trade-offs without a gateway: no failover (a dead worker's sessions are gone; clients must initialize again); each worker authenticates and rate-limits requests itself with the same --auth and limit settings (counted in Redis), so user-scoped caching stays safe.",
       ].filter(Boolean);
     case 'ip':
       return [
-        `- Affinity ip (${proxy === 'haproxy' ? '`balance source`' : '`ip_hash`'}): workers directly, one client address to one worker. Every client behind one NAT or corporate proxy lands on the same worker (uneven load), and a client whose address changes loses its session. No failover and no gateway rate limiting; workers authenticate requests themselves.`,
+        `- Affinity ip (${proxy === 'haproxy' ? '`balance source`' : '`ip_hash`'}): workers directly, one client address to one worker. Every client behind one NAT or corporate proxy lands on the same worker (uneven load), and a client whose address changes loses its session. No failover; workers authenticate and rate-limit requests themselves.`,
       ];
     case 'none':
       return [
