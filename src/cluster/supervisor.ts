@@ -275,6 +275,11 @@ export function refuseUnservable(config: ClusterConfig): Topology {
     commandWorkers: config.serverCmd !== undefined,
   };
   refuseUnhonoured(config, topology);
+  if (!config.lb && config.affinity !== 'gateway') {
+    throw new UserError(
+      `--affinity ${config.affinity} says how a load balancer keeps sessions: add --lb nginx|haproxy, or drop it`,
+    );
+  }
   if (config.gateways !== 1) {
     throw new UserError(
       `--gateways ${config.gateways}: serve runs one gateway (gen deploys several); drop it for serve`,

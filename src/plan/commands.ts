@@ -89,6 +89,8 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
         String(rehearsal),
         '--redis',
         'auto',
+        // Affinity is the balancer's: without a gateway tier the rehearsal needs one.
+        ...(rec.affinity === 'gateway' ? [] : ['--lb', 'nginx']),
         '--affinity',
         rec.affinity,
         ...limits,
