@@ -67,9 +67,10 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
       cache: config.cache,
-      // Checked only on requests without a gateway's signed identity (a balancer
-      // reaching this worker directly, or a worker run alone).
-      ...(await edgeAdmission(config, redisUrl)),
+      acceptUnsigned: config.directWorkers,
+      // Checked only on requests without a gateway's signature (--direct-workers: a
+      // balancer reaching this worker directly, or clients using it alone).
+      ...(config.directWorkers ? await edgeAdmission(config, redisUrl) : {}),
       trustProxy: config.auth.trustProxy,
     });
     console.log(

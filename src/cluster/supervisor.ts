@@ -59,7 +59,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const baseEnv = options.env ?? process.env;
   const topology = refuseUnservable(config);
-  const direct = topology.direct;
+  // Clients reach workers without a gateway: with --direct-workers, or with a
+  // load balancer that keeps sessions itself (affinity session/ip/none). Such
+  // workers are the edge: they authenticate and limit what no gateway signed.
+  const directWorkers = config.directWorkers || topology.direct;
   // Clean up after a supervisor that was killed before it could (its private Redis).
   findRunningCluster(baseEnv);
   const redis = await resolveServeRedis(config, baseEnv);
@@ -81,7 +84,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const behindBalancer = { ...shared.auth, trustProxy: shared.auth.trustProxy || config.lb !== undefined };
   const invoke = (role: 'gateway' | 'worker', overrides: Partial<ClusterConfig>) => {
     // Secrets (cluster secret, tokens, a Redis URL with a password) come back in env, never argv.
-    const invocation = roleInvocation({ ...shared, auth: behindBalancer, ...overrides }, role, { direct });
+    const invocation = roleInvocation({ ...shared, auth: behindBalancer, ...overrides }, role, {
+      direct: directWorkers,
+    });
     return { args: [role, ...invocation.args], env: { ...env, ...invocation.env } };
   };
   const workers: ManagedChild[] = [];
@@ -98,10 +103,12 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     for (let i = 1; i <= config.instances; i++) {
       const id = `w${i}`;
       const port = await findFreePort();
-      const worker = invoke('worker', { host: '127.0.0.1', port });
+      const worker = invoke('worker', { host: '127.0.0.1', port, directWorkers });
       const launch = config.serverCmd
         ? { kind: 'command' as const, command: config.serverCmd.replaceAll('{port}', String(port)) }
         : { kind: 'role' as const, cliPath: CLI_PATH, args: [...worker.args, '--id', id] };
+      // A --server-cmd process is the user's own server: it is not given the private Redis's password.
+      if (config.serverCmd && redis.mode === 'private') delete worker.env.MCP_SCALE_REDIS_URL;
       workers.push(
         new ManagedChild({
           name: id,

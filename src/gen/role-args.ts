@@ -35,14 +35,17 @@ function settingsFor(options: GenOptions, overrides: Partial<ClusterConfig>): Cl
 export function workerCommand(options: GenOptions, input: WorkerArgsInput): RoleCommand {
   // Without a gateway tier the proxy reaches workers directly: they authenticate and limit
   // themselves, and the proxy's X-Forwarded-For is the client address.
-  const direct = options.affinity !== 'gateway';
+  const behindProxy = options.affinity !== 'gateway';
+  const direct = options.settings.directWorkers || behindProxy;
   const invocation = roleInvocation(
     settingsFor(options, {
       host: '0.0.0.0',
       port: WORKER_PORT,
       redis: input.redisUrl,
       server: input.server,
-      ...(direct ? { auth: { ...options.settings.auth, trustProxy: true } } : {}),
+      // Without gateways the proxy sends clients' requests to workers unsigned.
+      directWorkers: direct,
+      ...(behindProxy ? { auth: { ...options.settings.auth, trustProxy: true } } : {}),
     }),
     'worker',
     { viaEnv: input.viaEnv, direct },

@@ -161,7 +161,7 @@ describe('separate roles without MCP_SCALE_CLUSTER_SECRET', () => {
   it('a lone worker, a plain server without a gateway, still starts and serves', async () => {
     const child = spawn(
       process.execPath,
-      [CLI, 'worker', '--port', '0', '--id', 'alone', '--backend-latency', '0'],
+      [CLI, 'worker', '--port', '0', '--id', 'alone', '--backend-latency', '0', '--direct-workers'],
       {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

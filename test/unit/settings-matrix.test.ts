@@ -193,13 +193,15 @@ describe('every gateway and worker setting reaches the generated containers', ()
     it.each(roleSettings.map((s) => [s.name, s] as const))(`${variant}: %s`, (_name, s) => {
       const { config, roles } = seen[variant]!;
       const wanted = expectedRoles(s, variant);
-      if (variant === 'direct' && !(s.name in direct)) return expect(s.roles).toContain('gateway');
+      if (variant === 'direct' && !(s.name in direct) && s.name !== 'directWorkers')
+        return expect(s.roles).toContain('gateway');
       // Read by no container in this variant (e.g. drainTimeout without gateways): a file check covers it.
       if (wanted.length === 0) return expect(FILE_CHECKS[s.name]).toBeDefined();
       for (const role of wanted) {
         expect(roles[role], role).toBeDefined();
         let expected = s.get(config);
         if (s.name === 'trustProxy') expected = true; // behind the proxy, always
+        if (s.name === 'directWorkers') expected = variant === 'direct'; // implied without gateways
         expect(s.get(roles[role]!), `${variant} ${role} ${s.name}`).toEqual(expected);
       }
     });
