@@ -10,7 +10,7 @@ import { refuseUnhonoured, type Topology } from '../config/settings/topology-rul
 import { UserError } from '../errors.js';
 import { generateClusterSecret } from './identity.js';
 import { ManagedChild } from './managed-child.js';
-import { resolveServeRedis, type RedisMode } from './redis-mode.js';
+import { resolveServeRedis, type RedisMode, type ServeRedis } from './redis-mode.js';
 import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
 
 export interface StartClusterOptions {
@@ -29,12 +29,21 @@ export interface ReadyInfo {
   /** What MCP clients connect to (the load balancer when --lb). */
   url: string;
   gateway: { url: string; pid: number; port: number };
-  redis: { mode: RedisMode; url?: string };
+  redis: ReadyRedis;
   instances: { id: string; pid: number; port: number; url: string }[];
   lb?: { kind: string; affinity: string; url: string; pid: number };
   sessions: 'stateful' | 'stateless';
   server: string;
   prefix: string;
+}
+
+/** The ready file's `redis`: with `--redis ha`, each process serve started, in its current role. */
+export interface ReadyRedis {
+  mode: RedisMode;
+  url?: string;
+  primary?: { pid: number; port: number };
+  replica?: { pid: number; port: number };
+  sentinels?: { pid: number; port: number }[];
 }
 
 export interface RunningCluster {
@@ -96,7 +105,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     await balancer?.close();
     await gateway?.stop(config.drainTimeoutMs + 2000);
     await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs)));
-    await redis.local?.close();
+    await redis.close();
   };
 
   try {
@@ -183,7 +192,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const info = (): ReadyInfo => ({
     url: entryUrl,
     gateway: { url: gatewayUrl, pid: gatewayChild.pid ?? 0, port: gatewayPort },
-    redis: { mode: redis.mode, url: redis.url },
+    redis: readyRedis(redis),
     instances: workers.map((worker) => ({
       id: worker.spec.name,
       pid: worker.pid ?? 0,
@@ -202,6 +211,11 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   };
   // A restarted worker has a new pid: keep the ready file true.
   for (const child of [...workers, gatewayChild]) child.on('restarted', refreshReadyFile);
+  // --redis ha: the ready file names the current primary (what `bench --kill redis` kills).
+  redis.ha?.onSwitch(() => {
+    log(`Redis failover: the sentinels promoted pid ${redis.ha!.primary.pid} port ${redis.ha!.primary.port}`);
+    refreshReadyFile();
+  });
   refreshReadyFile();
   const stateFile =
     options.writeState === false
@@ -214,6 +228,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
           startedAt: new Date().toISOString(),
           readyFile: options.readyFile,
           privateRedisPid: redis.local?.pid,
+          privateRedisPids: redis.pids,
+          privateRedisDir: redis.dir,
         });
 
   let closing: Promise<void> | undefined;
@@ -233,6 +249,19 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       })();
       return closing;
     },
+  };
+}
+
+function readyRedis(redis: ServeRedis): ReadyRedis {
+  const { ha } = redis;
+  if (!ha) return { mode: redis.mode, url: redis.url };
+  const node = (server: { pid: number; port: number }) => ({ pid: server.pid, port: server.port });
+  return {
+    mode: redis.mode,
+    url: redis.url,
+    primary: node(ha.primary),
+    replica: node(ha.replica),
+    sentinels: ha.sentinels.map(node),
   };
 }
 
