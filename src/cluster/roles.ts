@@ -1,6 +1,8 @@
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { UserError } from '../errors.js';
+import type { Authenticator, Limiter } from '../gateway/admission.js';
 import { startGateway } from '../gateway/gateway.js';
+import { hasPolicies, policiesFrom } from '../limits/policies.js';
 import { parseWorkerTarget } from '../gateway/worker-pool.js';
 import { redactRedisUrl } from '../redis/connection.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
@@ -43,6 +45,13 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
     throw new UserError(`--id '${id}' may use letters, digits, _ and - (at most 64)`);
   if (config.serverCmd) throw new UserError('--server-cmd is for serve: such a command is its own worker');
   const redisUrl = roleRedisUrl(config);
+  // In a cluster (Redis, a registry entry) a gateway signs what it forwards; without the shared
+  // secret every request would be refused. A worker alone, as a plain server, needs none.
+  if (!config.clusterSecret && (redisUrl || options.advertiseUrl)) {
+    throw new UserError(
+      missingSecret(`this worker joins a cluster (${redisUrl ? 'Redis' : '--advertise-url'})`),
+    );
+  }
   // Before the host starts, so the hosted server's module sees the provider too.
   const tracing = startTracing(resolveTracing(config.otlpEndpoint), 'worker', id);
   try {
@@ -68,11 +77,10 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
       adminToken: config.adminToken,
       cache: config.cache,
       acceptUnsigned: config.directWorkers,
-      // Checked only on requests without a gateway's signed identity (--direct-workers).
-      authenticator:
-        config.auth.mode === 'none'
-          ? undefined
-          : (await import('../gateway/auth/index.js')).createAuthenticator(config.auth),
+      // Checked only on requests without a gateway's signature (--direct-workers: a
+      // balancer reaching this worker directly, or clients using it alone).
+      ...(config.directWorkers ? await edgeAdmission(config, redisUrl) : {}),
+      trustProxy: config.auth.trustProxy,
     });
     console.log(
       `worker ${worker.id} ready on ${worker.url} (${worker.serverName} server, SDK ${worker.sdk}, ${
@@ -107,6 +115,8 @@ export interface GatewayRoleOptions {
 
 export async function runGateway(config: ClusterConfig, options: GatewayRoleOptions = {}): Promise<void> {
   const redisUrl = roleRedisUrl(config);
+  if (!config.clusterSecret)
+    throw new UserError(missingSecret('the gateway signs what it forwards to workers'));
   const workerSpecs = options.workers ?? [];
   let workers;
   try {
@@ -176,6 +186,23 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(message);
     throw error;
   }
+}
+
+/** The one line a role without the cluster secret stops with. */
+export function missingSecret(why: string): string {
+  return `no cluster secret (${why}): set MCP_SCALE_CLUSTER_SECRET to the same value (>= 32 bytes, e.g. openssl rand -base64 36) for every gateway and worker`;
+}
+
+/** A worker's own authenticator and limiter, when its settings ask for them. */
+async function edgeAdmission(
+  config: ClusterConfig,
+  redisUrl: string | undefined,
+): Promise<{ authenticator?: Authenticator; limiter?: Limiter }> {
+  const limited = hasPolicies(policiesFrom(config.limits));
+  if (config.auth.mode === 'none' && !limited) return {};
+  const { createAdmission } = await import('./admission-factory.js');
+  const admission = await createAdmission(config, redisUrl);
+  return { authenticator: admission.authenticator, ...(limited ? { limiter: admission.limiter } : {}) };
 }
 
 /** Tells the supervisor (IPC) and whoever waits on `--ready-file` that this role serves. */

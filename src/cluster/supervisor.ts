@@ -6,6 +6,8 @@ import { writeJsonAtomic } from '../util/files.js';
 import { findFreePort, httpUrl } from '../util/net.js';
 import type { RunningLoadBalancer } from '../gen/run-lb.js';
 import { roleInvocation, withoutSettingEnv } from '../config/settings/role-invocation.js';
+import { refuseUnhonoured, type Topology } from '../config/settings/topology-rules.js';
+import { UserError } from '../errors.js';
 import { generateClusterSecret } from './identity.js';
 import { ManagedChild } from './managed-child.js';
 import { resolveServeRedis, type RedisMode, type ServeRedis } from './redis-mode.js';
@@ -65,9 +67,20 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const { config } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const baseEnv = options.env ?? process.env;
+  const topology = refuseUnservable(config);
+  // Clients reach workers without a gateway: with --direct-workers, or with a
+  // load balancer that keeps sessions itself (affinity session/ip/none). Such
+  // workers are the edge: they authenticate and limit what no gateway signed.
+  const directWorkers = config.directWorkers || topology.direct;
   // Clean up after a supervisor that was killed before it could (its private Redis).
   findRunningCluster(baseEnv);
   const redis = await resolveServeRedis(config, baseEnv);
+  try {
+    refuseUnhonoured(config, { ...topology, unsharedCounts: !redis.url && config.instances > 1 });
+  } catch (error) {
+    await redis.local?.close();
+    throw error;
+  }
   // Every child gets the same secret; one is made up when the user gave none.
   const shared: ClusterConfig = {
     ...config,
@@ -76,14 +89,15 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   };
   // A child's settings are exactly its invocation: inherited settings variables could contradict it.
   const env = withoutSettingEnv(baseEnv);
+  // Behind the balancer, its X-Forwarded-For is the client address (it is the only peer).
+  const behindBalancer = { ...shared.auth, trustProxy: shared.auth.trustProxy || config.lb !== undefined };
   const invoke = (role: 'gateway' | 'worker', overrides: Partial<ClusterConfig>) => {
     // Secrets (cluster secret, tokens, a Redis URL with a password) come back in env, never argv.
-    const invocation = roleInvocation({ ...shared, ...overrides }, role);
+    const invocation = roleInvocation({ ...shared, auth: behindBalancer, ...overrides }, role, {
+      direct: directWorkers,
+    });
     return { args: [role, ...invocation.args], env: { ...env, ...invocation.env } };
   };
-  // Clients reach workers without a gateway: with --direct-workers, or with a
-  // load balancer that keeps sessions itself (affinity session/ip/none).
-  const directWorkers = config.directWorkers || (config.lb !== undefined && config.affinity !== 'gateway');
   const workers: ManagedChild[] = [];
   let gateway: ManagedChild | undefined;
   let balancer: RunningLoadBalancer | undefined;
@@ -286,6 +300,41 @@ function superviseHealth(workers: ManagedChild[], config: ClusterConfig, interva
 
 export function writeReadyFile(file: string, info: ReadyInfo): void {
   writeJsonAtomic(file, info);
+}
+
+/**
+ * Refuses (UserError, one line) a setting this serve topology cannot
+ * honour, before anything starts. startCluster calls it; the CLI too, before
+ * it says "starting".
+ */
+export function refuseUnservable(config: ClusterConfig): Topology {
+  // A balancer reaching workers directly makes each worker the edge: it authenticates and limits.
+  const topology: Topology = {
+    label: serveLabel(config),
+    command: 'serve',
+    direct: config.lb !== undefined && config.affinity !== 'gateway',
+    commandWorkers: config.serverCmd !== undefined,
+  };
+  refuseUnhonoured(config, topology);
+  if (!config.lb && config.affinity !== 'gateway') {
+    throw new UserError(
+      `--affinity ${config.affinity} says how a load balancer keeps sessions: add --lb nginx|haproxy, or drop it`,
+    );
+  }
+  if (config.gateways !== 1) {
+    throw new UserError(
+      `--gateways ${config.gateways}: serve runs one gateway (gen deploys several); drop it for serve`,
+    );
+  }
+  return topology;
+}
+
+/** How the user spelled this topology, for refusals. */
+function serveLabel(config: ClusterConfig): string {
+  const parts = ['serve'];
+  if (config.lb) parts.push(`--lb ${config.lb} --affinity ${config.affinity}`);
+  if (config.serverCmd) parts.push('--server-cmd');
+  return parts.join(' ');
 }
 
 function displayHost(host: string): string {

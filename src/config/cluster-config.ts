@@ -113,6 +113,8 @@ export interface ClusterConfig {
 
 /** `gen`-only keys, accepted in the config file so one file describes the whole cluster. */
 export interface GenSettings {
+  /** Where the API keys file comes from: a Kubernetes Secret / compose secret file name, or 'placeholder'. */
+  apiKeysSecret?: string;
   serverName?: string;
   tlsCert?: string;
   tlsKey?: string;

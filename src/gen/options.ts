@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { resolveClusterConfig } from '../config/settings/resolve.js';
+import { refuseUnhonoured } from '../config/settings/topology-rules.js';
 import type { SettingInputs } from '../config/settings/types.js';
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
@@ -49,6 +50,12 @@ export function genOptionsFromConfig(
   config: ClusterConfig,
   where: { contextDir: string; outDir?: string },
 ): GenOptions {
+  refuseUnhonoured(config, {
+    label: `gen with --affinity ${config.affinity}`,
+    command: 'gen',
+    direct: config.affinity !== 'gateway',
+    commandWorkers: false,
+  });
   const gen = config.gen ?? {};
   if ((gen.tlsCert === undefined) !== (gen.tlsKey === undefined)) {
     throw new UserError('--tls-cert and --tls-key go together');

@@ -66,6 +66,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
         String(instances),
         ...topology,
         ...genRedis,
+        ...limits,
         ...(scaling
           ? [
               '--min-replicas',
@@ -96,6 +97,8 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
           String(rehearsal),
           '--redis',
           serveRedis,
+          // Affinity is the balancer's: without a gateway tier the rehearsal needs one.
+          ...(rec.affinity === 'gateway' ? [] : ['--lb', 'nginx']),
           '--affinity',
           rec.affinity,
           ...limits,
@@ -127,6 +130,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
           ...instances,
           ...topology,
           ...genRedis,
+          ...limits,
         ]),
       );
     }
@@ -157,7 +161,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
     if (rec.gateways > 1) {
       notes.push({
         source: 'note',
-        text: `serve runs one gateway (it has no --gateways flag); the ${rec.gateways} gateways are in the generated files.`,
+        text: `serve runs one gateway (it refuses --gateways); the ${rec.gateways} gateways are in the generated files.`,
       });
     }
     if (rec.redis === 'replicated') {
@@ -174,10 +178,6 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
       });
     }
   }
-  notes.push({
-    source: 'note',
-    text: 'gen has no flags for rate limits or cache TTLs: give them to the gateway and worker commands in the generated files.',
-  });
   return { commands, notes };
 }
 

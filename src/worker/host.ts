@@ -11,7 +11,8 @@ import { generateClusterSecret } from '../cluster/identity.js';
 import { WorkerRequestState } from '../cluster/request-state.js';
 import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/classify.js';
 import type { CacheConfig } from '../config/cluster-config.js';
-import type { Authenticator } from '../gateway/admission.js';
+import type { Authenticator, Limiter } from '../gateway/admission.js';
+import { clientIp } from '../gateway/upstream-headers.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyAbortedError, BodyTooLargeError, lingerAfterRefusal, readBody } from '../http/body.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
@@ -83,6 +84,13 @@ export interface WorkerHostOptions {
    * checks requests that carry no signed identity.
    */
   authenticator?: Authenticator;
+  /**
+   * `--rate-limit` and friends for a direct worker: counts the requests that
+   * carry no gateway signature, like a gateway would (same Redis keys).
+   */
+  limiter?: Limiter;
+  /** Take the client address from X-Forwarded-For (behind the balancer) for per-IP limits. */
+  trustProxy?: boolean;
 }
 
 /**
@@ -229,6 +237,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     // The identity is bound to the body, so it is checked once the body is in.
     const identified = await identifyWorkerRequest(req, body, {
       secret,
+      secretConfigured: options.clusterSecret !== undefined,
       acceptUnsigned: options.acceptUnsigned === true,
       authenticator: options.authenticator,
     });
@@ -253,6 +262,22 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         return 'rejected';
       }
       classified = outcome;
+    }
+    // No gateway vouched for this request: this worker is the edge and limits it itself.
+    const admitted =
+      options.limiter && req.headers[HEADER.identity] === undefined
+        ? await options.limiter.admit({
+            req,
+            clientIp: clientIp(req, options.trustProxy === true),
+            user,
+            era: classified?.era ?? 'legacy',
+            classified,
+          })
+        : undefined;
+    if (admitted && !admitted.ok) {
+      res.writeHead(admitted.status, admitted.headers);
+      res.end(admitted.body);
+      return 'rejected';
     }
     const span = WorkerRequestTrace.start(req, parsedBody, options.id);
     /** Hands the request to the SDK (2025 sessions or the 2026 handler) and sends its answer. */
@@ -286,7 +311,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         response = await inRequest(() => legacy.handle(request, parsedBody, user, authInfo));
       }
       metrics.requests.inc({ era, status: String(response.status) });
-      await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
+      const extra = { ...(admitted?.ok ? admitted.headers : {}), [HEADER.instance]: options.id };
+      await sendWebResponse(response, res, extra, method === 'GET');
       return { era, status: response.status };
     };
     if (!span) return (await answer()).era;
@@ -374,6 +400,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         await legacy.closeAll();
         await modern?.close().catch(() => {});
         await toolCache?.close();
+        await options.limiter?.close?.();
         server.closeAllConnections();
         await closed;
         await bus.close();

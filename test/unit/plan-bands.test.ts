@@ -28,6 +28,8 @@ const GEN_FLAGS = new Set([
   '--max-replicas',
   '--cpu-target',
   '--check',
+  '--rate-limit',
+  '--ip-rate-limit',
 ]);
 const GEN_TARGETS = new Set(['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'all']);
 

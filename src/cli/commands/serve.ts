@@ -29,18 +29,23 @@ export function registerServeCommand(program: Command): void {
     'mcp-scale serve --otlp-endpoint http://127.0.0.1:4318   # traces to an OTLP/HTTP collector',
   ]);
   command.action(async (options: ServeCommandOptions) => {
-    const [{ resolveClusterConfig }, { startCluster }, { formatBanner }, { closeOnSignals }] =
-      await Promise.all([
-        import('../../config/settings/resolve.js'),
-        import('../../cluster/supervisor.js'),
-        import('../../cluster/banner.js'),
-        import('../../cluster/ready-signal.js'),
-      ]);
+    const [
+      { resolveClusterConfig },
+      { startCluster, refuseUnservable },
+      { formatBanner },
+      { closeOnSignals },
+    ] = await Promise.all([
+      import('../../config/settings/resolve.js'),
+      import('../../cluster/supervisor.js'),
+      import('../../cluster/banner.js'),
+      import('../../cluster/ready-signal.js'),
+    ]);
     const config = resolveClusterConfig({
       command: 'serve',
       configFile: configFileOption(options),
       flags: settingInputs(options, 'serve'),
     });
+    refuseUnservable(config);
     // Refused here, in one line, rather than by every child at start.
     (await import('../../telemetry/tracing-config.js')).resolveTracing(config.otlpEndpoint);
     if (!options.json) process.stderr.write('mcp-scale serve: starting…\n');

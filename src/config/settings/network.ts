@@ -110,7 +110,7 @@ export const NETWORK_SETTINGS = [
     name: 'trustProxy',
     codec: flagSwitch,
     default: false,
-    roles: ['gateway'],
+    roles: ['gateway', 'direct'],
     help: 'honour X-Forwarded-For (only behind a proxy you run)',
     get: (c) => c.auth.trustProxy,
     set: (c, v) => (c.auth.trustProxy = v),

@@ -43,11 +43,11 @@ export function getSetting(name: string): Setting {
 
 /** The roles each command runs: a command takes every setting one of them reads. */
 const COMMAND_ROLES: Record<CommandName, readonly Role[]> = {
-  serve: ['gateway', 'worker', 'supervisor', 'lb'],
+  serve: ['gateway', 'worker', 'direct', 'supervisor', 'lb'],
   gateway: ['gateway'],
-  worker: ['worker'],
+  worker: ['worker', 'direct'],
   // gen writes every role's settings into the files it renders (not the supervisor's own).
-  gen: ['gateway', 'worker', 'lb', 'gen'],
+  gen: ['gateway', 'worker', 'direct', 'lb', 'gen'],
 };
 
 export function commandTakes(command: CommandName, s: Setting): boolean {
