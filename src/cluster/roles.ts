@@ -7,6 +7,7 @@ import { WORKER_ID_PATTERN } from '../protocol/headers.js';
 import { startWorkerHost } from '../worker/host.js';
 import fs from 'node:fs';
 import { writeJsonAtomic } from '../util/files.js';
+import { isClusterGateway, joinMetricsAggregation, requestClusterMetrics } from './metrics-aggregation.js';
 import { closeOnSignals, signalFailed, signalReady, type ReadyMessage } from './ready-signal.js';
 
 /**
@@ -91,10 +92,21 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
   if (workers.length === 0 && !redisUrl) {
     throw new UserError('give workers with --worker URL, or --redis URL to find them in the registry');
   }
+  const id = typeof flags.id === 'string' ? flags.id : 'gateway';
+  if (!WORKER_ID_PATTERN.test(id))
+    throw new UserError(`--id '${id}' may use letters, digits, _ and - (at most 64)`);
+  const adminPort = flags.adminPort === undefined ? undefined : Number(flags.adminPort);
+  if (adminPort !== undefined && !(Number.isInteger(adminPort) && adminPort >= 0 && adminPort <= 65_535))
+    throw new UserError(`--admin-port must be a port number (0-65535), got '${String(flags.adminPort)}'`);
+  // Forked by serve's cluster: the listening port is shared with the other gateways.
+  const shared = isClusterGateway();
   try {
     const { createAdmission } = await import('./admission-factory.js');
     const admission = await createAdmission(config, redisUrl);
     const gateway = await startGateway({
+      id,
+      adminPort,
+      sharedMetrics: shared ? () => requestClusterMetrics() : undefined,
       host: config.host,
       port: config.port,
       path: config.path,
@@ -114,22 +126,28 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
       authenticator: admission.authenticator,
       limiter: admission.limiter,
     });
+    if (shared) joinMetricsAggregation(gateway.metrics.registry);
     console.log(
-      `gateway ready on ${gateway.url} (${workers.length > 0 ? `${workers.length} workers` : 'workers from the Redis registry'}, ${
+      `gateway ${id} ready on ${gateway.url}${gateway.adminPort ? ` (admin port ${gateway.adminPort})` : ''} (${workers.length > 0 ? `${workers.length} workers` : 'workers from the Redis registry'}, ${
         redisUrl ? `Redis ${redactRedisUrl(redisUrl)}` : 'memory mode'
       })`,
     );
     announceReady(flags, {
       role: 'gateway',
-      id: 'gateway',
+      id,
       url: gateway.url,
       port: gateway.port,
+      ...(gateway.adminPort ? { adminPort: gateway.adminPort } : {}),
       pid: process.pid,
     });
-    closeOnSignals(async () => {
-      await gateway.close();
-      removeReadyFile(flags);
-    });
+    closeOnSignals(
+      async () => {
+        await gateway.close();
+        removeReadyFile(flags);
+      },
+      // Ctrl+C reaches a cluster gateway too (same process group as serve): serve drains it.
+      { ignoreSigint: shared },
+    );
   } catch (error) {
     const message =
       (error as NodeJS.ErrnoException).code === 'EADDRINUSE'

@@ -6,6 +6,7 @@ import { writeJsonAtomic } from '../util/files.js';
 import { findFreePort, httpUrl } from '../util/net.js';
 import type { RunningLoadBalancer } from '../gen/run-lb.js';
 import { generateClusterSecret } from './identity.js';
+import { checkGatewayCount, createGatewayTier, type GatewayEntry, type GatewayTier } from './gateway-tier.js';
 import { ManagedChild } from './managed-child.js';
 import { resolveServeRedis, type RedisMode } from './redis-mode.js';
 import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
@@ -26,8 +27,11 @@ export interface StartClusterOptions {
 export interface ReadyInfo {
   /** What MCP clients connect to (the load balancer when --lb). */
   url: string;
+  /** The first of `gateways` (kept for readers of the single-gateway shape). */
   gateway: { url: string; pid: number; port: number };
-  redis: { mode: RedisMode; url?: string };
+  /** Every gateway; `port` is its own (admin) port, where this one gateway can be probed. */
+  gateways: GatewayEntry[];
+  redis: { mode: RedisMode; url?: string; pid?: number };
   instances: { id: string; pid: number; port: number; url: string }[];
   lb?: { kind: string; affinity: string; url: string; pid: number };
   sessions: 'stateful' | 'stateless';
@@ -39,7 +43,9 @@ export interface RunningCluster {
   url: string;
   info(): ReadyInfo;
   workers: ManagedChild[];
+  /** The first gateway. */
   gateway: ManagedChild;
+  gateways: ManagedChild[];
   redisDescription: string;
   stateFile?: string;
   /** Drains the gateway, stops workers, the load balancer and a private Redis. Safe twice. */
@@ -96,7 +102,14 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const flags = options.flags ?? {};
   // Clean up after a supervisor that was killed before it could (its private Redis).
   findRunningCluster(baseEnv);
+  if (config.redis === 'memory') checkGatewayCount(config, 'memory');
   const redis = await resolveServeRedis(config, baseEnv);
+  try {
+    checkGatewayCount(config, redis.mode);
+  } catch (error) {
+    await redis.local?.close();
+    throw error;
+  }
   const secret = config.clusterSecret ?? generateClusterSecret();
   const env: NodeJS.ProcessEnv = { ...baseEnv, MCP_SCALE_CLUSTER_SECRET: secret };
   // Secrets travel in the environment, never in argv (visible to every user in ps).
@@ -104,11 +117,11 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   if (config.auth.jwtSecret) env.MCP_SCALE_JWT_SECRET = config.auth.jwtSecret;
   const redisArg = redis.url ?? 'memory';
   const workers: ManagedChild[] = [];
-  let gateway: ManagedChild | undefined;
+  let tier: GatewayTier | undefined;
   let balancer: RunningLoadBalancer | undefined;
   const cleanup = async () => {
     await balancer?.close();
-    await gateway?.stop(config.drainTimeoutMs + 2000);
+    await tier?.stop(config.drainTimeoutMs + 2000);
     await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs)));
     await redis.local?.close();
   };
@@ -165,37 +178,23 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     await Promise.all(workers.map((worker) => worker.start()));
 
     const workerUrl = (worker: ManagedChild) => httpUrl('127.0.0.1', worker.spec.port, config.path);
-    // A fixed port, so a restarted gateway comes back where clients expect it.
-    const gatewayPort = config.lb || config.port === 0 ? await findFreePort() : config.port;
-    const gatewayHost = config.lb ? '127.0.0.1' : config.host;
-    gateway = new ManagedChild({
-      name: 'gateway',
-      launch: {
-        kind: 'role',
-        cliPath: CLI_PATH,
-        args: [
-          'gateway',
-          ...forward(flags, GATEWAY_FLAGS),
-          '--host',
-          gatewayHost,
-          '--port',
-          String(gatewayPort),
-          '--path',
-          config.path,
-          '--redis',
-          redisArg,
-          '--prefix',
-          config.prefix,
-          ...workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
-        ],
-      },
+    tier = await createGatewayTier({
+      config,
+      cliPath: CLI_PATH,
+      roleArgs: [
+        ...forward(flags, GATEWAY_FLAGS),
+        '--path',
+        config.path,
+        '--redis',
+        redisArg,
+        '--prefix',
+        config.prefix,
+        ...workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
+      ],
       env,
-      port: gatewayPort,
-      readyTimeoutMs: 30_000,
-      restart: true,
       log,
     });
-    await gateway.start();
+    await tier.start();
     if (config.lb) {
       // The production topology on a laptop: the generated config, run for real.
       const { startLoadBalancer } = await import('../gen/run-lb.js');
@@ -207,7 +206,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
         listenPort: config.port,
         upstreams:
           affinity === 'gateway'
-            ? [{ id: 'gateway', url: httpUrl('127.0.0.1', gatewayPort, config.path) }]
+            ? tier.upstreams()
             : workers.map((worker) => ({ id: worker.spec.name, url: workerUrl(worker) })),
         maxBodyBytes: config.maxBodyBytes,
         sessionTtlMs: config.sessionTtlMs,
@@ -218,15 +217,19 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     throw error;
   }
 
-  const gatewayChild = gateway;
-  const gatewayPort = gatewayChild.spec.port;
+  const gateways = tier;
+  const gatewayChild = gateways.children[0]!;
+  const gatewayPort = gateways.entryPort;
   const gatewayUrl = httpUrl(config.lb ? '127.0.0.1' : displayHost(config.host), gatewayPort, config.path);
   const lb = balancer;
   const entryUrl = lb ? httpUrl(displayHost(config.host), lb.port, config.path) : gatewayUrl;
   const info = (): ReadyInfo => ({
     url: entryUrl,
     gateway: { url: gatewayUrl, pid: gatewayChild.pid ?? 0, port: gatewayPort },
-    redis: { mode: redis.mode, url: redis.url },
+    gateways: gateways
+      .list()
+      .map((entry) => (gateways.layout === 'cluster' ? { ...entry, url: gatewayUrl } : entry)),
+    redis: { mode: redis.mode, url: redis.url, ...(redis.local ? { pid: redis.local.pid } : {}) },
     instances: workers.map((worker) => ({
       id: worker.spec.name,
       pid: worker.pid ?? 0,
@@ -239,12 +242,22 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     prefix: config.prefix,
   });
 
-  const health = superviseHealth(workers, config, options.healthIntervalMs ?? 2000);
+  const healthUrl = (child: ManagedChild) =>
+    gateways.children.includes(child)
+      ? gateways.healthUrl(child)
+      : config.serverCmd
+        ? httpUrl('127.0.0.1', child.spec.port, config.path)
+        : httpUrl('127.0.0.1', child.spec.port, '/healthz');
+  const health = superviseHealth(
+    [...workers, ...gateways.children],
+    healthUrl,
+    options.healthIntervalMs ?? 2000,
+  );
   const refreshReadyFile = () => {
     if (options.readyFile) writeReadyFile(options.readyFile, info());
   };
   // A restarted worker has a new pid: keep the ready file true.
-  for (const child of [...workers, gatewayChild]) child.on('restarted', refreshReadyFile);
+  for (const child of [...workers, ...gateways.children]) child.on('restarted', refreshReadyFile);
   refreshReadyFile();
   const stateFile =
     options.writeState === false
@@ -265,6 +278,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     info,
     workers,
     gateway: gatewayChild,
+    gateways: gateways.children,
     redisDescription: redis.description,
     stateFile,
     close() {
@@ -279,15 +293,17 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   };
 }
 
-/** Restarts a worker whose process lives but whose /healthz stopped answering. */
-function superviseHealth(workers: ManagedChild[], config: ClusterConfig, intervalMs: number): NodeJS.Timeout {
+/** Restarts a worker or gateway whose process lives but whose /healthz stopped answering. */
+function superviseHealth(
+  children: ManagedChild[],
+  healthUrl: (child: ManagedChild) => string,
+  intervalMs: number,
+): NodeJS.Timeout {
   const misses = new Map<ManagedChild, number>();
   const timer = setInterval(() => {
-    for (const worker of workers) {
+    for (const worker of children) {
       if (!worker.running) continue;
-      const url = config.serverCmd
-        ? httpUrl('127.0.0.1', worker.spec.port, config.path)
-        : httpUrl('127.0.0.1', worker.spec.port, '/healthz');
+      const url = healthUrl(worker);
       fetch(url, { signal: AbortSignal.timeout(intervalMs) })
         .then((response) => {
           void response.body?.cancel();

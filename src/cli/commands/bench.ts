@@ -65,6 +65,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--out <file>', 'write the report JSON (schemas/bench-report.schema.json)')
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--instances <n>', 'with --spawn: number of workers (default 3)')
+    .option('--gateways <n>', 'with --spawn: number of gateways (default 1)')
     .action(async (url: string | undefined, flags: BenchFlags & Record<string, unknown>) => {
       const { runBenchCommand } = await import('../../bench/run-command.js');
       await runBenchCommand(

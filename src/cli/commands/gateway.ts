@@ -13,6 +13,12 @@ export function registerGatewayCommand(program: Command): void {
       'a worker to front, e.g. w1=http://10.0.0.7:3000/mcp (repeatable; default: the Redis registry)',
       collectStrings,
     );
+  command
+    .option('--id <id>', 'gateway id, in its status, logs and the ready file (default gateway)')
+    .option(
+      '--admin-port <port>',
+      'also serve /healthz, /readyz, /metrics and /_mcp-scale/status of this process alone on this port',
+    );
   command.option(
     '--ready-file <path>',
     'write {role, id, url, port, pid} as JSON here once serving (removed on exit)',

@@ -6,9 +6,13 @@ export function registerServeCommand(program: Command): void {
   const command = program
     .command('serve')
     .description(
-      'Run a scaled cluster on this machine: a gateway, N MCP server workers and Redis (or memory mode).',
+      'Run a scaled cluster on this machine: gateways, N MCP server workers and Redis (or memory mode).',
     )
     .option('--instances <n>', 'number of workers (default 3)')
+    .option(
+      '--gateways <n>',
+      'gateway processes behind one address: sharing the port (Node cluster), or behind --lb (default 1)',
+    )
     .option('--ready-file <path>', 'write {url, redis, instances} as JSON here once everything is ready')
     .option('--json', 'print the ready information as JSON on stdout instead of the banner');
   addClusterFlags(command, SERVE_FLAG_GROUPS);
@@ -19,6 +23,8 @@ export function registerServeCommand(program: Command): void {
     'mcp-scale serve --server ./dist/my-server.js --instances 2',
     'mcp-scale serve --server-cmd "python my_server.py --port {port}"',
     'mcp-scale serve --lb nginx --affinity session',
+    'mcp-scale serve --gateways 2 --instances 4',
+    'mcp-scale serve --gateways 3 --lb haproxy',
   ]);
   command.action(async (flags: Record<string, unknown>) => {
     const [{ resolveClusterConfig }, { startCluster }, { formatBanner }, { closeOnSignals }] =
