@@ -31,7 +31,7 @@ export function killRow(kill: Kill): string[] {
   return [
     String(kill.n),
     seconds(kill.atMs),
-    `${kill.target} ${kill.id} pid ${kill.pid}`,
+    `${kill.id === kill.target ? kill.target : `${kill.target} ${kill.id}`} pid ${kill.pid}`,
     after(kill.recoveredAfterMs, 'not recovered'),
     kill.replacedByPid === null ? 'not seen' : `${kill.replacedAfterMs} ms (pid ${kill.replacedByPid})`,
     kill.errors === 0

@@ -21,9 +21,9 @@ export interface KillRecord {
   replacedAfterMs: number | null;
   replacedByPid: number | null;
   /**
-   * Client view: from the kill to the first answer after the last error of
-   * the window; 0 when no client saw an error; null when errors went on to
-   * the end of the window.
+   * Client view: from the kill to the first answer to a request sent after
+   * the last error of the window; 0 when no client saw an error; null when
+   * errors went on to the end of the window.
    */
   recoveredAfterMs: number | null;
   errors: number;
@@ -105,7 +105,13 @@ export class KillLedger {
       window.firstOkAfterLastError = null;
       return;
     }
-    if (window.lastErrorAt !== null && window.firstOkAfterLastError === null)
+    // Recovered: a request sent after the last error was answered (an answer to
+    // one sent earlier only shows that errors stopped, e.g. because the load did).
+    if (
+      window.lastErrorAt !== null &&
+      window.firstOkAfterLastError === null &&
+      record.intendedAt >= window.lastErrorAt
+    )
       window.firstOkAfterLastError = record.at;
     // Kept: answered again, to a request sent after the kill.
     if (record.sessionId && record.intendedAt >= kill.atMs && window.active.has(record.sessionId))
