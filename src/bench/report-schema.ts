@@ -54,7 +54,7 @@ const killSchema = z
       .number()
       .nullable()
       .describe(
-        'Client view: to the first answer after the last error of the window; 0 without errors; null when errors lasted to its end',
+        'Client view: to the first answer to a request sent after the last error of the window; 0 without errors; null when errors lasted to its end',
       ),
     errors: count.describe('Errors completed from this kill to the next (or the end)'),
     errorWindow: z
