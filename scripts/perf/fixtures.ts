@@ -1,5 +1,6 @@
 import { ManagedChild } from '../../src/cluster/managed-child.js';
-import { CLI_PATH } from '../../src/cluster/supervisor.js';
+import path from 'node:path';
+import { projectRoot } from '../project-root.js';
 import { findFreePort, httpUrl } from '../../src/util/net.js';
 
 /** Processes the performance script measures: real roles, started like `serve` starts them. */
@@ -9,6 +10,9 @@ export interface RoleProcess {
   child: ManagedChild;
   stop(): Promise<void>;
 }
+
+// Compiled into dist-dev/, this module is not where supervisor.ts's CLI_PATH assumes.
+const CLI_PATH = path.join(projectRoot(import.meta.url), 'bin', 'mcp-scale.js');
 
 const SECRET = 'mcp-scale-perf-cluster-secret-0123456789';
 
