@@ -13,7 +13,7 @@ export interface ChildSpec {
    * this process being the cluster primary), or any shell command.
    */
   launch:
-    | { kind: 'role'; cliPath: string; args: string[] }
+    | { kind: 'role'; cliPath: string; args: string[]; execArgv?: string[] }
     | { kind: 'cluster-role'; cliPath: string; args: string[] }
     | { kind: 'command'; command: string };
   env: NodeJS.ProcessEnv;
@@ -81,7 +81,7 @@ export class ManagedChild extends EventEmitter {
       launch.kind === 'cluster-role'
         ? forkClusterWorker(launch.cliPath, launch.args, env)
         : launch.kind === 'role'
-          ? spawn(process.execPath, [launch.cliPath, ...launch.args], {
+          ? spawn(process.execPath, [...(launch.execArgv ?? []), launch.cliPath, ...launch.args], {
               env,
               stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
               // Its own process group: Ctrl+C in a terminal reaches only the
