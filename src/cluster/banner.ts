@@ -19,7 +19,7 @@ export function formatBanner(cluster: RunningCluster, config: ClusterConfig): st
     `  workers       ${info.instances.map((w) => `${w.id} pid ${w.pid} port ${w.port}`).join(', ')}`,
     `  server        ${info.server}`,
     info.gateways.length > 1
-      ? `  gateways      ${info.gateways.map((g) => `${g.id} pid ${g.pid} admin port ${g.port}`).join(', ')}${
+      ? `  gateways      ${info.gateways.map((g) => `${g.id} pid ${g.pid} ${info.lb ? 'port' : 'admin port'} ${g.port}`).join(', ')}${
           info.lb ? '' : ` (sharing port ${info.gateway.port})`
         }`
       : `  gateway       pid ${info.gateway.pid} port ${info.gateway.port}`,
