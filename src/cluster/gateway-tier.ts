@@ -1,5 +1,6 @@
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { UserError } from '../errors.js';
+import { reachableHost } from '../http/listen.js';
 import { findFreePort, httpUrl } from '../util/net.js';
 import { ManagedChild } from './managed-child.js';
 import { serveClusterMetrics } from './metrics-aggregation.js';
@@ -99,7 +100,9 @@ export async function createGatewayTier(options: GatewayTierOptions): Promise<Ga
   );
   if (layout === 'cluster') for (const child of children) serveClusterMetrics(child);
   const adminPortOf = (child: ManagedChild) => specs[children.indexOf(child)]?.adminPort ?? child.spec.port;
-  const ownUrl = (child: ManagedChild) => httpUrl('127.0.0.1', child.spec.port, config.path);
+  // Where this machine reaches a gateway (bound to --host without --lb).
+  const probeHost = reachableHost(host);
+  const ownUrl = (child: ManagedChild) => httpUrl(probeHost, child.spec.port, config.path);
   return {
     children,
     layout,
@@ -112,7 +115,7 @@ export async function createGatewayTier(options: GatewayTierOptions): Promise<Ga
         url: ownUrl(child),
       })),
     upstreams: () => children.map((child) => ({ id: child.spec.name, url: ownUrl(child) })),
-    healthUrl: (child) => httpUrl('127.0.0.1', adminPortOf(child), '/healthz'),
+    healthUrl: (child) => httpUrl(probeHost, adminPortOf(child), '/healthz'),
     async start() {
       await Promise.all(children.map((child) => child.start()));
     },
