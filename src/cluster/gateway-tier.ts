@@ -15,10 +15,11 @@ import { serveClusterMetrics } from './metrics-aggregation.js';
  */
 export interface GatewayTierOptions {
   config: ClusterConfig;
-  /** Role argv shared by every gateway (forwarded flags, Redis, workers). */
-  roleArgs: string[];
+  /** A gateway's role argv and environment, with its own host and port. */
+  invoke(overrides: { host: string; port: number }): { args: string[]; env: NodeJS.ProcessEnv };
+  /** `--worker id=url` for each worker. */
+  workerArgs: string[];
   cliPath: string;
-  env: NodeJS.ProcessEnv;
   log: (line: string) => void;
 }
 
@@ -73,31 +74,27 @@ export async function createGatewayTier(options: GatewayTierOptions): Promise<Ga
     if (layout === 'cluster') specs.push({ id, port: entryPort, adminPort: await findFreePort() });
     else specs.push({ id, port: i === 1 ? entryPort : await findFreePort() });
   }
-  const children = specs.map(
-    (spec) =>
-      new ManagedChild({
-        name: spec.id,
-        launch: {
-          kind: layout === 'cluster' ? 'cluster-role' : 'role',
-          cliPath: options.cliPath,
-          args: [
-            'gateway',
-            ...options.roleArgs,
-            ...(count > 1 ? ['--id', spec.id] : []),
-            '--host',
-            host,
-            '--port',
-            String(spec.port),
-            ...(spec.adminPort ? ['--admin-port', String(spec.adminPort)] : []),
-          ],
-        },
-        env: options.env,
-        port: spec.port,
-        readyTimeoutMs: 30_000,
-        restart: true,
-        log: options.log,
-      }),
-  );
+  const children = specs.map((spec) => {
+    const role = options.invoke({ host, port: spec.port });
+    return new ManagedChild({
+      name: spec.id,
+      launch: {
+        kind: layout === 'cluster' ? 'cluster-role' : 'role',
+        cliPath: options.cliPath,
+        args: [
+          ...role.args,
+          ...options.workerArgs,
+          ...(count > 1 ? ['--id', spec.id] : []),
+          ...(spec.adminPort ? ['--admin-port', String(spec.adminPort)] : []),
+        ],
+      },
+      env: role.env,
+      port: spec.port,
+      readyTimeoutMs: 30_000,
+      restart: true,
+      log: options.log,
+    });
+  });
   if (layout === 'cluster') for (const child of children) serveClusterMetrics(child);
   const adminPortOf = (child: ManagedChild) => specs[children.indexOf(child)]?.adminPort ?? child.spec.port;
   // Where this machine reaches a gateway (bound to --host without --lb).

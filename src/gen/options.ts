@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { resolveClusterConfig, type ClusterConfig } from '../config/cluster-config.js';
+import type { ClusterConfig } from '../config/cluster-config.js';
+import { resolveClusterConfig } from '../config/settings/resolve.js';
+import type { SettingInputs } from '../config/settings/types.js';
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
@@ -12,15 +14,33 @@ const DEFAULT_IMAGE = 'mcp-scale:local';
 /** Values that end up inside nginx/HAProxy/YAML: no whitespace, quotes, `;`, `{`, `}` or `#`. */
 const SAFE_TOKEN = /^[^\s"'`;{}#$\\]+$/;
 
+export interface GenSettingsRequest {
+  /** Setting values from the command line, by name. */
+  flags?: SettingInputs;
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Docker build context (default: the current folder). */
+  context?: string;
+  /** Output folder; '-' or undefined: stdout. */
+  out?: string;
+}
+
 /**
- * Resolves `gen` options: the shared cluster config (defaults < --config <
- * env < flags) plus the gen-only flags. `flags` is commander's option object.
+ * Resolves `gen` options: the cluster settings with gen's defaults (0.0.0.0,
+ * two gateways; defaults < --config < env < flags) plus where files go.
  */
-export function resolveGenOptions(flags: Record<string, unknown>, env = process.env): GenOptions {
-  const config = resolveClusterConfig(flags, env);
-  const context = typeof flags.context === 'string' ? flags.context : process.cwd();
-  const out = typeof flags.out === 'string' && flags.out !== '-' ? path.resolve(flags.out) : undefined;
-  return genOptionsFromConfig(config, { contextDir: path.resolve(context), outDir: out });
+export function resolveGenOptions(request: GenSettingsRequest = {}): GenOptions {
+  const config = resolveClusterConfig({
+    command: 'gen',
+    flags: request.flags,
+    configFile: request.configFile,
+    env: request.env,
+  });
+  const out = request.out !== undefined && request.out !== '-' ? path.resolve(request.out) : undefined;
+  return genOptionsFromConfig(config, {
+    contextDir: path.resolve(request.context ?? process.cwd()),
+    outDir: out,
+  });
 }
 
 export function genOptionsFromConfig(
@@ -53,6 +73,7 @@ export function genOptionsFromConfig(
     maxReplicas: gen.maxReplicas ?? Math.max(10, gen.minReplicas ?? config.instances),
     cpuTargetPercent: gen.cpuTarget ?? 70,
     clusterSecret: config.clusterSecret ?? crypto.randomBytes(36).toString('base64url'),
+    settings: config,
     contextDir: where.contextDir,
     outDir: where.outDir,
   };

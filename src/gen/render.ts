@@ -11,7 +11,7 @@ import {
 import { dockerContext } from './docker-context.js';
 import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
-import { gatewayArgs, workerArgs, yamlList } from './role-args.js';
+import { gatewayCommand, workerCommand, yamlList, type RoleCommand } from './role-args.js';
 import { renderTemplate } from './templates.js';
 import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
 
@@ -81,30 +81,32 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
-  const redisUrl = deployRedis ? 'redis://redis:6379' : '${MCP_SCALE_REDIS_URL}';
+  // A Redis URL with a password reaches the roles through .env, never their command line.
+  const redisUrl = deployRedis ? 'redis://redis:6379' : options.redis;
   const dockerfile = path.join(outDir(options), 'Dockerfile');
   const workers = Array.from({ length: options.instances }, (_, i) => {
     const service = `worker-${i + 1}`;
-    const args = workerArgs(options, {
+    const role = workerCommand(options, {
       id: `w${i + 1}`,
       // The registry entry is the worker's MCP endpoint, path included.
       advertiseUrl: `http://${service}:${WORKER_PORT}${options.path}`,
       redisUrl,
       server: docker.serverPathInImage,
     });
-    return { service, args };
+    return { service, args: role.args, role };
   });
   const gateways =
     options.affinity === 'gateway'
-      ? Array.from({ length: options.gateways }, (_, i) => ({
-          service: `gateway-${i + 1}`,
-          args: gatewayArgs(options, redisUrl),
-        }))
+      ? Array.from({ length: options.gateways }, (_, i) => {
+          const role = gatewayCommand(options, redisUrl);
+          return { service: `gateway-${i + 1}`, args: role.args, role };
+        })
       : [];
   // The proxy waits for what it fronts; the names match nginx.conf's upstreams.
   const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
   const c = {
     deployRedis,
+    env: dotEnvEntries([...workers, ...gateways].map((s) => s.role)),
     workers,
     gateways,
     proxied,
@@ -151,20 +153,28 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
-  const redisArg = '$(MCP_SCALE_REDIS_URL)';
+  // Every role reads the Redis URL (it may carry a password) and the secrets from the Secret.
+  const redisUrl = deployRedis ? 'redis://mcp-scale-redis:6379' : options.redis;
+  const viaEnv = ['redis'];
+  const worker = workerCommand(options, {
+    id: '$(POD_NAME)',
+    advertiseUrl: `http://$(POD_IP):${WORKER_PORT}${options.path}`,
+    redisUrl,
+    server: docker.serverPathInImage,
+    viaEnv,
+  });
+  const gateway = gatewayCommand(options, redisUrl, viaEnv);
+  const withGateways = options.affinity === 'gateway';
   const k = {
-    redisUrl: deployRedis ? 'redis://mcp-scale-redis:6379' : options.redis,
     workerPort: WORKER_PORT,
     gatewayPort: GATEWAY_PORT,
     gracePeriodS: wholeSeconds(options.drainTimeoutMs) + 5,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
-    workerArgs: workerArgs(options, {
-      id: '$(POD_NAME)',
-      advertiseUrl: `http://$(POD_IP):${WORKER_PORT}${options.path}`,
-      redisUrl: redisArg,
-      server: docker.serverPathInImage,
-    }),
-    gatewayArgs: gatewayArgs(options, redisArg),
+    workerArgs: worker.args,
+    gatewayArgs: gateway.args,
+    workerEnv: Object.keys(worker.env),
+    gatewayEnv: Object.keys(gateway.env),
+    secrets: mergedEnv(withGateways ? [worker, gateway] : [worker]),
     pdbComponents: options.affinity === 'gateway' ? ['worker', 'gateway'] : ['worker'],
     hosts: options.serverName === '_' ? [] : options.serverName.split(' '),
     backendService: options.affinity === 'gateway' ? 'mcp-scale-gateway' : 'mcp-scale-worker',
@@ -218,6 +228,26 @@ function renderAll(options: GenOptions): GeneratedFile[] {
     }),
   });
   return files;
+}
+
+/** The secret variables of several roles, each once (the same value everywhere). */
+function mergedEnv(roles: RoleCommand[]): [string, string][] {
+  const merged = new Map<string, string>();
+  for (const role of roles) for (const [name, value] of Object.entries(role.env)) merged.set(name, value);
+  return [...merged];
+}
+
+/** .env lines are single-quoted (compose reads them literally): a quote or newline cannot be written. */
+function dotEnvEntries(roles: RoleCommand[]): [string, string][] {
+  const entries = mergedEnv(roles);
+  for (const [name, value] of entries) {
+    if (/['\n\r]/.test(value)) {
+      throw new UserError(
+        `gen compose: the value of ${name} contains a quote or a line break, which .env cannot hold`,
+      );
+    }
+  }
+  return entries;
 }
 
 function slash(p: string): string {

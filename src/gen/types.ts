@@ -1,4 +1,4 @@
-import type { Affinity, SessionMode } from '../config/cluster-config.js';
+import type { Affinity, ClusterConfig, SessionMode } from '../config/cluster-config.js';
 
 /** What `mcp-scale gen <target>` can render. */
 export const GEN_TARGETS = ['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'all'] as const;
@@ -77,6 +77,8 @@ export interface GenOptions {
   cpuTargetPercent: number;
   /** The cluster secret written to .env / the k8s Secret. */
   clusterSecret: string;
+  /** Every resolved setting: the roles' command lines and secrets are derived from it. */
+  settings: ClusterConfig;
   /** Docker build context (absolute). */
   contextDir: string;
   /** Where the files will live (absolute), to compute relative paths; undefined for stdout. */

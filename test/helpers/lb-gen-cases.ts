@@ -20,7 +20,7 @@ export interface GenCase {
 export function genCases(): GenCase[] {
   const make = (settings: Partial<ClusterConfig>): GenOptions =>
     genOptionsFromConfig(
-      { ...defaultClusterConfig(), clusterSecret: FIXED_SECRET, ...settings },
+      { ...defaultClusterConfig('gen'), clusterSecret: FIXED_SECRET, ...settings },
       { contextDir: REPO_ROOT, outDir: path.join(REPO_ROOT, 'deploy') },
     );
   return [

@@ -5,7 +5,9 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { OperationalError, UserError } from '../../src/errors.js';
-import { runGen } from '../../src/gen/gen-command.js';
+import { runGen, type GenRequest } from '../../src/gen/gen-command.js';
+import { resolveClusterConfig } from '../../src/config/settings/resolve.js';
+import type { SettingInputs } from '../../src/config/settings/types.js';
 import { parseProxyRateLimit, resolveGenOptions } from '../../src/gen/options.js';
 import { REPO_ROOT } from '../helpers/lb-gen-cases.js';
 
@@ -33,8 +35,8 @@ function capture() {
 
 describe('resolveGenOptions: flags, config file and environment', () => {
   it('maps flags (raw strings, as commander passes them) to options', () => {
-    const options = resolveGenOptions(
-      {
+    const options = resolveGenOptions({
+      flags: {
         instances: '4',
         affinity: 'session',
         maxBody: '8mb',
@@ -44,10 +46,10 @@ describe('resolveGenOptions: flags, config file and environment', () => {
         upstream: ['w1=10.0.0.1:3000', '10.0.0.2:3000'],
         minReplicas: '2',
         streamTimeout: '2h',
-        context: REPO_ROOT,
       },
-      {},
-    );
+      context: REPO_ROOT,
+      env: {},
+    });
     expect(options).toMatchObject({
       instances: 4,
       affinity: 'session',
@@ -78,10 +80,11 @@ describe('resolveGenOptions: flags, config file and environment', () => {
         clusterSecret: 'f'.repeat(40),
       }),
     );
-    const options = resolveGenOptions(
-      { config: file, image: 'flag/image:2' },
-      { MCP_SCALE_CLUSTER_SECRET: 'e'.repeat(40) },
-    );
+    const options = resolveGenOptions({
+      configFile: file,
+      flags: { image: 'flag/image:2' },
+      env: { MCP_SCALE_CLUSTER_SECRET: 'e'.repeat(40) },
+    });
     expect(options).toMatchObject({
       instances: 5,
       serverName: 'file.example.com',
@@ -112,16 +115,21 @@ describe('resolveGenOptions: flags, config file and environment', () => {
     [{ image: 'a b' }, '--image'],
     [{ cpuTarget: '150' }, '--cpu-target'],
     [{ nginxRateLimit: 'fast' }, '10r/s, 600r/m or 10/1s'],
-  ])('rejects %j', (flags, message) => {
-    expect(() => resolveGenOptions(flags, {})).toThrow(UserError);
-    expect(() => resolveGenOptions(flags, {})).toThrow(message);
+  ])('rejects %j', (flags: SettingInputs, message) => {
+    expect(() => resolveGenOptions({ flags, env: {} })).toThrow(UserError);
+    expect(() => resolveGenOptions({ flags, env: {} })).toThrow(message);
   });
 });
+
+/** A gen request from setting flags, as the CLI resolves it. */
+function genRequest(flags: SettingInputs, rest: Omit<GenRequest, 'config'> = {}): GenRequest {
+  return { config: resolveClusterConfig({ command: 'gen', flags, env: {} }), ...rest };
+}
 
 describe('runGen', () => {
   it('writes the files of a target, secrets 0600, and reports them', async () => {
     const { io, out } = capture();
-    const result = await runGen('compose', { out: dir, context: REPO_ROOT }, io);
+    const result = await runGen('compose', genRequest({}, { out: dir, context: REPO_ROOT }), io);
     expect(result.files.map((f) => path.relative(dir, f.path)).sort()).toEqual(
       ['.env', 'Dockerfile', 'Dockerfile.dockerignore', 'compose.yaml', 'nginx.conf'].sort(),
     );
@@ -132,40 +140,38 @@ describe('runGen', () => {
 
   it('prints to stdout with --out -, one file as is, several with separators', async () => {
     const single = capture();
-    await runGen('nginx', {}, single.io);
+    await runGen('nginx', genRequest({}), single.io);
     expect(single.out().startsWith('# mcp-scale gen nginx')).toBe(true);
     const several = capture();
-    await runGen('docker', { out: '-', context: REPO_ROOT }, several.io);
+    await runGen('docker', genRequest({}, { out: '-', context: REPO_ROOT }), several.io);
     expect(several.out()).toContain('# ==> Dockerfile <==\n');
     expect(several.out()).toContain('\n# ==> Dockerfile.dockerignore <==\n');
   });
 
   it('warns on stderr about ip affinity and clients behind one NAT', async () => {
     const { io, err } = capture();
-    const result = await runGen('haproxy', { affinity: 'ip' }, io);
+    const result = await runGen('haproxy', genRequest({ affinity: 'ip' }), io);
     expect(err()).toContain('NAT');
     expect(result.warnings.join(' ')).toContain('NAT');
   });
 
   it('--check reports every check and fails when one fails', async () => {
     const good = capture();
-    const result = await runGen('nginx', { out: dir, check: true }, good.io);
+    const result = await runGen('nginx', genRequest({}, { out: dir, check: true }), good.io);
     expect(result.checks?.map((c) => c.status)).toEqual(['passed']);
     expect(good.out()).toMatch(/^ok {3}nginx\.conf: nginx -t: ok/m);
     const bad = capture();
-    const missingCert = {
-      out: dir,
-      check: true,
-      tlsCert: path.join(dir, 'no.pem'),
-      tlsKey: path.join(dir, 'no.key'),
-    };
+    const missingCert = genRequest(
+      { tlsCert: path.join(dir, 'no.pem'), tlsKey: path.join(dir, 'no.key') },
+      { out: dir, check: true },
+    );
     await expect(runGen('nginx', missingCert, bad.io)).rejects.toThrow(OperationalError);
     expect(bad.out()).toMatch(/^FAIL nginx\.conf: nginx -t: .*no\.pem/m);
   });
 
   it('--json prints one JSON report', async () => {
     const { io, out } = capture();
-    await runGen('haproxy', { out: dir, json: true, check: true }, io);
+    await runGen('haproxy', genRequest({}, { out: dir, json: true, check: true }), io);
     const report = JSON.parse(out()) as { target: string; checks: { check: string; status: string }[] };
     expect(report.target).toBe('haproxy');
     expect(report.checks).toEqual([expect.objectContaining({ check: 'haproxy -c', status: 'passed' })]);
