@@ -39,6 +39,7 @@ export class ManagedChild extends EventEmitter {
   private startedAt = 0;
   private restartTimer?: NodeJS.Timeout;
   restarts = 0;
+  private isServing = false;
   /** What the role reported when it became ready (URL and actual port). */
   ready?: ReadyMessage;
 
@@ -48,6 +49,11 @@ export class ManagedChild extends EventEmitter {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Started and ready, not exited since: what a liveness probe may judge (a slow start is not a hang). */
+  get serving(): boolean {
+    return this.isServing && this.running;
   }
 
   get running(): boolean {
@@ -71,7 +77,11 @@ export class ManagedChild extends EventEmitter {
       await this.kill(child, 'SIGKILL', 2000);
       throw error;
     }
-    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    this.isServing = true;
+    child.once('exit', (code, signal) => {
+      this.isServing = false;
+      this.onExit(child, code, signal);
+    });
     this.emit('ready', this);
   }
 

@@ -246,7 +246,11 @@ function superviseHealth(
   const misses = new Map<ManagedChild, number>();
   const timer = setInterval(() => {
     for (const worker of children) {
-      if (!worker.running) continue;
+      // A process still starting (slowly, on a loaded machine) is not hung: judge it once it serves.
+      if (!worker.serving) {
+        misses.set(worker, 0);
+        continue;
+      }
       const url = healthUrl(worker);
       fetch(url, { signal: AbortSignal.timeout(intervalMs) })
         .then((response) => {
