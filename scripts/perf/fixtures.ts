@@ -1,7 +1,10 @@
 import { ManagedChild } from '../../src/cluster/managed-child.js';
 import path from 'node:path';
-import { projectRoot } from '../project-root.js';
 import { findFreePort, httpUrl } from '../../src/util/net.js';
+import { projectRoot } from '../project-root.js';
+
+/** bin/mcp-scale.js of this checkout: supervisor's CLI_PATH is relative to dist/, wrong from dist-dev/. */
+const CLI_PATH = path.join(projectRoot(import.meta.url), 'bin', 'mcp-scale.js');
 
 /** Processes the performance script measures: real roles, started like `serve` starts them. */
 export interface RoleProcess {
@@ -10,9 +13,6 @@ export interface RoleProcess {
   child: ManagedChild;
   stop(): Promise<void>;
 }
-
-// Compiled into dist-dev/, this module is not where supervisor.ts's CLI_PATH assumes.
-const CLI_PATH = path.join(projectRoot(import.meta.url), 'bin', 'mcp-scale.js');
 
 const SECRET = 'mcp-scale-perf-cluster-secret-0123456789';
 

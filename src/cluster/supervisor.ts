@@ -9,7 +9,7 @@ import { roleInvocation, withoutSettingEnv } from '../config/settings/role-invoc
 import { generateClusterSecret } from './identity.js';
 import { checkGatewayCount, createGatewayTier, type GatewayEntry, type GatewayTier } from './gateway-tier.js';
 import { ManagedChild } from './managed-child.js';
-import { resolveServeRedis, type RedisMode } from './redis-mode.js';
+import { resolveServeRedis, type RedisMode, type ServeRedis } from './redis-mode.js';
 import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
 
 export interface StartClusterOptions {
@@ -31,12 +31,23 @@ export interface ReadyInfo {
   gateway: { url: string; pid: number; port: number };
   /** Every gateway; `port` is its own (admin) port, where this one gateway can be probed. */
   gateways: GatewayEntry[];
-  redis: { mode: RedisMode; url?: string; pid?: number };
+  redis: ReadyRedis;
   instances: { id: string; pid: number; port: number; url: string }[];
   lb?: { kind: string; affinity: string; url: string; pid: number };
   sessions: 'stateful' | 'stateless';
   server: string;
   prefix: string;
+}
+
+/** The ready file's `redis`: with `--redis ha`, each process serve started, in its current role. */
+export interface ReadyRedis {
+  mode: RedisMode;
+  url?: string;
+  primary?: { pid: number; port: number };
+  replica?: { pid: number; port: number };
+  sentinels?: { pid: number; port: number }[];
+  /** The private redis-server's pid (mode private). */
+  pid?: number;
 }
 
 export interface RunningCluster {
@@ -95,7 +106,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     await balancer?.close();
     await tier?.stop(config.drainTimeoutMs + 2000);
     await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs)));
-    await redis.local?.close();
+    await redis.close();
   };
 
   try {
@@ -173,7 +184,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     gateways: gateways
       .list()
       .map((entry) => (gateways.layout === 'cluster' ? { ...entry, url: gatewayUrl } : entry)),
-    redis: { mode: redis.mode, url: redis.url, ...(redis.local ? { pid: redis.local.pid } : {}) },
+    redis: readyRedis(redis),
     instances: workers.map((worker) => ({
       id: worker.spec.name,
       pid: worker.pid ?? 0,
@@ -202,6 +213,11 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   };
   // A restarted worker has a new pid: keep the ready file true.
   for (const child of [...workers, ...gateways.children]) child.on('restarted', refreshReadyFile);
+  // --redis ha: the ready file names the current primary (what `bench --kill redis` kills).
+  redis.ha?.onSwitch(() => {
+    log(`Redis failover: the sentinels promoted pid ${redis.ha!.primary.pid} port ${redis.ha!.primary.port}`);
+    refreshReadyFile();
+  });
   refreshReadyFile();
   const stateFile =
     options.writeState === false
@@ -214,6 +230,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
           startedAt: new Date().toISOString(),
           readyFile: options.readyFile,
           privateRedisPid: redis.local?.pid,
+          privateRedisPids: redis.pids,
+          privateRedisDir: redis.dir,
         });
 
   let closing: Promise<void> | undefined;
@@ -234,6 +252,20 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       })();
       return closing;
     },
+  };
+}
+
+function readyRedis(redis: ServeRedis): ReadyRedis {
+  const { ha } = redis;
+  // A single private redis-server: its pid (what `bench --kill redis` kills).
+  if (!ha) return { mode: redis.mode, url: redis.url, ...(redis.local ? { pid: redis.local.pid } : {}) };
+  const node = (server: { pid: number; port: number }) => ({ pid: server.pid, port: server.port });
+  return {
+    mode: redis.mode,
+    url: redis.url,
+    primary: node(ha.primary),
+    replica: node(ha.replica),
+    sentinels: ha.sentinels.map(node),
   };
 }
 

@@ -6,6 +6,7 @@ import type { SettingInputs } from '../config/settings/types.js';
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
+import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import type { GenOptions, ProxyRateLimit, UpstreamAddress } from './types.js';
 
 const DEFAULT_STREAM_TIMEOUT_MS = 3_600_000;
@@ -73,6 +74,14 @@ export function genOptionsFromConfig(
     maxReplicas: gen.maxReplicas ?? Math.max(10, gen.minReplicas ?? config.instances),
     cpuTargetPercent: gen.cpuTarget ?? 70,
     clusterSecret: config.clusterSecret ?? crypto.randomBytes(36).toString('base64url'),
+    // Hex: safe unquoted in redis.conf, sentinel.conf, a URL and a shell.
+    redisHa:
+      config.redis === 'ha'
+        ? {
+            password: crypto.randomBytes(24).toString('hex'),
+            sentinelPassword: crypto.randomBytes(24).toString('hex'),
+          }
+        : undefined,
     settings: config,
     contextDir: where.contextDir,
     outDir: where.outDir,
@@ -118,13 +127,16 @@ export function validateGenOptions(options: GenOptions): void {
   }
   if (
     options.redis !== 'auto' &&
+    options.redis !== 'ha' &&
     options.redis !== 'memory' &&
-    !/^rediss?(?:-cluster)?:\/\/[^\s'"$]+$/.test(options.redis)
+    !/^rediss?(?:-cluster|-sentinel)?:\/\/[^\s'"$]+$/.test(options.redis)
   ) {
     throw new UserError(
-      `gen needs --redis auto or a redis:// or rediss:// URL (redis-cluster:// for a Redis Cluster), got '${options.redis}'`,
+      `gen needs --redis auto, ha, or a redis:// or rediss:// URL (redis-cluster:// for a Redis Cluster, redis-sentinel:// for Sentinel), got '${redactRedisUrl(options.redis)}'`,
     );
   }
+  // The same parser as the roles': a URL they would refuse is refused here, at generation time.
+  if (options.redis.includes('://')) parseRedisUrl(options.redis);
   if (options.redis === 'memory') {
     throw new UserError('gen renders multi-node deployments: --redis memory cannot be shared between nodes');
   }

@@ -8,18 +8,24 @@ import {
   nginxChoices,
   type K8sFile,
 } from './choices.js';
+import { DEFAULT_BENCH_ARGS, renderBenchJob, type BenchJobInput } from './bench-job.js';
 import { dockerContext } from './docker-context.js';
 import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
 import { gatewayCommand, workerCommand, yamlList, type RoleCommand } from './role-args.js';
 import { renderTemplate } from './templates.js';
+import { HA_MASTER_NAME } from '../redis/local-ha.js';
 import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
 
 /**
  * Renders one `gen` target to files (nothing is written here). `all` is
  * every target in one folder plus a README.
  */
-export function renderTarget(target: GenTarget, options: GenOptions): GeneratedFile[] {
+export function renderTarget(
+  target: GenTarget,
+  options: GenOptions,
+  bench: BenchJobInput = { pods: 3, benchArgs: DEFAULT_BENCH_ARGS },
+): GeneratedFile[] {
   switch (target) {
     case 'nginx':
       return [renderNginx(options)];
@@ -31,6 +37,8 @@ export function renderTarget(target: GenTarget, options: GenOptions): GeneratedF
       return renderCompose(options);
     case 'k8s':
       return renderK8s(options);
+    case 'bench':
+      return [renderBenchJob(options, bench)];
     case 'all':
       return renderAll(options);
   }
@@ -81,8 +89,9 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
+  const ha = composeRedisHa(options);
   // A Redis URL with a password reaches the roles through .env, never their command line.
-  const redisUrl = deployRedis ? 'redis://redis:6379' : options.redis;
+  const redisUrl = deployRedis ? 'redis://redis:6379' : ha.deployHa ? ha.haUrl! : options.redis;
   const dockerfile = path.join(outDir(options), 'Dockerfile');
   const workers = Array.from({ length: options.instances }, (_, i) => {
     const service = `worker-${i + 1}`;
@@ -106,6 +115,11 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
   const c = {
     deployRedis,
+    ...ha,
+    redisServices: deployRedis ? ['redis'] : ha.deployHa ? [...ha.haSentinels] : [],
+    volumes: deployRedis
+      ? ['redis-data']
+      : [...ha.haDataNodes.map((n) => `${n.service}-data`), ...ha.haSentinels.map((s) => `${s}-data`)],
     env: dotEnvEntries([...workers, ...gateways].map((s) => s.role)),
     workers,
     gateways,
@@ -145,6 +159,31 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   ];
 }
 
+/** `--redis ha` in compose: a primary, a replica and three sentinels, named for their roles at start. */
+function composeRedisHa(options: GenOptions) {
+  if (options.redis !== 'ha' || !options.redisHa)
+    return { deployHa: false, haDataNodes: [], haSentinels: [], haUrl: undefined };
+  const haSentinels = ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3'];
+  const { password, sentinelPassword } = options.redisHa;
+  return {
+    deployHa: true,
+    haMasterName: HA_MASTER_NAME,
+    haDataNodes: [
+      { service: 'redis-primary', replicaOf: undefined },
+      { service: 'redis-replica', replicaOf: 'redis-primary' },
+    ],
+    haSentinels,
+    haUrl: `redis-sentinel://:${password}@${haSentinels.map((s) => `${s}:26379`).join(',')}/${HA_MASTER_NAME}?sentinelPassword=${sentinelPassword}`,
+  };
+}
+
+/** The three sentinel pods by their stable names (the headless Service of their StatefulSet). */
+function k8sHaUrl(options: GenOptions): string {
+  const { password, sentinelPassword } = options.redisHa!;
+  const sentinels = [0, 1, 2].map((i) => `mcp-scale-sentinel-${i}.mcp-scale-sentinel:26379`).join(',');
+  return `redis-sentinel://:${password}@${sentinels}/${HA_MASTER_NAME}?sentinelPassword=${sentinelPassword}`;
+}
+
 function renderK8s(options: GenOptions): GeneratedFile[] {
   if (options.affinity === 'session') {
     throw new UserError(
@@ -153,8 +192,13 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
+  const deployHa = options.redis === 'ha' && options.redisHa !== undefined;
   // Every role reads the Redis URL (it may carry a password) and the secrets from the Secret.
-  const redisUrl = deployRedis ? 'redis://mcp-scale-redis:6379' : options.redis;
+  const redisUrl = deployRedis
+    ? 'redis://mcp-scale-redis:6379'
+    : deployHa
+      ? k8sHaUrl(options)
+      : options.redis;
   const viaEnv = ['redis'];
   const worker = workerCommand(options, {
     id: '$(POD_NAME)',
@@ -166,6 +210,8 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const gateway = gatewayCommand(options, redisUrl, viaEnv);
   const withGateways = options.affinity === 'gateway';
   const k = {
+    haMasterName: HA_MASTER_NAME,
+    redisHa: deployHa ? options.redisHa : undefined,
     workerPort: WORKER_PORT,
     gatewayPort: GATEWAY_PORT,
     gracePeriodS: wholeSeconds(options.drainTimeoutMs) + 5,
@@ -175,7 +221,11 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     workerEnv: Object.keys(worker.env),
     gatewayEnv: Object.keys(gateway.env),
     secrets: mergedEnv(withGateways ? [worker, gateway] : [worker]),
-    pdbComponents: options.affinity === 'gateway' ? ['worker', 'gateway'] : ['worker'],
+    pdbComponents: [
+      'worker',
+      ...(options.affinity === 'gateway' ? ['gateway'] : []),
+      ...(deployHa ? ['redis', 'sentinel'] : []),
+    ],
     hosts: options.serverName === '_' ? [] : options.serverName.split(' '),
     backendService: options.affinity === 'gateway' ? 'mcp-scale-gateway' : 'mcp-scale-worker',
     limitRps: options.rateLimit ? Math.max(1, Math.ceil(options.rateLimit.perSecond)) : undefined,
@@ -183,6 +233,7 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const files: [K8sFile, boolean][] = [
     ['secret', true],
     ['redis', deployRedis],
+    ['redis-ha', deployHa],
     ['workers', true],
     ['gateways', options.affinity === 'gateway'],
     ['hpa', true],
