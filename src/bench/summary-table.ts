@@ -1,3 +1,4 @@
+import { failoverLines } from './failover-section.js';
 import type { LatencySummary } from './histogram.js';
 import type { BenchReport } from './report-schema.js';
 import { formatMeasured } from './thresholds.js';
@@ -42,6 +43,7 @@ export function formatSummary(report: BenchReport): string {
   if (report.workerMemory) lines.push(`worker RSS ${describeWorkerMemory(report.workerMemory)}`);
   const kinds = Object.entries(report.errors.byKind).sort((a, b) => b[1] - a[1]);
   if (kinds.length > 0) lines.push(`errors by  ${kinds.map(([kind, n]) => `${kind} ${num(n)}`).join('   ')}`);
+  lines.push(...failoverLines(report));
   for (const check of report.scenario.checks) {
     lines.push(`check      ${check.passed ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
   }

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { writeJsonAtomic } from '../util/files.js';
 import { resolveTracing } from '../telemetry/tracing-config.js';
 import { startTracing } from '../telemetry/tracing.js';
+import { isClusterGateway, joinMetricsAggregation, requestClusterMetrics } from './metrics-aggregation.js';
 import { closeOnSignals, signalFailed, signalReady, type ReadyMessage } from './ready-signal.js';
 
 /**
@@ -111,6 +112,10 @@ export interface GatewayRoleOptions {
   /** `[id=]url` of each worker; none: find them in the Redis registry. */
   workers?: readonly string[];
   readyFile?: string;
+  /** Names the gateway in its status, logs and ready message (default `gateway`). */
+  id?: string;
+  /** Also serve this process's own ops endpoints on this port (`serve --gateways N` probes each). */
+  adminPort?: string | number;
 }
 
 export async function runGateway(config: ClusterConfig, options: GatewayRoleOptions = {}): Promise<void> {
@@ -127,15 +132,26 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
   if (workers.length === 0 && !redisUrl) {
     throw new UserError('give workers with --worker URL, or --redis URL to find them in the registry');
   }
+  const id = options.id ?? 'gateway';
+  if (!WORKER_ID_PATTERN.test(id))
+    throw new UserError(`--id '${id}' may use letters, digits, _ and - (at most 64)`);
+  const adminPort = options.adminPort === undefined ? undefined : Number(options.adminPort);
+  if (adminPort !== undefined && !(Number.isInteger(adminPort) && adminPort >= 0 && adminPort <= 65_535))
+    throw new UserError(`--admin-port must be a port number (0-65535), got '${String(options.adminPort)}'`);
+  // Forked by serve's cluster: the listening port is shared with the other gateways.
+  const shared = isClusterGateway();
   const tracing = startTracing(
     resolveTracing(config.otlpEndpoint),
     'gateway',
-    `${config.host}:${config.port}`,
+    `${id}@${config.host}:${config.port}`,
   );
   try {
     const { createAdmission } = await import('./admission-factory.js');
     const admission = await createAdmission(config, redisUrl);
     const gateway = await startGateway({
+      id,
+      adminPort,
+      sharedMetrics: shared ? () => requestClusterMetrics() : undefined,
       host: config.host,
       port: config.port,
       path: config.path,
@@ -159,23 +175,29 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
       authenticator: admission.authenticator,
       limiter: admission.limiter,
     });
+    if (shared) joinMetricsAggregation(gateway.metrics.registry);
     console.log(
-      `gateway ready on ${gateway.url} (${workers.length > 0 ? `${workers.length} workers` : 'workers from the Redis registry'}, ${
+      `gateway ${id} ready on ${gateway.url}${gateway.adminPort ? ` (admin port ${gateway.adminPort})` : ''} (${workers.length > 0 ? `${workers.length} workers` : 'workers from the Redis registry'}, ${
         redisUrl ? `Redis ${redactRedisUrl(redisUrl)}` : 'memory mode'
       })`,
     );
     announceReady(options.readyFile, {
       role: 'gateway',
-      id: 'gateway',
+      id,
       url: gateway.url,
       port: gateway.port,
+      ...(gateway.adminPort ? { adminPort: gateway.adminPort } : {}),
       pid: process.pid,
     });
-    closeOnSignals(async () => {
-      await gateway.close();
-      await tracing.close();
-      removeReadyFile(options.readyFile);
-    });
+    closeOnSignals(
+      async () => {
+        await gateway.close();
+        await tracing.close();
+        removeReadyFile(options.readyFile);
+      },
+      // Ctrl+C reaches a cluster gateway too (same process group as serve): serve drains it.
+      { ignoreSigint: shared },
+    );
   } catch (error) {
     const message =
       (error as NodeJS.ErrnoException).code === 'EADDRINUSE'

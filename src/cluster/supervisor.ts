@@ -9,6 +9,7 @@ import { roleInvocation, withoutSettingEnv } from '../config/settings/role-invoc
 import { refuseUnhonoured, type Topology } from '../config/settings/topology-rules.js';
 import { UserError } from '../errors.js';
 import { generateClusterSecret } from './identity.js';
+import { checkGatewayCount, createGatewayTier, type GatewayEntry, type GatewayTier } from './gateway-tier.js';
 import { ManagedChild } from './managed-child.js';
 import { resolveServeRedis, type RedisMode, type ServeRedis } from './redis-mode.js';
 import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
@@ -28,7 +29,10 @@ export interface StartClusterOptions {
 export interface ReadyInfo {
   /** What MCP clients connect to (the load balancer when --lb). */
   url: string;
+  /** The first of `gateways` (kept for readers of the single-gateway shape). */
   gateway: { url: string; pid: number; port: number };
+  /** Every gateway; `port` is its own (admin) port, where this one gateway can be probed. */
+  gateways: GatewayEntry[];
   redis: ReadyRedis;
   instances: { id: string; pid: number; port: number; url: string }[];
   lb?: { kind: string; affinity: string; url: string; pid: number };
@@ -44,13 +48,17 @@ export interface ReadyRedis {
   primary?: { pid: number; port: number };
   replica?: { pid: number; port: number };
   sentinels?: { pid: number; port: number }[];
+  /** The private redis-server's pid (mode private). */
+  pid?: number;
 }
 
 export interface RunningCluster {
   url: string;
   info(): ReadyInfo;
   workers: ManagedChild[];
+  /** The first gateway. */
   gateway: ManagedChild;
+  gateways: ManagedChild[];
   redisDescription: string;
   stateFile?: string;
   /** Drains the gateway, stops workers, the load balancer and a private Redis. Safe twice. */
@@ -74,9 +82,11 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const directWorkers = config.directWorkers || topology.direct;
   // Clean up after a supervisor that was killed before it could (its private Redis).
   findRunningCluster(baseEnv);
+  if (config.redis === 'memory') checkGatewayCount(config, 'memory');
   const redis = await resolveServeRedis(config, baseEnv);
   try {
     refuseUnhonoured(config, { ...topology, unsharedCounts: !redis.url && config.instances > 1 });
+    checkGatewayCount(config, redis.mode);
   } catch (error) {
     await redis.local?.close();
     throw error;
@@ -99,11 +109,11 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     return { args: [role, ...invocation.args], env: { ...env, ...invocation.env } };
   };
   const workers: ManagedChild[] = [];
-  let gateway: ManagedChild | undefined;
+  let tier: GatewayTier | undefined;
   let balancer: RunningLoadBalancer | undefined;
   const cleanup = async () => {
     await balancer?.close();
-    await gateway?.stop(config.drainTimeoutMs + 2000);
+    await tier?.stop(config.drainTimeoutMs + 2000);
     await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs)));
     await redis.close();
   };
@@ -146,27 +156,14 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     await Promise.all(workers.map((worker) => worker.start()));
 
     const workerUrl = (worker: ManagedChild) => httpUrl('127.0.0.1', worker.spec.port, config.path);
-    // A fixed port, so a restarted gateway comes back where clients expect it.
-    const gatewayPort = config.lb || config.port === 0 ? await findFreePort() : config.port;
-    const gatewayHost = config.lb ? '127.0.0.1' : config.host;
-    const gatewayRole = invoke('gateway', { host: gatewayHost, port: gatewayPort });
-    gateway = new ManagedChild({
-      name: 'gateway',
-      launch: {
-        kind: 'role',
-        cliPath: CLI_PATH,
-        args: [
-          ...gatewayRole.args,
-          ...workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
-        ],
-      },
-      env: gatewayRole.env,
-      port: gatewayPort,
-      readyTimeoutMs: 30_000,
-      restart: true,
+    tier = await createGatewayTier({
+      config,
+      cliPath: CLI_PATH,
+      invoke: (overrides) => invoke('gateway', overrides),
+      workerArgs: workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
       log,
     });
-    await gateway.start();
+    await tier.start();
     if (config.lb) {
       // The production topology on a laptop: the generated config, run for real.
       const { startLoadBalancer } = await import('../gen/run-lb.js');
@@ -178,7 +175,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
         listenPort: config.port,
         upstreams:
           affinity === 'gateway'
-            ? [{ id: 'gateway', url: httpUrl('127.0.0.1', gatewayPort, config.path) }]
+            ? tier.upstreams()
             : workers.map((worker) => ({ id: worker.spec.name, url: workerUrl(worker) })),
         maxBodyBytes: config.maxBodyBytes,
         sessionTtlMs: config.sessionTtlMs,
@@ -189,14 +186,18 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     throw error;
   }
 
-  const gatewayChild = gateway;
-  const gatewayPort = gatewayChild.spec.port;
+  const gateways = tier;
+  const gatewayChild = gateways.children[0]!;
+  const gatewayPort = gateways.entryPort;
   const gatewayUrl = httpUrl(config.lb ? '127.0.0.1' : displayHost(config.host), gatewayPort, config.path);
   const lb = balancer;
   const entryUrl = lb ? httpUrl(displayHost(config.host), lb.port, config.path) : gatewayUrl;
   const info = (): ReadyInfo => ({
     url: entryUrl,
     gateway: { url: gatewayUrl, pid: gatewayChild.pid ?? 0, port: gatewayPort },
+    gateways: gateways
+      .list()
+      .map((entry) => (gateways.layout === 'cluster' ? { ...entry, url: gatewayUrl } : entry)),
     redis: readyRedis(redis),
     instances: workers.map((worker) => ({
       id: worker.spec.name,
@@ -210,12 +211,22 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     prefix: config.prefix,
   });
 
-  const health = superviseHealth(workers, config, options.healthIntervalMs ?? 2000);
+  const healthUrl = (child: ManagedChild) =>
+    gateways.children.includes(child)
+      ? gateways.healthUrl(child)
+      : config.serverCmd
+        ? httpUrl('127.0.0.1', child.spec.port, config.path)
+        : httpUrl('127.0.0.1', child.spec.port, '/healthz');
+  const health = superviseHealth(
+    [...workers, ...gateways.children],
+    healthUrl,
+    options.healthIntervalMs ?? 2000,
+  );
   const refreshReadyFile = () => {
     if (options.readyFile) writeReadyFile(options.readyFile, info());
   };
   // A restarted worker has a new pid: keep the ready file true.
-  for (const child of [...workers, gatewayChild]) child.on('restarted', refreshReadyFile);
+  for (const child of [...workers, ...gateways.children]) child.on('restarted', refreshReadyFile);
   // --redis ha: the ready file names the current primary (what `bench --kill redis` kills).
   redis.ha?.onSwitch(() => {
     log(`Redis failover: the sentinels promoted pid ${redis.ha!.primary.pid} port ${redis.ha!.primary.port}`);
@@ -243,6 +254,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     info,
     workers,
     gateway: gatewayChild,
+    gateways: gateways.children,
     redisDescription: redis.description,
     stateFile,
     close() {
@@ -259,7 +271,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
 
 function readyRedis(redis: ServeRedis): ReadyRedis {
   const { ha } = redis;
-  if (!ha) return { mode: redis.mode, url: redis.url };
+  // A single private redis-server: its pid (what `bench --kill redis` kills).
+  if (!ha) return { mode: redis.mode, url: redis.url, ...(redis.local ? { pid: redis.local.pid } : {}) };
   const node = (server: { pid: number; port: number }) => ({ pid: server.pid, port: server.port });
   return {
     mode: redis.mode,
@@ -270,15 +283,21 @@ function readyRedis(redis: ServeRedis): ReadyRedis {
   };
 }
 
-/** Restarts a worker whose process lives but whose /healthz stopped answering. */
-function superviseHealth(workers: ManagedChild[], config: ClusterConfig, intervalMs: number): NodeJS.Timeout {
+/** Restarts a worker or gateway whose process lives but whose /healthz stopped answering. */
+function superviseHealth(
+  children: ManagedChild[],
+  healthUrl: (child: ManagedChild) => string,
+  intervalMs: number,
+): NodeJS.Timeout {
   const misses = new Map<ManagedChild, number>();
   const timer = setInterval(() => {
-    for (const worker of workers) {
-      if (!worker.running) continue;
-      const url = config.serverCmd
-        ? httpUrl('127.0.0.1', worker.spec.port, config.path)
-        : httpUrl('127.0.0.1', worker.spec.port, '/healthz');
+    for (const worker of children) {
+      // A process still starting (slowly, on a loaded machine) is not hung: judge it once it serves.
+      if (!worker.serving) {
+        misses.set(worker, 0);
+        continue;
+      }
+      const url = healthUrl(worker);
       fetch(url, { signal: AbortSignal.timeout(intervalMs) })
         .then((response) => {
           void response.body?.cancel();
@@ -319,11 +338,6 @@ export function refuseUnservable(config: ClusterConfig): Topology {
   if (!config.lb && config.affinity !== 'gateway') {
     throw new UserError(
       `--affinity ${config.affinity} says how a load balancer keeps sessions: add --lb nginx|haproxy, or drop it`,
-    );
-  }
-  if (config.gateways !== 1) {
-    throw new UserError(
-      `--gateways ${config.gateways}: serve runs one gateway (gen deploys several); drop it for serve`,
     );
   }
   return topology;

@@ -152,6 +152,9 @@ export function validateClusterConfig(config: ClusterConfig): void {
   if (!Number.isInteger(config.instances) || config.instances < 1 || config.instances > 64) {
     throw new UserError(`--instances must be from 1 to 64, got ${config.instances}`);
   }
+  if (!Number.isInteger(config.gateways) || config.gateways < 1 || config.gateways > 16) {
+    throw new UserError(`--gateways must be from 1 to 16, got ${config.gateways}`);
+  }
   if (!config.path.startsWith('/')) throw new UserError(`--path must start with /, got '${config.path}'`);
   if (config.server && config.serverCmd) throw new UserError('use either --server or --server-cmd, not both');
   if (config.serverCmd && config.maxSessionsPerWorker !== undefined) {

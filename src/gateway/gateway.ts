@@ -33,8 +33,21 @@ import { ToolCatalog } from './tool-catalog.js';
 import { WorkerPool, type WorkerTarget } from './worker-pool.js';
 
 export interface GatewayOptions {
+  /** Names this gateway in its status and logs (default `gateway`). */
+  id?: string;
   host: string;
   port: number;
+  /**
+   * A second listener with only the ops endpoints (/healthz, /readyz,
+   * /metrics, /_mcp-scale/status) of this one process, bound exclusively:
+   * when gateways share `port`, this is how one of them is probed.
+   */
+  adminPort?: number;
+  /**
+   * What GET /metrics on `port` answers instead of this process's own
+   * registry (gateways sharing the port: the aggregate of all of them).
+   */
+  sharedMetrics?: () => Promise<string>;
   path: string;
   /** Fixed workers; empty = find them in the Redis registry. */
   workers: WorkerTarget[];
@@ -69,6 +82,8 @@ export interface GatewayOptions {
 }
 
 export interface GatewayStatus {
+  id: string;
+  pid: number;
   url: string;
   degraded: boolean;
   redis: { mode: 'redis' | 'memory'; url?: string; status: string };
@@ -101,6 +116,9 @@ export interface GatewayStatus {
 export interface Gateway {
   url: string;
   port: number;
+  /** The ops-only listener's port, when adminPort was given. */
+  adminPort?: number;
+  metrics: GatewayMetrics;
   status(): GatewayStatus;
   /** Stops accepting, lets in-flight requests finish (bounded by drainTimeoutMs), closes everything. Safe twice. */
   close(): Promise<void>;
@@ -197,6 +215,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const limits = limiter.status?.();
     const redisStatus = redis ? redis.status : 'memory';
     return {
+      id: options.id ?? 'gateway',
+      pid: process.pid,
       url,
       degraded:
         (redis !== undefined && redisStatus !== 'ready') ||
@@ -262,10 +282,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       void router.handle(req, res).finally(() => active--);
       return;
     }
-    serveOps(req, res, path);
+    serveOps(req, res, path, options.sharedMetrics);
   });
+  const adminServer =
+    options.adminPort === undefined
+      ? undefined
+      : http.createServer(serverOptions(options.requestTimeouts), (req, res) =>
+          serveOps(req, res, (req.url ?? '/').split('?')[0] ?? '/'),
+        );
 
-  function serveOps(req: IncomingMessage, res: ServerResponse, path: string) {
+  function serveOps(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    metricsText: () => Promise<string> = () => metrics.registry.metrics(),
+  ) {
     const admin = path === '/metrics' || path === '/_mcp-scale' || path.startsWith('/_mcp-scale/');
     const refused = checkOpsAccess(req, hostPolicy, {
       required: admin,
@@ -298,10 +329,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     if (admin) {
       if (path === '/metrics') {
-        void metrics.registry.metrics().then((text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        });
+        metricsText().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(text);
+          },
+          (error: Error) => writeJson(res, 503, { error: `metrics unavailable: ${error.message}` }),
+        );
         return;
       }
       if (path === '/_mcp-scale/status') {
@@ -317,6 +351,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   await pool.start();
   const port = await listen(server, options.port, options.host);
+  const adminPort = adminServer
+    ? await listen(adminServer, options.adminPort ?? 0, options.host, { exclusive: true })
+    : undefined;
   url = httpUrl(reachableHost(options.host), port, options.path);
   void catalog.ensure();
 
@@ -324,16 +361,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     url,
     port,
+    adminPort,
+    metrics,
     status,
     close() {
       closing ??= (async () => {
         draining = true;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const adminClosed = new Promise<void>((resolve) =>
+          adminServer ? adminServer.close(() => resolve()) : resolve(),
+        );
         server.closeIdleConnections();
         const deadline = Date.now() + options.drainTimeoutMs;
         while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
         server.closeAllConnections();
-        await closed;
+        adminServer?.closeAllConnections();
+        await Promise.all([closed, adminClosed]);
         directory.close();
         history.close();
         await pool.close();

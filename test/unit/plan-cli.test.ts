@@ -52,7 +52,7 @@ describe('mcp-scale plan (CLI)', () => {
       '  mcp-scale gen compose --out deploy/compose --instances 6 --gateways 2 --affinity gateway --redis ha --rate-limit 30/1m --ip-rate-limit 300/1m\n',
     );
     expect(stdout).toContain(
-      '  mcp-scale serve --instances 6 --redis ha --lb nginx --affinity gateway --rate-limit 30/1m --ip-rate-limit 300/1m\n',
+      '  mcp-scale serve --instances 6 --gateways 2 --redis ha --lb nginx --affinity gateway --rate-limit 30/1m --ip-rate-limit 300/1m\n',
     );
   });
 
