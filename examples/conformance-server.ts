@@ -68,7 +68,13 @@ export default function createConformanceServer(context: ConformanceServerContex
         logging: {},
         completions: {},
       },
-      ...(context.requestState ? { requestState: { verify: context.requestState.verify } } : {}),
+      ...(context.requestState
+        ? {
+            requestState: {
+              verify: (state: string, ctx: unknown) => context.requestState!.verify(state, ctx),
+            },
+          }
+        : {}),
     },
   );
   registerContentTools(server);
@@ -232,7 +238,8 @@ function registerClientRequestTools(server: McpServer): void {
   registerElicitationTool(server, 'test_elicitation', {
     description: 'Asks the user for a username and email',
     inputSchema: z.object({ message: z.string().describe('The message to show the user') }),
-    message: (args) => String(args.message ?? ''),
+    // inputSchema has already made message a string.
+    message: (args) => (typeof args.message === 'string' ? args.message : ''),
     prefix: 'User response',
     requestedSchema: {
       type: 'object',

@@ -100,6 +100,8 @@ async function measure(
     samples.push(performance.now() - started);
   }
   await client.close();
+  // The marker is a short string the gateway puts in _meta (hit/miss/...), or absent.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const marker = String((last as { _meta?: Record<string, unknown> })._meta?.['mcp-scale/cache'] ?? '-');
   return { era, variant, calls, marker, ...percentiles(samples) };
 }

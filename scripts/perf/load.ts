@@ -89,7 +89,8 @@ export async function saturate(
           ]);
         },
       },
-      (error, done) => (error ? reject(error) : resolve(done)),
+      // autocannon's callback error is typed `any`; it is the Error autocannon failed with.
+      (error, done) => (error ? reject(error as Error) : resolve(done)),
     );
   });
   return { rps: result.requests.average, errors: result.errors + result.non2xx + result.timeouts };

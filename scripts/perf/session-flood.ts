@@ -196,7 +196,7 @@ async function flood(total: number, args: Args, log: (line: string) => void) {
       cluster.workers.forEach((w, i) => (peak[i] = Math.max(peak[i]!, processRssBytes(w.child.pid!) ?? 0)));
     }, 200);
 
-    const ids: string[] = new Array(total);
+    const ids: string[] = new Array<string>(total);
     const started = performance.now();
     let done = 0;
     await inParallel(total, 32, async (i) => {

@@ -78,12 +78,13 @@ export async function runRaw(input: RawInput): Promise<ScenarioSummary> {
           });
         },
       },
-      (error, done) => (error ? reject(error) : resolve(done)),
+      // autocannon's callback error is typed `any`; it is the Error autocannon failed with.
+      (error, done) => (error ? reject(error as Error) : resolve(done)),
     );
     input.onStart(() => instance.stop());
   });
 
-  await Promise.all(sessions.map((id) => (id ? closeSession(target.url, base, id) : undefined)));
+  await Promise.all(sessions.map((id) => (id ? closeSession(target.url, base, id) : Promise.resolve())));
   return {
     name: 'raw',
     connections: plan.connections,

@@ -80,7 +80,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async addStats(statsKey: string, counts: CacheCounts): Promise<void> {
-    const fields = Object.entries(counts).filter(([, n]) => n > 0);
+    const fields = (Object.entries(counts) as [keyof CacheCounts, number][]).filter(([, n]) => n > 0);
     await Promise.all(fields.map(([field, n]) => this.redis.hincrby(statsKey, field, n)));
   }
 }

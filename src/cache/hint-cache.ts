@@ -130,7 +130,7 @@ export class GatewayHintCache {
       if (oldest.done) break;
       this.entries.delete(oldest.value);
     }
-    this.entries.set(key, { result: result as Record<string, unknown>, expiresAt: Date.now() + ttlMs });
+    this.entries.set(key, { result: result, expiresAt: Date.now() + ttlMs });
   }
 }
 
@@ -159,5 +159,7 @@ function candidateKeys(request: HintedRequest, user: string | undefined): string
 }
 
 function isPlainJson(headers: IncomingHttpHeaders | Record<string, unknown>): boolean {
+  // A header value: a string, a string[] (joined by String) or absent.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return String(headers['content-type'] ?? '').includes('application/json');
 }

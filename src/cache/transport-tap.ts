@@ -57,6 +57,8 @@ export function tapTransport(
   era: 'legacy' | 'modern',
 ): void {
   const deliver = transport.onmessage;
+  // Kept to be called as send.call(transport, ...) once transport.send is replaced below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const send = transport.send;
   const previousOnClose = transport.onclose;
   if (!deliver) return;

@@ -44,7 +44,7 @@ export function bindingContext(method: string, user: string | undefined): Bindin
 export function createClusterStateCodec(secret: string): RequestStateCodec<SealedState> {
   return createRequestStateCodec<SealedState>({
     key: secret,
-    bind: (ctx) => stateBinding(ctx as BindingContext),
+    bind: (ctx) => stateBinding(ctx),
   });
 }
 

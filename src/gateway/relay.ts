@@ -44,6 +44,8 @@ export function responseHeaders(
 }
 
 export function isEventStream(headers: IncomingHttpHeaders | Record<string, unknown>): boolean {
+  // A header value: a string, a string[] (joined by String) or absent.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return String(headers['content-type'] ?? '').includes('text/event-stream');
 }
 

@@ -35,7 +35,9 @@ export function writeGenerated(
       fs.writeFileSync(target, file.content, { mode: file.mode ?? 0o644 });
       if (file.mode !== undefined) fs.chmodSync(target, file.mode);
     } catch (error) {
-      throw new UserError(`cannot write ${target}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+      throw new UserError(
+        `cannot write ${target}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
     }
     return { path: target, bytes: Buffer.byteLength(file.content) };
   });

@@ -154,7 +154,7 @@ export class GatewayLimiter implements Limiter {
       await Promise.all(
         charges.map((charge, i) => {
           const outcome = outcomes[i] as ConsumeOutcome;
-          return outcome.kind === 'allowed' ? this.refund(charge, outcome) : false;
+          return outcome.kind === 'allowed' ? this.refund(charge, outcome) : Promise.resolve(false);
         }),
       );
       return unavailableRefusal(ids, batch);
@@ -181,7 +181,7 @@ export class GatewayLimiter implements Limiter {
         const giveBack =
           outcome.kind === 'allowed' ||
           (charge.policy.blockMs === 0 && outcome.consumed - charge.points < charge.policy.points);
-        return giveBack ? this.refund(charge, outcome) : false;
+        return giveBack ? this.refund(charge, outcome) : Promise.resolve(false);
       }),
     );
     counted.forEach(({ charge, outcome }, i) => {

@@ -306,7 +306,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       if (modern && (stateless || !legacyRequest)) {
         // Stateless mode: the SDK's own stateless leg answers 2025 requests too.
         era = legacyRequest ? 'legacy' : 'modern';
-        response = await inRequest(() => modern.fetch(request, { authInfo: authInfo as never, parsedBody }));
+        response = await inRequest(() => modern.fetch(request, { authInfo: authInfo, parsedBody }));
       } else {
         response = await inRequest(() => legacy.handle(request, parsedBody, user, authInfo));
       }
@@ -424,7 +424,7 @@ async function loadServer(
   const state = redis ? new RedisShopState(bus, redis, keys) : new MemoryShopState(bus);
   if (state instanceof RedisShopState) await state.load();
   const factory = createDemoServerFactory({ state, backendLatencyMs: options.backendLatencyMs, cache });
-  return fromFactory('demo', factory as ServerFactory, probe);
+  return fromFactory('demo', factory, probe);
 }
 
 function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {

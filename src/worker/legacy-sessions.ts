@@ -313,7 +313,7 @@ export function whenBodyDone(response: Response, done: () => void): Response {
 }
 
 function isInitialize(body: unknown): boolean {
-  const first = Array.isArray(body) ? body[0] : body;
+  const first: unknown = Array.isArray(body) ? body[0] : body;
   return (
     typeof first === 'object' && first !== null && (first as { method?: unknown }).method === 'initialize'
   );

@@ -187,7 +187,8 @@ describe('the demo shop through a real cluster (serve --instances 2)', () => {
     let calls = 0;
     const fetchAcrossWorkers: typeof fetch = async (input, init) => {
       const body = typeof init?.body === 'string' ? init.body : '';
-      let url = String(input);
+      // The SDK's transport fetches a URL (string or URL object); a Request would stringify as [object Request].
+      let url = input instanceof Request ? input.url : String(input);
       if (body.includes('"tools/call"')) url = (calls++ === 0 ? w1! : w2!).url;
       return fetch(url, init);
     };

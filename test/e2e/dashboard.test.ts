@@ -107,7 +107,7 @@ describe('the live dashboard at /_mcp-scale/', () => {
     const [first] = sessions;
     let limited = 0;
     for (let i = 0; i < 5; i++) {
-      await first!.callTool({ name: 'get_product', arguments: { id: 'p00001' } }).catch(() => limited++);
+      await first.callTool({ name: 'get_product', arguments: { id: 'p00001' } }).catch(() => limited++);
     }
     expect(limited).toBe(2);
     const modern = await connectV2(cluster.url);

@@ -62,7 +62,7 @@ export async function scrapeCluster(info: ReadyInfo): Promise<ClusterScrape> {
     ...info.instances.map((instance) => scrapeUrl(`http://127.0.0.1:${instance.port}/metrics`)),
   ]);
   return {
-    gateway: gateway!,
+    gateway: gateway,
     workers: Object.fromEntries(info.instances.map((instance, i) => [instance.id, workers[i]!])),
   };
 }

@@ -405,7 +405,7 @@ describe('gateway protections and bad input', () => {
       await new Promise((r) => setTimeout(r, 10));
     const second = await connectV1(capped.url).catch((error: Error) => error);
     expect(second).toBeInstanceOf(Error);
-    expect(String(second)).toMatch(/503|concurrency limit|Service Unavailable/i);
+    expect(String(second as Error)).toMatch(/503|concurrency limit|Service Unavailable/i);
     const direct = await raw(capped.url, { headers: MCP_HEADERS, body: JSON.stringify(initialize(77)) });
     expect(direct.status).toBe(503);
     expect(direct.headers['retry-after']).toBe('1');

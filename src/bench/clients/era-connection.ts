@@ -73,11 +73,7 @@ class LegacyConnection implements EraConnection {
   }
 
   async callTool(tool: string, args: Record<string, unknown>, options: CallOptions): Promise<ToolResultLike> {
-    return (await this.client.callTool(
-      { name: tool, arguments: args },
-      undefined,
-      requestOptions(options),
-    )) as ToolResultLike;
+    return await this.client.callTool({ name: tool, arguments: args }, undefined, requestOptions(options));
   }
 
   ping(options: CallOptions): Promise<unknown> {
@@ -123,10 +119,7 @@ class ModernConnection implements EraConnection {
   }
 
   async callTool(tool: string, args: Record<string, unknown>, options: CallOptions): Promise<ToolResultLike> {
-    return (await this.client.callTool(
-      { name: tool, arguments: args },
-      requestOptions(options),
-    )) as ToolResultLike;
+    return await this.client.callTool({ name: tool, arguments: args }, requestOptions(options));
   }
 
   ping(options: CallOptions): Promise<unknown> {

@@ -167,6 +167,8 @@ async function readStream(
   let response = first;
   for (let resumes = 0; ; resumes++) {
     await feed(response, parser.feed.bind(parser), () => answer !== undefined || failure !== undefined);
+    // Rethrows exactly what unwrap() threw (an RpcError), unchanged.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (failure) throw failure;
     if (answer) return answer.value;
     // The stream ended before the answer: resume where it broke, as the spec's resumability allows.

@@ -80,7 +80,7 @@ function carriesRequest(body: unknown): boolean {
   if (typeof body !== 'string') return false;
   try {
     const message = JSON.parse(body) as unknown;
-    const one = Array.isArray(message) ? message[0] : message;
+    const one: unknown = Array.isArray(message) ? message[0] : message;
     return typeof one === 'object' && one !== null && 'method' in one && 'id' in one;
   } catch {
     return false;

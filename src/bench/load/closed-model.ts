@@ -34,7 +34,7 @@ export interface UserRun {
   /** When this user was meant to run, ms since the bench started. */
   windows: ActiveWindow[];
   /** Why the loop ended: `done` (its windows or the run ended) or the error that broke it. */
-  ended: 'done' | 'running' | string;
+  ended: 'done' | 'running' | (string & {});
   /** Time spent waiting out Retry-After beyond the think time, ms. */
   retryWaitMs: number;
 }

@@ -50,7 +50,7 @@ export function text(placeholder: string, form = 'a non-empty string'): Codec<st
 
 export function integer(placeholder: string, min: number, max: number): Codec<number> {
   const form = `a whole number from ${min} to ${max}`;
-  return codec({
+  return codec<number>({
     form,
     placeholder,
     schema: scalar.transform(
@@ -68,7 +68,7 @@ export function integer(placeholder: string, min: number, max: number): Codec<nu
 
 /** A number above min and at most max (ratios, rates per second); `form` says it in words. */
 export function decimal(placeholder: string, min: number, max: number, form: string): Codec<number> {
-  return codec({
+  return codec<number>({
     form,
     placeholder,
     schema: scalar.transform(
@@ -91,7 +91,7 @@ export function oneOf<T extends string>(choices: readonly T[]): Codec<T> {
     placeholder: 'mode',
     schema: z.enum(choices as unknown as [T, ...T[]], {
       error: (issue) => `expected ${form}, got ${JSON.stringify(issue.input)}`,
-    }) as unknown as z.ZodType<T>,
+    }),
     format: (v) => [v],
     show: (v) => v,
     choices,
@@ -100,7 +100,7 @@ export function oneOf<T extends string>(choices: readonly T[]): Codec<T> {
 
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off', ''];
-export const flagSwitch: Codec<boolean> = codec({
+export const flagSwitch: Codec<boolean> = codec<boolean>({
   form: 'true or false',
   placeholder: undefined,
   schema: z.union([z.boolean(), z.string(), z.number()]).transform(

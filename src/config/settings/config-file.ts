@@ -13,7 +13,9 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UserError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new UserError(
+      `cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
   const json = path.extname(file).toLowerCase() === '.json';
   let value: unknown;

@@ -52,7 +52,9 @@ export function loadApiKeys(file: string): Map<string, string> {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UserError(`cannot read --api-keys ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new UserError(
+      `cannot read --api-keys ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
   return parseApiKeys(text, `--api-keys ${file}`);
 }

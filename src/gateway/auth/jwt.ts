@@ -129,7 +129,7 @@ function identityOf(payload: JWTPayload): Identity {
     user: payload.sub,
     ...(scopes ? { scopes: scopes.slice(0, 64) } : {}),
     ...(typeof client === 'string' && client.length <= MAX_USER_ID_BYTES ? { clientId: client } : {}),
-    ...(claims ? { claims: claims as Record<string, unknown> } : {}),
+    ...(claims ? { claims: claims } : {}),
   };
 }
 

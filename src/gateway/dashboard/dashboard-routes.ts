@@ -91,11 +91,11 @@ async function login(req: IncomingMessage, res: ServerResponse, adminToken: stri
   let token = '';
   try {
     const body = (await readBody(req, 16 * 1024)).toString('utf8');
-    token = String(
-      String(req.headers['content-type']).includes('json')
-        ? ((JSON.parse(body) as { token?: unknown }).token ?? '')
-        : (new URLSearchParams(body).get('token') ?? ''),
-    );
+    const sent: unknown = String(req.headers['content-type']).includes('json')
+      ? ((JSON.parse(body) as { token?: unknown }).token ?? '')
+      : (new URLSearchParams(body).get('token') ?? '');
+    // A JSON token may be any JSON value; String() of a non-string simply fails tokenMatches.
+    token = String(sent);
   } catch {
     token = '';
   }

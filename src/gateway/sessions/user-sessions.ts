@@ -82,7 +82,7 @@ export class MemoryUserSessionIndex implements UserSessionIndex {
   async claim(owner: string, id: string, max: number, ttlMs: number) {
     const now = Date.now();
     let sessions = this.users.get(owner);
-    if (!sessions) this.users.set(owner, (sessions = new Map()));
+    if (!sessions) this.users.set(owner, (sessions = new Map<string, number>()));
     sessions.delete(id);
     sessions.set(id, now);
     for (const [known, usedAt] of sessions) if (usedAt < now - ttlMs) sessions.delete(known);
