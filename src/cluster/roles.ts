@@ -43,6 +43,7 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
       // The backstop for sessions a gateway forgot: a little over the gateway's TTL.
       sessionIdleMs: config.sessionTtlMs + 60_000,
       maxBodyBytes: config.maxBodyBytes,
+      drainTimeoutMs: config.drainTimeoutMs,
       // With Redis, a worker always announces itself so separately run
       // gateways can find it; --advertise-url names the address they reach it at.
       advertiseUrl:

@@ -51,6 +51,7 @@ export const CLI_PATH = fileURLToPath(new URL('../../bin/mcp-scale.js', import.m
 /** Flags forwarded as typed to each role (parsed there by the same rules). */
 const WORKER_FLAGS = [
   'config',
+  'drainTimeout',
   'server',
   'backendLatency',
   'sessions',
@@ -109,7 +110,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const cleanup = async () => {
     await balancer?.close();
     await gateway?.stop(config.drainTimeoutMs + 2000);
-    await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs)));
+    // The gateway is gone, so workers have nothing in flight and leave at once;
+    // the margin only keeps SIGKILL from racing a drain that is finishing.
+    await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs + 2000)));
     await redis.local?.close();
   };
 

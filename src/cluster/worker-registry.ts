@@ -9,6 +9,11 @@ export interface WorkerAnnouncement {
   pid: number;
   host: string;
   startedAt: number;
+  /**
+   * Set when the worker has started to drain (SIGTERM): gateways stop
+   * choosing it at once and re-home its sessions on their next request.
+   */
+  draining?: boolean;
 }
 
 /**
@@ -26,22 +31,24 @@ export class WorkerRegistration {
   ) {}
 
   start(): void {
-    const beat = () => {
-      this.redis
-        .set(
-          this.keys.worker(this.announcement.id),
-          JSON.stringify(this.announcement),
-          'PX',
-          this.intervalMs * 3,
-        )
-        .catch(() => {
-          // Redis away: the entry expires and gateways that still reach this
-          // worker by URL keep using it; the next beat re-registers.
-        });
-    };
-    beat();
-    this.timer = setInterval(beat, this.intervalMs);
+    void this.beat();
+    this.timer = setInterval(() => void this.beat(), this.intervalMs);
     this.timer.unref();
+  }
+
+  /** Announces the drain now (and in every later beat), so gateways need not wait for a health check. */
+  async markDraining(): Promise<void> {
+    this.announcement.draining = true;
+    await this.beat();
+  }
+
+  private async beat(): Promise<void> {
+    await this.redis
+      .set(this.keys.worker(this.announcement.id), JSON.stringify(this.announcement), 'PX', this.intervalMs * 3)
+      .catch(() => {
+        // Redis away: the entry expires and gateways that still reach this
+        // worker by URL keep using it; the next beat re-registers.
+      });
   }
 
   async stop(): Promise<void> {

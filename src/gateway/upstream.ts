@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { HEADER } from '../protocol/headers.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { readJsonRpcMessages } from '../protocol/sse.js';
 import type { WorkerState } from './worker-pool.js';
@@ -58,8 +59,9 @@ export async function sendUpstream(
   request: UpstreamRequest,
 ): Promise<Dispatcher.ResponseData> {
   const pool = request.stream ? worker.streams : worker.requests;
+  let response: Dispatcher.ResponseData;
   try {
-    return await pool.request({
+    response = await pool.request({
       path: worker.path,
       method: request.method,
       headers: request.headers,
@@ -72,6 +74,13 @@ export async function sendUpstream(
   } catch (error) {
     throw new UpstreamError(classifyFailure(error), worker.id, error);
   }
+  if (response.statusCode === 503 && response.headers[HEADER.draining] !== undefined) {
+    // A draining worker refused the request before processing it: like a
+    // refused connection, it may go to another worker whatever its method.
+    await response.body.dump().catch(() => {});
+    throw new UpstreamError('unreachable', worker.id, new Error('draining'));
+  }
+  return response;
 }
 
 /**

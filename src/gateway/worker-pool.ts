@@ -14,6 +14,8 @@ export interface WorkerState extends WorkerTarget {
   origin: string;
   path: string;
   healthy: boolean;
+  /** The worker said it is draining (registry or /healthz): no new work, sessions move on their next request. */
+  draining: boolean;
   /** Requests this gateway has outstanding on the worker (GET streams excluded). */
   inflight: number;
   openStreams: number;
@@ -100,7 +102,10 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
    * is still asked at once. Our worker host answers JSON (503 while
    * draining); any other server that answers HTTP at all is alive.
    */
-  private async healthz(worker: WorkerState, timeoutMs: number): Promise<{ ok: boolean; body?: string }> {
+  private async healthz(
+    worker: WorkerState,
+    timeoutMs: number,
+  ): Promise<{ ok: boolean; body?: string; draining?: boolean }> {
     try {
       const response = await worker.streams.request({
         path: '/healthz',
@@ -110,10 +115,21 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
       });
       const body = await response.body.text();
       const ok = response.statusCode !== 503 && response.statusCode < 500;
-      return { ok, body: response.statusCode === 200 ? body : undefined };
+      const draining = response.statusCode === 503 && body.includes('"draining"');
+      return { ok, body: response.statusCode === 200 ? body : undefined, draining };
     } catch {
       return { ok: false };
     }
+  }
+
+  /** The worker is draining: out of rotation at once, without waiting for failed checks. */
+  markDraining(id: string): void {
+    const worker = this.workers.get(id);
+    if (!worker || worker.draining) return;
+    worker.draining = true;
+    worker.healthy = false;
+    worker.consecutiveFailures = this.options.unhealthyAfter;
+    this.options.onChange?.(this.list());
   }
 
   /** A request failed to connect: stop sending new work there until a check says otherwise. */
@@ -133,6 +149,7 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
       origin: url.origin,
       path: url.pathname + url.search,
       healthy: true,
+      draining: false,
       inflight: 0,
       openStreams: 0,
       consecutiveFailures: 0,
@@ -178,6 +195,7 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
       const known = this.workers.get(entry.id);
       if (known && known.url !== entry.url) this.remove(entry.id);
       if (!this.workers.has(entry.id)) this.add({ id: entry.id, url: entry.url });
+      if (entry.draining) this.markDraining(entry.id);
     }
     for (const id of [...this.workers.keys()]) {
       if (!seen.has(id) && !this.options.static.some((t) => t.id === id)) this.remove(id);
@@ -185,7 +203,8 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
   }
 
   private async check(worker: WorkerState): Promise<void> {
-    const { ok, body } = await this.healthz(worker, 2000);
+    const { ok, body, draining } = await this.healthz(worker, 2000);
+    if (draining) return this.markDraining(worker.id);
     if (body !== undefined) {
       try {
         const info = JSON.parse(body) as { pid?: number; sessions?: number };
@@ -200,6 +219,8 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
       worker.consecutiveFailures = 0;
       const recovered = !worker.healthy;
       worker.healthy = true;
+      // A worker restarted under the same id and URL (serve, compose) serves again.
+      worker.draining = false;
       if (recovered) this.emit('recovered', worker);
     } else if (++worker.consecutiveFailures >= this.options.unhealthyAfter) {
       worker.healthy = false;

@@ -15,6 +15,8 @@ function sharedSettingArgs(options: GenOptions): string[] {
   if (options.path !== defaults.path) args.push('--path', options.path);
   if (options.maxBodyBytes !== defaults.maxBodyBytes) args.push('--max-body', String(options.maxBodyBytes));
   if (options.sessions !== defaults.sessions) args.push('--sessions', options.sessions);
+  if (options.drainTimeoutMs !== defaults.drainTimeoutMs)
+    args.push('--drain-timeout', `${Math.ceil(options.drainTimeoutMs / 1000)}s`);
   return args;
 }
 

@@ -11,6 +11,8 @@ export const HEADER = {
   instance: 'mcp-scale-instance',
   /** Signed identity the gateway passes to workers (see cluster/identity.ts). */
   identity: 'mcp-scale-identity',
+  /** On a worker's 503: it is draining and did not process the request (safe to send elsewhere). */
+  draining: 'mcp-scale-draining',
 } as const;
 
 /** Headers that describe one HTTP hop, never forwarded in either direction (RFC 9110 §7.6.1). */

@@ -59,6 +59,12 @@ export interface WorkerHostOptions {
    */
   advertiseUrl?: string;
   heartbeatMs?: number;
+  /**
+   * On close(): how long requests already running may take to finish
+   * (`--drain-timeout`). 0 (the default, and what `serve` uses when the whole
+   * cluster stops) closes at once.
+   */
+  drainTimeoutMs?: number;
   allowedHosts?: string[];
   /** Bearer token for /metrics from non-loopback clients. */
   adminToken?: string;
@@ -77,7 +83,12 @@ export interface WorkerHost {
   port: number;
   serverName: string;
   sdk: 'v1' | 'v2';
-  /** Stops accepting, ends sessions, unregisters. Safe to call twice. */
+  /**
+   * Drains, then stops: readiness and the registry say draining at once, new
+   * requests get 503 + Mcp-Scale-Draining (gateways send them elsewhere),
+   * GET streams end, running requests finish within drainTimeoutMs; then
+   * sessions end and the worker unregisters. Safe to call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -91,6 +102,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     ? connectRedis(options.redisUrl, { connectionName: `mcp-scale-worker-${options.id}` })
     : undefined;
   redis?.on('error', () => {});
+  let redisEverReady = redis?.status === 'ready';
+  redis?.on('ready', () => (redisEverReady = true));
   const bus: ClusterBus = options.redisUrl
     ? new RedisClusterBus(options.redisUrl, keys, `mcp-scale-worker-${options.id}`)
     : process.send
@@ -144,6 +157,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
 
   let inflight = 0;
   let draining = false;
+  const streams = new Set<ServerResponse>();
   const metrics = new WorkerMetrics(
     options.id,
     () => legacy.size,
@@ -210,6 +224,20 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         return 'rejected';
       }
     }
+    // Draining: no new work (requests, streams); answers to the server's own
+    // requests (elicitation) and notifications still reach the calls running here.
+    if (draining && (method === 'GET' || carriesRequest(parsedBody))) {
+      res.setHeader('connection', 'close');
+      sendRpcError(res, 503, null, RPC.serverError, 'The worker is draining; send this elsewhere', {
+        headers: { 'retry-after': '1', [HEADER.draining]: '1' },
+      });
+      return 'rejected';
+    }
+    if (method === 'GET') {
+      // Ended at once by a drain: the client reconnects and lands on the new home.
+      streams.add(res);
+      res.once('close', () => streams.delete(res));
+    }
     const abort = new AbortController();
     // The SDK ends an exchange when its signal aborts: only when the client
     // left before the answer was complete.
@@ -263,9 +291,14 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       return;
     }
     if (path === '/readyz') {
-      const redisReady = !redis || redis.status === 'ready';
-      writeJson(res, !draining && redisReady ? 200 : 503, {
-        ready: !draining && redisReady,
+      // As the gateway: ready once Redis answered at least once; a later Redis
+      // blip degrades the worker (cache bypassed, bus reconnecting) but must
+      // not empty the Service or the proxy's pool.
+      const ready = !draining && (!redis || redisEverReady);
+      writeJson(res, ready ? 200 : 503, {
+        ready,
+        draining,
+        degraded: redis !== undefined && redis.status !== 'ready',
         redis: redis ? redis.status : 'memory',
       });
       return;
@@ -320,6 +353,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     close() {
       closing ??= (async () => {
         draining = true;
+        await registration?.markDraining();
+        for (const stream of streams) stream.destroy();
+        const deadline = Date.now() + (options.drainTimeoutMs ?? 0);
+        while (inflight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
         await registration?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -354,6 +391,14 @@ async function loadServer(
 
 function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {
   return isLegacyRequest(request, parsedBody, { maxRequestBodySize });
+}
+
+/** Whether a parsed POST body holds a JSON-RPC request (new work), not only responses or notifications. */
+function carriesRequest(body: unknown): boolean {
+  const messages = Array.isArray(body) ? (body as unknown[]) : [body];
+  return messages.some(
+    (m) => typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
+  );
 }
 
 function advertisedUrl(host: string, port: number, path: string): string {

@@ -11,6 +11,10 @@ export function registerWorkerCommand(program: Command): void {
     .option(
       '--advertise-url <url>',
       'register in the Redis registry under this URL, so gateways find this worker',
+    )
+    .option(
+      '--drain-timeout <duration>',
+      'on SIGTERM: readiness false, new work refused, running calls finish for this long (default 10s)',
     );
   command.option(
     '--ready-file <path>',
