@@ -88,11 +88,22 @@ export function addClusterFlags(command: Command, groups: FlagGroup[]): Command 
         'on SIGINT/SIGTERM, let requests finish for this long (default 10s)',
       )
       .option(
+        '--sse-heartbeat <duration>',
+        'send an SSE comment line on streams quiet this long, for idle-timeout proxies (default 15s; 0 = off)',
+      )
+      .option(
         '--cors-origin <origin>',
         'allow browser clients from this origin (repeatable; * for any)',
         collectStrings,
       )
-      .option('--trust-proxy', 'honour X-Forwarded-For (only behind a proxy you run)');
+      .option(
+        '--trust-proxy',
+        'take the client address from X-Forwarded-For sent by loopback/private-range peers (rightmost untrusted hop)',
+      )
+      .option(
+        '--trusted-proxies <cidrs...>',
+        'trust X-Forwarded-For only from these addresses/CIDRs (narrows --trust-proxy, implies it)',
+      );
   }
   if (has('auth')) {
     command

@@ -108,10 +108,12 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
       maxBodyBytes: config.maxBodyBytes,
       upstreamTimeoutMs: config.upstreamTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
+      sseHeartbeatMs: config.sseHeartbeatMs,
       corsOrigins: config.corsOrigins,
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
       trustProxy: config.auth.trustProxy,
+      trustedProxies: config.auth.trustedProxies,
       authenticator: admission.authenticator,
       limiter: admission.limiter,
     });

@@ -69,9 +69,11 @@ const GATEWAY_FLAGS = [
   'maxBody',
   'upstreamTimeout',
   'drainTimeout',
+  'sseHeartbeat',
   'corsOrigin',
   'allowedHost',
   'trustProxy',
+  'trustedProxies',
   'auth',
   'apiKeys',
   'jwksUrl',
@@ -190,6 +192,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
           '--prefix',
           config.prefix,
           ...workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
+          // Behind --lb the proxy (on loopback) is the gateway's only peer: its
+          // X-Forwarded-For names the client, else every client would be 127.0.0.1.
+          ...(config.lb && !config.auth.trustProxy && !config.auth.trustedProxies ? ['--trust-proxy'] : []),
         ],
       },
       env,
@@ -213,7 +218,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
             ? [{ id: 'gateway', url: httpUrl('127.0.0.1', gatewayPort, config.path) }]
             : workers.map((worker) => ({ id: worker.spec.name, url: workerUrl(worker) })),
         maxBodyBytes: config.maxBodyBytes,
-        sessionTtlMs: config.sessionTtlMs,
       });
     }
   } catch (error) {

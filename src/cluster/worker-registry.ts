@@ -44,7 +44,12 @@ export class WorkerRegistration {
 
   private async beat(): Promise<void> {
     await this.redis
-      .set(this.keys.worker(this.announcement.id), JSON.stringify(this.announcement), 'PX', this.intervalMs * 3)
+      .set(
+        this.keys.worker(this.announcement.id),
+        JSON.stringify(this.announcement),
+        'PX',
+        this.intervalMs * 3,
+      )
       .catch(() => {
         // Redis away: the entry expires and gateways that still reach this
         // worker by URL keep using it; the next beat re-registers.

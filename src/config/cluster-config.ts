@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { parseRate, type RateSpec } from './rate.js';
 import { parseSize } from './size.js';
+import { validateTrustedProxies } from '../http/client-address.js';
 
 /**
  * The one description of a cluster, shared by `serve`, `gateway`, `worker`
@@ -39,8 +40,10 @@ export interface AuthConfig {
   jwtAudience?: string;
   /** URL of the RFC 9728 protected-resource metadata, advertised in WWW-Authenticate. */
   resourceMetadata?: string;
-  /** Honour X-Forwarded-For (only behind a proxy you run). */
+  /** Honour X-Forwarded-For from loopback and private-range peers (only behind a proxy you run). */
   trustProxy: boolean;
+  /** Honour it from these addresses / CIDR ranges only (narrows trustProxy, implies it). */
+  trustedProxies?: string[];
 }
 
 export interface CacheConfig {
@@ -75,6 +78,8 @@ export interface ClusterConfig {
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   drainTimeoutMs: number;
+  /** Gateway: SSE comment line on streams quiet this long (0 = none). */
+  sseHeartbeatMs: number;
   corsOrigins: string[];
   allowedHosts: string[];
   adminToken?: string;
@@ -97,12 +102,16 @@ export interface GenSettings {
   nginxRateLimit?: string;
   nginxBurst?: number;
   image?: string;
+  /** FROM of the generated Dockerfile (`node:<tag>[@sha256:…]`). */
+  baseImage?: string;
   /** `[ID=]HOST:PORT` proxy backends instead of the compose service names. */
   upstream?: string[];
   minReplicas?: number;
   maxReplicas?: number;
   cpuTarget?: number;
   streamTimeoutMs?: number;
+  /** nginx: concurrent SSE GET streams per client IP (0 = no limit). */
+  streamLimitPerIp?: number;
 }
 
 export const DEMO_CACHE_TTL_MS: Record<string, number> = {
@@ -128,6 +137,7 @@ export function defaultClusterConfig(): ClusterConfig {
     maxBodyBytes: 4 * 1024 * 1024,
     upstreamTimeoutMs: 300_000,
     drainTimeoutMs: 10_000,
+    sseHeartbeatMs: 15_000,
     corsOrigins: [],
     allowedHosts: [],
     auth: { mode: 'none', trustProxy: false },
@@ -256,6 +266,7 @@ const SETTERS: Record<string, Setter> = {
   maxBody: (c, v) => (c.maxBodyBytes = size(v)),
   upstreamTimeout: (c, v) => (c.upstreamTimeoutMs = duration(v)),
   drainTimeout: (c, v) => (c.drainTimeoutMs = duration(v)),
+  sseHeartbeat: (c, v) => (c.sseHeartbeatMs = duration(v)),
   corsOrigin: (c, v) => (c.corsOrigins = list(v)),
   allowedHost: (c, v) => (c.allowedHosts = list(v)),
   adminToken: (c, v) => (c.adminToken = str(v)),
@@ -268,6 +279,7 @@ const SETTERS: Record<string, Setter> = {
   jwtAudience: (c, v) => (c.auth.jwtAudience = str(v)),
   resourceMetadata: (c, v) => (c.auth.resourceMetadata = str(v)),
   trustProxy: (c, v) => (c.auth.trustProxy = bool(v)),
+  trustedProxies: (c, v) => (c.auth.trustedProxies = list(v).filter(Boolean)),
   rateLimit: (c, v) => (c.limits.rateLimit = rate(v)),
   block: (c, v) => (c.limits.blockMs = duration(v)),
   ipRateLimit: (c, v) => (c.limits.ipRateLimit = rate(v)),
@@ -286,11 +298,13 @@ const SETTERS: Record<string, Setter> = {
   nginxRateLimit: (c, v) => ((c.gen ??= {}).nginxRateLimit = str(v)),
   nginxBurst: (c, v) => ((c.gen ??= {}).nginxBurst = num(v)),
   image: (c, v) => ((c.gen ??= {}).image = str(v)),
+  baseImage: (c, v) => ((c.gen ??= {}).baseImage = str(v)),
   upstream: (c, v) => ((c.gen ??= {}).upstream = list(v)),
   minReplicas: (c, v) => ((c.gen ??= {}).minReplicas = num(v)),
   maxReplicas: (c, v) => ((c.gen ??= {}).maxReplicas = num(v)),
   cpuTarget: (c, v) => ((c.gen ??= {}).cpuTarget = num(v)),
   streamTimeout: (c, v) => ((c.gen ??= {}).streamTimeoutMs = duration(v)),
+  streamLimitPerIp: (c, v) => ((c.gen ??= {}).streamLimitPerIp = num(v)),
 };
 
 /** Environment variables that stand for settings (flags still win). */
@@ -321,6 +335,7 @@ export function validateClusterConfig(config: ClusterConfig): void {
   if (!Number.isInteger(config.instances) || config.instances < 1 || config.instances > 64) {
     throw new UserError(`--instances must be from 1 to 64, got ${config.instances}`);
   }
+  if (config.auth.trustedProxies) validateTrustedProxies(config.auth.trustedProxies);
   if (!config.path.startsWith('/')) throw new UserError(`--path must start with /, got '${config.path}'`);
   if (config.server && config.serverCmd) throw new UserError('use either --server or --server-cmd, not both');
   if (config.clusterSecret !== undefined && Buffer.byteLength(config.clusterSecret) < 32) {

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { LocalClusterBus, type ClusterBus } from '../bus/cluster-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
 import { generateClusterSecret, IdentitySigner } from '../cluster/identity.js';
+import { proxyTrustFor } from '../http/client-address.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
 import { listen, reachableHost } from '../http/listen.js';
@@ -37,10 +38,15 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   drainTimeoutMs: number;
+  /** `--sse-heartbeat`: a `: keepalive` comment on SSE responses quiet this long (0 = none). */
+  sseHeartbeatMs?: number;
   corsOrigins: string[];
   allowedHosts: string[];
   adminToken?: string;
+  /** Read X-Forwarded-For from loopback and private-range peers (the rightmost untrusted hop). */
   trustProxy: boolean;
+  /** Narrows trustProxy to these addresses / CIDR ranges (implies it). */
+  trustedProxies?: string[];
   healthIntervalMs?: number;
   authenticator?: Authenticator;
   limiter?: Limiter;
@@ -113,7 +119,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxBodyBytes: options.maxBodyBytes,
       maxInflight: options.maxInflight,
       upstreamTimeoutMs: options.upstreamTimeoutMs,
-      trustProxy: options.trustProxy,
+      sseHeartbeatMs: options.sseHeartbeatMs,
+      proxyTrust: proxyTrustFor(options.trustProxy, options.trustedProxies),
     },
     pool,
     directory,

@@ -22,7 +22,8 @@ import { Rehomer } from './sessions/rehome.js';
 import type { SessionDirectory } from './sessions/session-directory.js';
 import { SessionRoutes } from './sessions/session-routes.js';
 import type { ToolCatalog } from './tool-catalog.js';
-import { clientIp, upstreamHeaders } from './upstream-headers.js';
+import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
+import { upstreamHeaders } from './upstream-headers.js';
 import { UpstreamError } from './upstream.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -30,7 +31,9 @@ export interface RouterOptions {
   maxBodyBytes: number;
   maxInflight: number;
   upstreamTimeoutMs: number;
-  trustProxy: boolean;
+  sseHeartbeatMs?: number;
+  /** Who may state the client's address (X-Forwarded-For); undefined: the socket's peer. */
+  proxyTrust?: ProxyTrust;
 }
 
 export interface RouterDeps {
@@ -97,7 +100,7 @@ export class McpRouter {
     const auth = await this.deps.authenticator.authenticate(x.req);
     if (!auth.ok) return refuse(x, auth);
     x.user = auth.user;
-    x.headers = upstreamHeaders(x.req, x.user, this.deps.signer, this.deps.options.trustProxy);
+    x.headers = upstreamHeaders(x.req, x.user, this.deps.signer, this.deps.options.proxyTrust);
 
     if (method === 'POST') {
       if (!(await this.readPost(x))) return;
@@ -182,7 +185,7 @@ export class McpRouter {
   private admissionRequest(x: Exchange): AdmissionRequest {
     return {
       req: x.req,
-      clientIp: clientIp(x.req, this.deps.options.trustProxy),
+      clientIp: clientAddressOf(x.req, this.deps.options.proxyTrust),
       user: x.user,
       era: x.era,
       classified: x.classified,

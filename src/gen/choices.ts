@@ -2,6 +2,7 @@ import type { Affinity } from '../config/cluster-config.js';
 import { formatDuration } from '../config/duration.js';
 import { redactRedisUrl } from '../redis/connection.js';
 import { nginxSize, type ProxyModel } from './proxy-model.js';
+import { NODE_IMAGE } from './images.js';
 import { wholeSeconds } from './options.js';
 import type { GenOptions } from './types.js';
 
@@ -14,7 +15,7 @@ const SESSION_PROXY = {
   nginx:
     'nginx routes on that prefix with a `map` on the Mcp-Session-Id header (open-source nginx cannot learn stickiness from a response); requests without a session id (initialize, 2026-era requests) or with an unknown prefix go to the least-connections pool.',
   haproxy:
-    'HAProxy learns each id from the response that created it (`stick store-response res.hdr(Mcp-Session-Id)`) and keeps later requests there (`stick on req.hdr(Mcp-Session-Id)`). The table lives in this HAProxy process: a restart or a second HAProxy without `peers` forgets it.',
+    'HAProxy routes on that prefix too (`use-server <id> if { req.hdr(mcp-session-id),field(1,.) -m str <id> }`): no stick table a client could flood with made-up ids, and nothing to forget on a restart; requests without a session id or with an unknown prefix are balanced (least connections).',
 } as const;
 
 export function affinityChoices(affinity: Affinity, proxy: 'nginx' | 'haproxy' | 'ingress'): string[] {
@@ -49,7 +50,15 @@ export function nginxChoices(m: ProxyModel): string[] {
     ...affinityChoices(m.affinity, 'nginx'),
     `- SSE: proxy_buffering off and proxy_cache off forward each event as it is written; HTTP/1.1 with \`Connection ""\` keeps upstream connections alive (keepalive pool); proxy_read_timeout/proxy_send_timeout ${m.streamTimeoutS}s let quiet streams stay open; proxy_connect_timeout ${m.connectTimeoutS}s gives up on a dead upstream quickly; gzip off because compression buffers.`,
     `- client_max_body_size ${nginxSize(m.maxBodyBytes)} matches --max-body, so nginx and the gateway reject the same bodies.`,
-    '- X-Real-IP and X-Forwarded-For carry the client address (run the gateway with --trust-proxy so it uses them).',
+    '- X-Forwarded-For and X-Real-IP are overwritten with $remote_addr (never appended to what the client sent) and Forwarded is cleared, so a client cannot choose the address its limits are keyed on; the gateway runs with --trust-proxy and takes the rightmost untrusted hop.',
+    `- client_header_timeout/client_body_timeout ${m.bodyTimeoutS}s: a slow sender cannot hold a connection for the stream timeout.`,
+    m.streamsPerIp > 0
+      ? `- limit_conn: at most ${m.streamsPerIp} concurrent SSE GET streams per client IP (429 above; --stream-limit-per-ip); POSTs are not counted.`
+      : '- No limit on concurrent SSE GET streams per client IP (--stream-limit-per-ip 0).',
+    '- The access log leaves out Mcp-Session-Id: it is credential-like.',
+    m.resolver
+      ? `- Service names are re-resolved through ${m.resolver.address} every ${m.resolver.validS}s (\`resolve\` on the servers, nginx >= 1.27.3), so a recreated container is found without a reload.`
+      : '- Upstream addresses are resolved once at start (reload nginx after an address changes).',
     '- /healthz is proxied to the pool without access logs; /metrics is not published (mcp-scale serves it to loopback peers, and behind a proxy every peer looks local).',
     "- Health: open-source nginx only checks passively (max_fails=3, fail_timeout=10s); the instances' own /readyz drives Docker and Kubernetes health.",
     m.rateLimit
@@ -71,6 +80,11 @@ export function haproxyChoices(m: ProxyModel): string[] {
     ...affinityChoices(m.affinity, 'haproxy'),
     '- SSE: `option http-no-delay` on the MCP backend (without it events leave ~200 ms late, in pairs); `timeout client/server/tunnel ' +
       `${m.streamTimeoutS}s\` let quiet streams stay open; \`timeout connect ${m.connectTimeoutS}s\` gives up on a dead instance quickly.`,
+    `- \`option http-buffer-request\` with \`timeout http-request ${m.bodyTimeoutS}s\`: a request, body included, must arrive within ${m.bodyTimeoutS}s, so a slow POST cannot hold a slot for the stream timeout.`,
+    '- X-Forwarded-For and X-Real-IP are set to the peer address (`set-header`, never appended) and Forwarded is removed, so a client cannot choose the address its limits are keyed on.',
+    m.resolver
+      ? `- \`resolvers mcp_dns\` (${m.resolver.address}): service names are re-resolved at run time, so a recreated container is found without a reload.`
+      : '- Server addresses are resolved at start (reload HAProxy after an address changes).',
     '- Active health checks GET /readyz every 2s (readiness, not /healthz liveness), so an instance that is draining or has lost Redis leaves the pool before it stops; `monitor-uri /healthz` answers outside probes (503 when no instance is up) without logging them.',
     `- Bodies declaring more than ${m.maxBodyBytes} bytes (--max-body) are refused with 413, as the gateway would.`,
     '- /metrics is not published (mcp-scale serves it to loopback peers only).',
@@ -86,7 +100,7 @@ export function dockerChoices(options: GenOptions): string[] {
     'mcp-scale gen docker: one image for every mcp-scale role.',
     '',
     'Choices made, and why:',
-    '- node:20-slim (Debian, glibc): the engines mcp-scale supports, without a compiler toolchain in the final image.',
+    `- ${options.baseImage} (Debian, glibc): ${options.baseImage.startsWith(NODE_IMAGE) ? 'Node 24, an LTS line maintained until April 2028, ' : ''}without a compiler toolchain in the final image. ${options.baseImage.includes('@sha256:') ? 'Pinned by digest: rebuilds are reproducible; bump the digest for security fixes.' : 'A tag, so rebuilds pick up security fixes; pin a digest with --base-image node:24-slim@sha256:<digest> for reproducible builds.'}`,
     '- Two stages: the build stage compiles TypeScript with the dev dependencies; the runtime stage installs production dependencies only (`npm ci --omit=dev`) and copies dist/.',
     '- Runs as the unprivileged `node` user; nothing in the image needs root.',
     '- ENTRYPOINT is the CLI, so the role is the command: `docker run IMAGE gateway ...` or `docker run IMAGE worker ...`.',

@@ -4,6 +4,8 @@ import { resolveClusterConfig, type ClusterConfig } from '../config/cluster-conf
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
+import { NODE_IMAGE, NODE_IMAGE_PATTERN } from './images.js';
+import { DEFAULT_STREAMS_PER_IP } from './proxy-model.js';
 import type { GenOptions, ProxyRateLimit, UpstreamAddress } from './types.js';
 
 const DEFAULT_STREAM_TIMEOUT_MS = 3_600_000;
@@ -43,11 +45,13 @@ export function genOptionsFromConfig(
     maxBodyBytes: config.maxBodyBytes,
     streamTimeoutMs: gen.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS,
     drainTimeoutMs: config.drainTimeoutMs,
+    streamsPerIp: gen.streamLimitPerIp ?? DEFAULT_STREAMS_PER_IP,
     serverName: gen.serverName ?? '_',
     tls: gen.tlsCert && gen.tlsKey ? { cert: gen.tlsCert, key: gen.tlsKey } : undefined,
     rateLimit: gen.nginxRateLimit ? parseProxyRateLimit(gen.nginxRateLimit, gen.nginxBurst) : undefined,
     upstreams: gen.upstream?.length ? gen.upstream.map(parseUpstream) : undefined,
     image: gen.image ?? DEFAULT_IMAGE,
+    baseImage: gen.baseImage ?? NODE_IMAGE,
     server: config.server,
     minReplicas: gen.minReplicas ?? config.instances,
     maxReplicas: gen.maxReplicas ?? Math.max(10, gen.minReplicas ?? config.instances),
@@ -79,6 +83,14 @@ export function validateGenOptions(options: GenOptions): void {
   }
   if (!Number.isInteger(cpuTargetPercent) || cpuTargetPercent < 1 || cpuTargetPercent > 100) {
     throw new UserError(`--cpu-target must be a percentage from 1 to 100, got ${cpuTargetPercent}`);
+  }
+  if (!NODE_IMAGE_PATTERN.test(options.baseImage)) {
+    throw new UserError(
+      `--base-image must be node:<tag> or node:<tag>@sha256:<digest>, got '${options.baseImage}'`,
+    );
+  }
+  if (!Number.isInteger(options.streamsPerIp) || options.streamsPerIp < 0) {
+    throw new UserError(`--stream-limit-per-ip must be a whole number >= 0, got ${options.streamsPerIp}`);
   }
   if (options.streamTimeoutMs < 1000) throw new UserError('--stream-timeout must be at least 1s');
   if (options.serverName !== '_' && !/^[A-Za-z0-9.*-]+(?: [A-Za-z0-9.*-]+)*$/.test(options.serverName)) {

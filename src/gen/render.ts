@@ -9,6 +9,7 @@ import {
   type K8sFile,
 } from './choices.js';
 import { dockerContext } from './docker-context.js';
+import { NGINX_IMAGE, REDIS_IMAGE, REDIS_UID } from './images.js';
 import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
 import { gatewayArgs, workerArgs, yamlList } from './role-args.js';
@@ -104,6 +105,8 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   // The proxy waits for what it fronts; the names match nginx.conf's upstreams.
   const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
   const c = {
+    nginxImage: NGINX_IMAGE,
+    redisImage: REDIS_IMAGE,
     deployRedis,
     workers,
     gateways,

@@ -63,12 +63,16 @@ export interface GenOptions {
   /** proxy_read_timeout / timeout tunnel: how long an idle SSE stream may stay open. */
   streamTimeoutMs: number;
   drainTimeoutMs: number;
+  /** nginx limit_conn on SSE GET streams per client IP (`--stream-limit-per-ip`); 0 = none. */
+  streamsPerIp: number;
   serverName: string;
   tls?: TlsFiles;
   rateLimit?: ProxyRateLimit;
   /** Explicit proxy backends; default: compose service names. */
   upstreams?: UpstreamAddress[];
   image: string;
+  /** FROM of the generated Dockerfile: node:<tag>, optionally pinned by digest. */
+  baseImage: string;
   /** Server module bundled into the image (relative to the build context). */
   server?: string;
   minReplicas: number;

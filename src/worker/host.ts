@@ -397,7 +397,8 @@ function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: num
 function carriesRequest(body: unknown): boolean {
   const messages = Array.isArray(body) ? (body as unknown[]) : [body];
   return messages.some(
-    (m) => typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
+    (m) =>
+      typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
   );
 }
 

@@ -150,7 +150,9 @@ describe('Dockerfile dry run', () => {
       'excluded by the .dockerignore',
     );
     expect(check(dockerfile.replace('USER node', 'USER root'))).toContain('non-root USER');
-    expect(check(dockerfile.replace('FROM node:20-slim\n', 'FROM node:latest\n'))).toContain('node:20-slim');
+    expect(check(dockerfile.replace('FROM node:24-slim\n', 'FROM node:latest\n'))).toContain(
+      'base image must be node:<tag>',
+    );
     expect(check(dockerfile.replace('"bin/mcp-scale.js"', '"bin/nope.js"'))).toContain('bin/nope.js');
   });
 

@@ -33,7 +33,11 @@ async function openStream(worker: WorkerProcess): Promise<{ ended: Promise<boole
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'drain', version: '1' } },
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'drain', version: '1' },
+      },
     }),
   });
   const session = init.headers.get('mcp-session-id')!;

@@ -60,11 +60,19 @@ export function registerGenCommand(program: Command): void {
     .option('--nginx-burst <n>', 'requests allowed above --nginx-rate-limit at once (default 20)')
     .option('--stream-timeout <duration>', 'how long a quiet SSE stream stays open (default 1h)')
     .option(
+      '--stream-limit-per-ip <n>',
+      'nginx: concurrent SSE GET streams per client IP, 429 above (default 256; 0 = off)',
+    )
+    .option(
       '--upstream <[id=]host:port>',
       'a proxy backend for gen nginx/haproxy (repeatable; default: compose service names)',
       collectStrings,
     )
     .option('--image <image>', 'the mcp-scale image compose and Kubernetes run (default mcp-scale:local)')
+    .option(
+      '--base-image <image>',
+      'FROM of the Dockerfile: node:<tag>, or pinned node:<tag>@sha256:<digest> (default node:24-slim)',
+    )
     .option('--min-replicas <n>', 'Kubernetes HPA minimum workers (default --instances)')
     .option('--max-replicas <n>', 'Kubernetes HPA maximum workers (default 10)')
     .option('--cpu-target <percent>', 'Kubernetes HPA average CPU target (default 70)')

@@ -182,7 +182,7 @@ export class SessionRoutes {
         this.metrics.retries.inc({ outcome: 'retried' });
         if (!outcome.endsCleanly) x.res.write('\n\n');
         if (isEventStream(again.headers)) {
-          await pipeBody(again.body, x.res, true);
+          await pipeBody(again.body, x.res, true, this.forwarder.options.sseHeartbeatMs);
         } else {
           const messages = await readJsonRpcMessages(String(again.headers['content-type'] ?? ''), again.body);
           writeSseMessages(x.res, messages, false);
