@@ -112,6 +112,16 @@ export interface GenSettings {
   streamTimeoutMs?: number;
   /** nginx: concurrent SSE GET streams per client IP (0 = no limit). */
   streamLimitPerIp?: number;
+  /** Kubernetes: sleep before SIGTERM, while endpoints and the ingress forget the pod. */
+  preStopMs?: number;
+  /** Kubernetes NetworkPolicy: the namespace allowed to scrape /metrics. */
+  monitoringNamespace?: string;
+  /** ... and, optionally, only its pods with these labels (`k=v,k2=v2`). */
+  monitoringSelector?: string;
+  /** Kubernetes: Gateway API (Gateway + HTTPRoute) instead of an Ingress. */
+  gatewayApi?: boolean;
+  /** gatewayClassName of the generated Gateway. */
+  gatewayClass?: string;
 }
 
 export const DEMO_CACHE_TTL_MS: Record<string, number> = {
@@ -305,6 +315,11 @@ const SETTERS: Record<string, Setter> = {
   cpuTarget: (c, v) => ((c.gen ??= {}).cpuTarget = num(v)),
   streamTimeout: (c, v) => ((c.gen ??= {}).streamTimeoutMs = duration(v)),
   streamLimitPerIp: (c, v) => ((c.gen ??= {}).streamLimitPerIp = num(v)),
+  preStop: (c, v) => ((c.gen ??= {}).preStopMs = duration(v)),
+  monitoringNamespace: (c, v) => ((c.gen ??= {}).monitoringNamespace = str(v)),
+  monitoringSelector: (c, v) => ((c.gen ??= {}).monitoringSelector = str(v)),
+  gatewayApi: (c, v) => ((c.gen ??= {}).gatewayApi = bool(v)),
+  gatewayClass: (c, v) => ((c.gen ??= {}).gatewayClass = str(v)),
 };
 
 /** Environment variables that stand for settings (flags still win). */

@@ -119,7 +119,7 @@ export function composeChoices(options: GenOptions): string[] {
     '',
     'Choices made, and why:',
     options.redis === 'auto'
-      ? '- Redis 7 with an append-only file (appendfsync everysec) on a named volume: sessions, limits and the worker registry survive a Redis restart, losing at most a second of writes; RDB snapshots are off so there is one persistence story. Its healthcheck gates everything that needs it.'
+      ? '- Redis 7 with an append-only file (appendfsync everysec) on a named volume: sessions, limits and the worker registry survive a Redis restart, losing at most a second of writes; RDB snapshots are off so there is one persistence story. It requires the password in .env (MCP_SCALE_REDIS_PASSWORD) and publishes no port. Its healthcheck gates everything that needs it.'
       : `- Redis is yours (--redis ${redactRedisUrl(options.redis)}; the URL itself is in .env): no Redis service is started here.`,
     `- ${options.instances} worker service(s), one per worker rather than \`deploy.replicas\`, so each has a stable id (w1, w2, ...) and an address it advertises in the Redis registry.`,
     gatewayTier
@@ -128,11 +128,13 @@ export function composeChoices(options: GenOptions): string[] {
     ...affinityChoices(options.affinity, 'nginx'),
     `- nginx (nginx.conf beside this file) is the only published port: ${options.port}.`,
     '- Every mcp-scale service runs the image built from the generated Dockerfile, waits for its dependencies to be healthy, and restarts unless stopped.',
-    '- The cluster secret is in .env (mode 0600, keep it out of version control); every gateway and worker must share it.',
+    '- The cluster secret and the Redis password are in .env (mode 0600, keep it out of version control); every gateway and worker must share them. Re-running gen into this folder keeps them (--rotate-secret makes new ones).',
+    '- nginx re-resolves the service names (Docker DNS, `resolve`), so the pinned image is nginx >= 1.27.3.',
   ];
 }
 
-export type K8sFile = 'secret' | 'redis' | 'workers' | 'gateways' | 'hpa' | 'pdb' | 'ingress';
+export type K8sFile =
+  'secret' | 'redis' | 'workers' | 'gateways' | 'hpa' | 'pdb' | 'network-policy' | 'ingress' | 'gateway-api';
 
 /** The comment block of each Kubernetes file: the choices that file embodies. */
 export function k8sChoices(options: GenOptions, file: K8sFile): string[] {
@@ -148,21 +150,44 @@ const K8S_TITLES: Record<K8sFile, string> = {
   hpa: 'the worker autoscaler.',
   pdb: 'disruption budgets.',
   ingress: 'the public entry (ingress-nginx).',
+  'network-policy': 'who may reach Redis, the workers and the gateways.',
+  'gateway-api': 'the public entry (Gateway API: Gateway + HTTPRoute).',
 };
 
 function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
   const probes =
-    '- Readiness probes GET /readyz (a draining or Redis-less pod leaves the Service), liveness probes GET /healthz.';
-  const grace = `- terminationGracePeriodSeconds covers the drain timeout (${formatDuration(options.drainTimeoutMs)}) so in-flight streams can finish.`;
+    '- Probes: startup GET /healthz (up to 120s for a slow --server module before liveness counts), readiness GET /readyz (false while draining; stays true while Redis blips, reporting degraded), liveness GET /healthz.';
+  const grace = `- Rollouts lose nothing: preStop sleeps ${formatDuration(options.preStopMs)} while endpoints and the ingress forget the pod, then SIGTERM starts the drain (${formatDuration(options.drainTimeoutMs)}); terminationGracePeriodSeconds = preStop + drain + 5s.`;
+  const hardened =
+    '- Pod Security "restricted": non-root with a fixed uid, seccomp RuntimeDefault, no privilege escalation, every capability dropped, read-only root filesystem (an emptyDir for /tmp), no service account token. Spread over nodes and zones (topologySpreadConstraints).';
   switch (file) {
+    case 'network-policy':
+      return [
+        options.redis === 'auto'
+          ? '- Redis admits gateways and workers only (it also requires the password in the Secret).'
+          : '- Your Redis is outside this namespace: restrict it on its side.',
+        options.affinity === 'gateway'
+          ? `- Workers admit gateways only, plus pods of namespace ${options.monitoringNamespace}${Object.keys(options.monitoringSelector).length ? ' with the --monitoring-selector labels' : ''} for /metrics (--monitoring-namespace, --monitoring-selector); a pod cannot bypass the gateways.`
+          : `- Workers admit any peer on the MCP port: without a gateway tier, the ingress controller reaches them directly.`,
+        '- Ingress rules only: egress stays open, for Redis, OTLP collectors and JWKS endpoints.',
+        '- Needs a network plugin that enforces NetworkPolicy (Calico, Cilium, ...); others ignore it silently.',
+      ];
+    case 'gateway-api':
+      return [
+        `- A Gateway of class ${options.gatewayClass} (--gateway-class) and an HTTPRoute to the ${options.affinity === 'gateway' ? 'gateway' : 'worker'} Service: the replacement for ingress-nginx, which no longer receives fixes.`,
+        "- timeouts.request 0s: SSE streams are not cut by a route timeout; set your implementation's idle timeouts above the SSE heartbeat interval.",
+        "- Session affinity is not needed (gateways keep sessions in Redis); with --affinity ip use your implementation's session persistence.",
+      ];
     case 'secret':
       return [
-        '- Every gateway and worker reads MCP_SCALE_CLUSTER_SECRET and MCP_SCALE_REDIS_URL from this Secret; the Redis URL is here because a managed Redis URL carries a password.',
+        '- Every gateway and worker reads MCP_SCALE_CLUSTER_SECRET and MCP_SCALE_REDIS_URL from this Secret; the Redis URL is here because it carries a password.',
+        '- Stable: re-running gen with the same --out keeps the cluster secret and Redis password found there (or --cluster-secret-file); --rotate-secret makes new ones.',
         '- Keep this file out of version control (or replace it with your secret manager).',
       ];
     case 'redis':
       return [
         '- A single-replica StatefulSet with an append-only file (appendfsync everysec) on a PersistentVolumeClaim: sessions, limits and the registry survive a pod restart, losing at most a second of writes.',
+        "- requirepass from the Secret (written into a config file on an emptyDir, never on the command line); restricted securityContext with the image's own redis uid (999).",
         '- For production prefer a managed, replicated Redis: re-run with --redis URL and this file is not generated.',
       ];
     case 'workers':
@@ -171,6 +196,10 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
         '- No replicas field: the HPA (hpa.yaml) owns the count; the pods request CPU so its percentage means something.',
         probes,
         grace,
+        hardened,
+        options.affinity === 'gateway'
+          ? '- No worker Service: gateways reach workers by the pod IPs in the registry, and the NetworkPolicy admits only gateways (and metrics scrapes).'
+          : '- The worker Service is the ingress backend (no gateway tier).',
         ...affinityChoices(options.affinity, 'ingress'),
       ];
     case 'gateways':
@@ -178,11 +207,13 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
         `- ${options.gateways} replica(s); gateways hold no state of their own (sessions live in Redis), so any gateway serves any request and they find workers through the Redis registry.`,
         probes,
         grace,
+        hardened,
         ...affinityChoices('gateway', 'ingress'),
       ];
     case 'hpa':
       return [
         `- autoscaling/v2 on CPU: workers from ${options.minReplicas} to ${options.maxReplicas} pods at ${options.cpuTargetPercent}% average utilisation of their CPU request. Workers do the work; gateways are light and stay at --gateways.`,
+        '- behavior: scale-down waits for 5 quiet minutes and removes at most one pod (or 10%) a minute, as every removed worker drains and its sessions re-home; scale-up doubles or adds 4 pods every 30s, whichever is more.',
         '- Needs a metrics server in the cluster.',
       ];
     case 'pdb':

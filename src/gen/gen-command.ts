@@ -15,6 +15,8 @@ export interface GenRunResult {
   warnings: string[];
   /** Present with --check. */
   checks?: CheckResult[];
+  /** Where the written cluster secret came from (targets that write one). */
+  secret?: GenOptions['secretSource'];
 }
 
 export interface GenIo {
@@ -43,11 +45,19 @@ export async function runGen(
   const warnings = [...genWarnings(options), ...targetWarnings(target as GenTarget, options)];
   for (const warning of warnings) io.stderr.write(`mcp-scale gen: warning: ${warning}\n`);
   const written = writeGenerated(files, out, io.stdout);
-  const result: GenRunResult = { target: target as GenTarget, out, files: written, warnings };
+  const writesSecret = files.some((f) => f.kind === 'env' || f.path === 'k8s/secret.yaml');
+  const result: GenRunResult = {
+    target: target as GenTarget,
+    out,
+    files: written,
+    warnings,
+    ...(writesSecret ? { secret: options.secretSource } : {}),
+  };
   // With files on stdout, the report goes to stderr so the output stays a clean config.
   const report = out === '-' ? io.stderr : io.stdout;
   if (!json && out !== '-') {
     for (const file of written) report.write(`wrote ${displayPath(file.path)} (${file.bytes} bytes)\n`);
+    if (writesSecret) report.write(`cluster secret: ${SECRET_SOURCES[options.secretSource]}\n`);
   }
   if (flags.check === true) {
     result.checks = await checkGenerated(files, { contextDir: options.contextDir });
@@ -60,6 +70,14 @@ export async function runGen(
   }
   return result;
 }
+
+const SECRET_SOURCES: Record<GenOptions['secretSource'], string> = {
+  flag: 'from --cluster-secret / MCP_SCALE_CLUSTER_SECRET',
+  file: 'from --cluster-secret-file',
+  existing: 'kept from the files already in --out (--rotate-secret makes a new one)',
+  new: 'new (a later run into the same --out keeps it)',
+  rotated: 'rotated (--rotate-secret): restart every gateway and worker with the new Secret/.env',
+};
 
 /** Relative to the current folder when inside it, absolute otherwise. */
 function displayPath(file: string): string {

@@ -1,11 +1,11 @@
-import crypto from 'node:crypto';
 import path from 'node:path';
-import { resolveClusterConfig, type ClusterConfig } from '../config/cluster-config.js';
+import { readConfigFile, resolveClusterConfig, type ClusterConfig } from '../config/cluster-config.js';
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
 import { NODE_IMAGE, NODE_IMAGE_PATTERN } from './images.js';
 import { DEFAULT_STREAMS_PER_IP } from './proxy-model.js';
+import { resolveGenSecrets, type GenSecrets } from './secrets.js';
 import type { GenOptions, ProxyRateLimit, UpstreamAddress } from './types.js';
 
 const DEFAULT_STREAM_TIMEOUT_MS = 3_600_000;
@@ -22,13 +22,35 @@ export function resolveGenOptions(flags: Record<string, unknown>, env = process.
   const config = resolveClusterConfig(flags, env);
   const context = typeof flags.context === 'string' ? flags.context : process.cwd();
   const out = typeof flags.out === 'string' && flags.out !== '-' ? path.resolve(flags.out) : undefined;
-  return genOptionsFromConfig(config, { contextDir: path.resolve(context), outDir: out });
+  // One gateway is a single point of failure in production: gen deploys two
+  // unless --gateways (or the config file) says otherwise.
+  const fileSettings = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
+  if (flags.gateways === undefined && fileSettings.gateways === undefined)
+    config.gateways = GEN_DEFAULT_GATEWAYS;
+  const secrets = resolveGenSecrets({
+    explicit: config.clusterSecret,
+    file: typeof flags.clusterSecretFile === 'string' ? flags.clusterSecretFile : undefined,
+    outDir: out,
+    rotate: flags.rotateSecret === true,
+    deployRedis: config.redis === 'auto',
+  });
+  return genOptionsFromConfig(config, { contextDir: path.resolve(context), outDir: out, secrets });
 }
+
+/** Gateways `gen` deploys by default (serve runs one). */
+export const GEN_DEFAULT_GATEWAYS = 2;
 
 export function genOptionsFromConfig(
   config: ClusterConfig,
-  where: { contextDir: string; outDir?: string },
+  where: { contextDir: string; outDir?: string; secrets?: GenSecrets },
 ): GenOptions {
+  const secrets =
+    where.secrets ??
+    resolveGenSecrets({
+      explicit: config.clusterSecret,
+      rotate: false,
+      deployRedis: config.redis === 'auto',
+    });
   const gen = config.gen ?? {};
   if ((gen.tlsCert === undefined) !== (gen.tlsKey === undefined)) {
     throw new UserError('--tls-cert and --tls-key go together');
@@ -53,10 +75,17 @@ export function genOptionsFromConfig(
     image: gen.image ?? DEFAULT_IMAGE,
     baseImage: gen.baseImage ?? NODE_IMAGE,
     server: config.server,
+    preStopMs: gen.preStopMs ?? 5000,
+    monitoringNamespace: gen.monitoringNamespace ?? 'monitoring',
+    monitoringSelector: parseSelector(gen.monitoringSelector ?? ''),
+    gatewayApi: gen.gatewayApi ?? false,
+    gatewayClass: gen.gatewayClass ?? 'default',
     minReplicas: gen.minReplicas ?? config.instances,
     maxReplicas: gen.maxReplicas ?? Math.max(10, gen.minReplicas ?? config.instances),
     cpuTargetPercent: gen.cpuTarget ?? 70,
-    clusterSecret: config.clusterSecret ?? crypto.randomBytes(36).toString('base64url'),
+    clusterSecret: secrets.clusterSecret,
+    redisPassword: config.redis === 'auto' ? secrets.redisPassword : undefined,
+    secretSource: secrets.source,
     contextDir: where.contextDir,
     outDir: where.outDir,
   };
@@ -83,6 +112,17 @@ export function validateGenOptions(options: GenOptions): void {
   }
   if (!Number.isInteger(cpuTargetPercent) || cpuTargetPercent < 1 || cpuTargetPercent > 100) {
     throw new UserError(`--cpu-target must be a percentage from 1 to 100, got ${cpuTargetPercent}`);
+  }
+  if (!DNS_LABEL.test(options.monitoringNamespace)) {
+    throw new UserError(
+      `--monitoring-namespace must be a namespace name, got '${options.monitoringNamespace}'`,
+    );
+  }
+  if (!DNS_LABEL.test(options.gatewayClass)) {
+    throw new UserError(`--gateway-class must be a GatewayClass name, got '${options.gatewayClass}'`);
+  }
+  if (options.preStopMs < 0 || options.preStopMs > 120_000) {
+    throw new UserError('--pre-stop must be from 0s to 2m');
   }
   if (!NODE_IMAGE_PATTERN.test(options.baseImage)) {
     throw new UserError(
@@ -124,6 +164,28 @@ export function validateGenOptions(options: GenOptions): void {
     if (ids.has(upstream.id)) throw new UserError(`--upstream id '${upstream.id}' is used twice`);
     ids.add(upstream.id);
   }
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `k=v,k2=v2` → labels; empty → {}. */
+export function parseSelector(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [key = '', value = '', extra] = part.split('=');
+    if (extra !== undefined || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value) || value.length > 63) {
+      throw new UserError(
+        `--monitoring-selector: '${part}' is not a label key=value (e.g. app.kubernetes.io/name=prometheus)`,
+      );
+    }
+    labels[key] = value;
+  }
+  return labels;
 }
 
 /** `[ID=]HOST:PORT`; ids default to u1, u2, … in order. */

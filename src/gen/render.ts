@@ -82,7 +82,8 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
-  const redisUrl = deployRedis ? 'redis://redis:6379' : '${MCP_SCALE_REDIS_URL}';
+  // Interpolated by compose from .env, so the password is written once.
+  const redisUrl = deployRedis ? 'redis://:${MCP_SCALE_REDIS_PASSWORD}@redis:6379' : '${MCP_SCALE_REDIS_URL}';
   const dockerfile = path.join(outDir(options), 'Dockerfile');
   const workers = Array.from({ length: options.instances }, (_, i) => {
     const service = `worker-${i + 1}`;
@@ -155,11 +156,23 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
   const redisArg = '$(MCP_SCALE_REDIS_URL)';
+  const gatewayTier = options.affinity === 'gateway';
+  const preStopS = Math.round(options.preStopMs / 1000);
   const k = {
-    redisUrl: deployRedis ? 'redis://mcp-scale-redis:6379' : options.redis,
+    redisUrl: deployRedis ? `redis://:${options.redisPassword}@mcp-scale-redis:6379` : options.redis,
+    deployRedis,
+    gatewayTier,
     workerPort: WORKER_PORT,
     gatewayPort: GATEWAY_PORT,
-    gracePeriodS: wholeSeconds(options.drainTimeoutMs) + 5,
+    backendPort: gatewayTier ? GATEWAY_PORT : WORKER_PORT,
+    // The node image's `node` user; Redis runs as its image's own `redis` user.
+    nodeUid: 1000,
+    redisUid: REDIS_UID,
+    redisImage: REDIS_IMAGE,
+    startupS: 120,
+    preStopS,
+    // preStop, then the drain, then a margin for closing sessions and Redis.
+    gracePeriodS: preStopS + wholeSeconds(options.drainTimeoutMs) + 5,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
     workerArgs: workerArgs(options, {
       id: '$(POD_NAME)',
@@ -180,7 +193,9 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     ['gateways', options.affinity === 'gateway'],
     ['hpa', true],
     ['pdb', true],
-    ['ingress', true],
+    ['network-policy', true],
+    ['ingress', !options.gatewayApi],
+    ['gateway-api', options.gatewayApi],
   ];
   return files
     .filter(([, wanted]) => wanted)

@@ -75,12 +75,25 @@ export interface GenOptions {
   baseImage: string;
   /** Server module bundled into the image (relative to the build context). */
   server?: string;
+  /** Kubernetes preStop sleep (`--pre-stop`), in ms. */
+  preStopMs: number;
+  /** Namespace whose pods may reach the metrics ports (NetworkPolicy). */
+  monitoringNamespace: string;
+  /** Pod labels within it, or empty for any pod there. */
+  monitoringSelector: Record<string, string>;
+  /** Gateway API (Gateway + HTTPRoute) instead of an Ingress. */
+  gatewayApi: boolean;
+  gatewayClass: string;
   minReplicas: number;
   maxReplicas: number;
   /** HPA average CPU utilisation target, percent of the request. */
   cpuTargetPercent: number;
   /** The cluster secret written to .env / the k8s Secret. */
   clusterSecret: string;
+  /** Password of the Redis gen deploys (--redis auto); undefined with your own Redis URL. */
+  redisPassword?: string;
+  /** Where the cluster secret came from: a flag, a file, the output folder, or new. */
+  secretSource: 'flag' | 'file' | 'existing' | 'new' | 'rotated';
   /** Docker build context (absolute). */
   contextDir: string;
   /** Where the files will live (absolute), to compute relative paths; undefined for stdout. */

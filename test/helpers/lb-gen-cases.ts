@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultClusterConfig, type ClusterConfig } from '../../src/config/cluster-config.js';
-import { genOptionsFromConfig } from '../../src/gen/options.js';
+import { GEN_DEFAULT_GATEWAYS, genOptionsFromConfig } from '../../src/gen/options.js';
 import type { GenOptions, GenTarget } from '../../src/gen/types.js';
 
 /** The repository root: the Docker build context of the source-flavour Dockerfile. */
@@ -9,6 +9,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url)).repla
 
 /** A fixed secret so golden files do not change from run to run. */
 export const FIXED_SECRET = 'golden-secret-0123456789abcdef-0123456789abcdef';
+export const FIXED_REDIS_PASSWORD = 'golden-redis-password-0123456789';
 
 export interface GenCase {
   name: string;
@@ -21,11 +22,15 @@ export function genCases(): GenCase[] {
   const make = (settings: Partial<ClusterConfig>): GenOptions =>
     genOptionsFromConfig(
       { ...defaultClusterConfig(), clusterSecret: FIXED_SECRET, ...settings },
-      { contextDir: REPO_ROOT, outDir: path.join(REPO_ROOT, 'deploy') },
+      {
+        contextDir: REPO_ROOT,
+        outDir: path.join(REPO_ROOT, 'deploy'),
+        secrets: { clusterSecret: FIXED_SECRET, redisPassword: FIXED_REDIS_PASSWORD, source: 'flag' },
+      },
     );
   return [
-    // Defaults: gateways behind nginx, Redis deployed, 3 workers, 1 gateway.
-    { name: 'gateway-defaults', target: 'all', options: make({}) },
+    // Defaults: gateways behind nginx, Redis deployed, 3 workers, gen's 2 gateways.
+    { name: 'gateway-defaults', target: 'all', options: make({ gateways: GEN_DEFAULT_GATEWAYS }) },
     // Workers directly, session-prefix routing, TLS, a proxy rate limit, a larger body limit.
     {
       name: 'session-tls',
@@ -78,5 +83,24 @@ export function genCases(): GenCase[] {
       }),
     },
     { name: 'none-stateless-k8s', target: 'k8s', options: make({ affinity: 'none', sessions: 'stateless' }) },
+    // Gateway API instead of the Ingress, TLS, a narrowed monitoring peer, a longer preStop and drain.
+    {
+      name: 'gateway-api-k8s',
+      target: 'k8s',
+      options: make({
+        gateways: 3,
+        drainTimeoutMs: 30_000,
+        gen: {
+          gatewayApi: true,
+          gatewayClass: 'eg',
+          serverName: 'mcp.example.com',
+          tlsCert: '/etc/mcp-scale/tls/server.pem',
+          tlsKey: '/etc/mcp-scale/tls/server.key',
+          preStopMs: 10_000,
+          monitoringNamespace: 'observability',
+          monitoringSelector: 'app.kubernetes.io/name=prometheus',
+        },
+      }),
+    },
   ];
 }

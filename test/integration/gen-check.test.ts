@@ -49,7 +49,17 @@ describe('checkGenerated on every golden case', () => {
       const files = renderTarget(target, options.tls ? { ...options, tls: { cert, key } } : options);
       const results = await checkGenerated(files, { contextDir: REPO_ROOT });
       const checkable = files.filter((f) => f.kind !== 'readme' && f.kind !== 'dockerignore');
-      expect(results.map((r) => r.path).sort()).toEqual(checkable.map((f) => f.path).sort());
+      expect([...new Set(results.map((r) => r.path))].sort()).toEqual(checkable.map((f) => f.path).sort());
+      // Every pod template is also held to the restricted Pod Security profile.
+      const withPods = files.filter(
+        (f) => f.kind === 'k8s' && /^kind: (Deployment|StatefulSet)$/m.test(f.content),
+      );
+      if (files.some((f) => f.kind === 'k8s')) expect(withPods.length).toBeGreaterThan(0);
+      for (const file of withPods) {
+        expect(results.some((r) => r.path === file.path && r.check === 'pod security (restricted)')).toBe(
+          true,
+        );
+      }
       for (const result of results) {
         expect(result.status, `${result.path}: ${result.check}: ${result.detail}`).toBe('passed');
       }
@@ -104,17 +114,31 @@ describe('deliberately broken files fail', () => {
   it('the Kubernetes schemas reject a wrong key, a wrong type and an unknown kind', async () => {
     const gateways = find(files, 'k8s/gateways.yaml').content;
     expect(await validateK8sManifest(gateways)).toEqual([]);
-    const wrongKey = await validateK8sManifest(gateways.replace('  replicas: 1', '  replicaz: 1'));
+    const wrongKey = await validateK8sManifest(gateways.replace('  replicas: 2', '  replicaz: 1'));
     expect(wrongKey).toEqual([expect.stringContaining('unknown key /spec/replicaz')]);
     const nested = await validateK8sManifest(gateways.replace('periodSeconds: 5', 'periodSecond: 5'));
     expect(nested.join(' ')).toContain('readinessProbe/periodSecond');
-    const wrongType = await validateK8sManifest(gateways.replace('  replicas: 1', '  replicas: one'));
+    const wrongType = await validateK8sManifest(gateways.replace('  replicas: 2', '  replicas: one'));
     expect(wrongType.join(' ')).toContain('/spec/replicas');
     const hpa = find(files, 'k8s/hpa.yaml').content;
     const unknownKind = await validateK8sManifest(
       hpa.replace('apiVersion: autoscaling/v2', 'apiVersion: autoscaling/v9'),
     );
     expect(unknownKind.join(' ')).toContain('no schema for apiVersion autoscaling/v9');
+  });
+
+  it('the restricted Pod Security check fails a pod that may escalate privileges or run as root', async () => {
+    const gateways = find(files, 'k8s/gateways.yaml');
+    const broken = gateways.content
+      .replace('allowPrivilegeEscalation: false', 'allowPrivilegeEscalation: true')
+      .replace('runAsUser: 1000', 'runAsUser: 0');
+    const results = await checkGenerated([{ ...gateways, content: broken }], { contextDir: REPO_ROOT });
+    const podSecurity = results.find((r) => r.check === 'pod security (restricted)');
+    expect(podSecurity?.status).toBe('failed');
+    expect(podSecurity?.detail).toContain('privilege-escalation');
+    expect(podSecurity?.detail).toContain('run-as-user');
+    // The schema alone would have passed it.
+    expect(results.find((r) => r.check === 'k8s schema')?.status).toBe('passed');
   });
 
   it('the env check wants a cluster secret of 32 bytes or more', async () => {

@@ -27,7 +27,7 @@ export function registerGenCommand(program: Command): void {
     .option('--check', 'validate: nginx -t, haproxy -c, compose/k8s schemas, Dockerfile dry run')
     .option('--json', 'report written files, warnings and checks as JSON (needs --out DIR)')
     .option('--instances <n>', 'workers (default 3; Kubernetes: the HPA minimum unless --min-replicas)')
-    .option('--gateways <n>', 'gateways (default 1)')
+    .option('--gateways <n>', 'gateways (default 2: one is a single point of failure)')
     .option('--port <port>', 'public port of the proxy (default 8080)')
     .option('--path <path>', 'MCP endpoint path (default /mcp)')
     .option('--max-body <size>', 'largest request body, e.g. 4mb; client_max_body_size matches it')
@@ -52,6 +52,11 @@ export function registerGenCommand(program: Command): void {
       '--cluster-secret <secret>',
       'cluster secret (env MCP_SCALE_CLUSTER_SECRET; default: a new random one)',
     )
+    .option('--cluster-secret-file <file>', 'read the cluster secret from this file (>= 32 bytes)')
+    .option(
+      '--rotate-secret',
+      'make a new cluster secret and Redis password instead of keeping those already in --out',
+    )
     .option('--drain-timeout <duration>', 'drain time on shutdown; sets the pod grace period (default 10s)')
     .option('--server-name <names>', 'host name(s) the proxy answers, space-separated (default: any)')
     .option('--tls-cert <file>', 'terminate TLS at the proxy with this certificate (PEM)')
@@ -73,6 +78,17 @@ export function registerGenCommand(program: Command): void {
       '--base-image <image>',
       'FROM of the Dockerfile: node:<tag>, or pinned node:<tag>@sha256:<digest> (default node:24-slim)',
     )
+    .option(
+      '--pre-stop <duration>',
+      'Kubernetes: wait this long before SIGTERM so endpoints forget the pod (default 5s)',
+    )
+    .option(
+      '--monitoring-namespace <name>',
+      'Kubernetes NetworkPolicy: namespace allowed to scrape /metrics (default monitoring)',
+    )
+    .option('--monitoring-selector <labels>', 'only its pods with these labels, e.g. app=prometheus')
+    .option('--gateway-api', 'Kubernetes: write a Gateway API Gateway + HTTPRoute instead of the Ingress')
+    .option('--gateway-class <name>', 'gatewayClassName of that Gateway (default default)')
     .option('--min-replicas <n>', 'Kubernetes HPA minimum workers (default --instances)')
     .option('--max-replicas <n>', 'Kubernetes HPA maximum workers (default 10)')
     .option('--cpu-target <percent>', 'Kubernetes HPA average CPU target (default 70)')
