@@ -139,3 +139,25 @@ describe('a worker drains on SIGTERM', () => {
     await Promise.all([client.close(), newcomer.close()]);
   }, 60_000);
 });
+
+describe('worker readiness through a Redis outage', () => {
+  it('stays ready (degraded) once Redis was reached, so a Redis restart empties no pool', async () => {
+    const redis = await startTestRedis();
+    const worker = await startWorkerProcess({ id: 'wr', redisUrl: redis.url, prefix: 'drain-redis:' });
+    try {
+      const readyz = async () => {
+        const response = await fetch(`http://127.0.0.1:${worker.port}/readyz`);
+        return { status: response.status, body: (await response.json()) as { degraded: boolean } };
+      };
+      await waitUntil(async () => (await readyz()).status === 200, 'ready with Redis');
+      await redis.close();
+      await waitUntil(async () => (await readyz()).body.degraded, 'the worker to notice Redis is gone');
+      const during = await readyz();
+      expect(during.status).toBe(200);
+      expect(during.body).toMatchObject({ ready: true, degraded: true, draining: false });
+    } finally {
+      await worker.stop('SIGKILL');
+      await redis.close();
+    }
+  });
+});
