@@ -99,14 +99,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     void directory.flushPending();
   });
 
+  const clusterSecret = options.clusterSecret ?? generateClusterSecret();
   const pool = new WorkerPool({
     static: options.workers,
-    registry: options.workers.length === 0 && redis ? { redis, keys } : undefined,
+    registry: options.workers.length === 0 && redis ? { redis, keys, secret: clusterSecret } : undefined,
     healthIntervalMs: options.healthIntervalMs ?? 1000,
     unhealthyAfter: 2,
     connectionsPerWorker: Math.max(32, options.maxInflight),
   });
-  const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
+  const signer = new IdentitySigner(clusterSecret);
   const catalog = new ToolCatalog(pool, () => ({ 'mcp-scale-identity': signer.sign({}) }));
   const metrics = new GatewayMetrics(
     () => directory.size,

@@ -33,7 +33,8 @@ export interface WorkerState extends WorkerTarget {
 export interface WorkerPoolOptions {
   /** Fixed workers (`--worker URL` / `id=URL`); empty = discover through the Redis registry. */
   static: WorkerTarget[];
-  registry?: { redis: RedisClient; keys: KeySchema };
+  /** Registry discovery; entries must be signed with this cluster secret. */
+  registry?: { redis: RedisClient; keys: KeySchema; secret: string };
   healthIntervalMs: number;
   /** Consecutive failed checks before a worker counts as down. */
   unhealthyAfter: number;
@@ -51,6 +52,8 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
   private timer?: NodeJS.Timeout;
   private checking = false;
   private cursor = 0;
+  /** Registry keys already reported as unverifiable (warned once each). */
+  private readonly rejected = new Set<string>();
 
   constructor(private readonly options: WorkerPoolOptions) {
     super();
@@ -182,10 +185,18 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
   }
 
   private async discover(): Promise<void> {
-    const { redis, keys } = this.options.registry!;
+    const { redis, keys, secret } = this.options.registry!;
     let announced;
     try {
-      announced = await readRegistry(redis, keys);
+      const read = await readRegistry(redis, keys, secret);
+      announced = read.workers;
+      for (const key of read.rejected) {
+        if (this.rejected.has(key)) continue;
+        this.rejected.add(key);
+        console.warn(
+          `[gateway] ignoring registry entry ${key}: not signed with this cluster's secret (a worker with another MCP_SCALE_CLUSTER_SECRET, or a forged entry)`,
+        );
+      }
     } catch {
       return; // Redis away: keep the workers we know
     }

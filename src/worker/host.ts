@@ -338,6 +338,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         host: options.host,
         startedAt: Date.now(),
       },
+      secret,
       options.heartbeatMs ?? 1000,
     );
     registration.start();
