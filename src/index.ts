@@ -19,6 +19,18 @@ export {
   type LimitsConfig,
   type CacheConfig,
 } from './config/cluster-config.js';
+// The settings registry: every setting declared once; resolution, child argv/env, docs.
+export {
+  SETTINGS,
+  resolveSettings,
+  roleInvocation,
+  showValue,
+  type ResolveRequest,
+  type ResolvedSettings,
+  type RoleInvocation,
+  type Setting,
+  type CommandName,
+} from './config/settings/index.js';
 
 // The three roles.
 export {
@@ -31,7 +43,7 @@ export { startGateway, type Gateway, type GatewayOptions, type GatewayStatus } f
 export { startWorkerHost, type WorkerHost, type WorkerHostOptions } from './worker/host.js';
 export type { ServerFactory, ServerFactoryContext, ClusterBusLike } from './worker/server-module.js';
 export { createDemoServerFactory } from './worker/demo/demo-server.js';
-export { runWorker, runGateway } from './cluster/roles.js';
+export { runWorker, runGateway, type WorkerRoleOptions, type GatewayRoleOptions } from './cluster/roles.js';
 export { createAdmission } from './cluster/admission-factory.js';
 export { generateClusterSecret, IdentitySigner, verifyIdentity, type Identity } from './cluster/identity.js';
 export { findRunningCluster, stateHome, type ClusterState } from './cluster/state-file.js';
@@ -68,6 +80,7 @@ export { showLimit, listLimits, resetLimit, type LimitSummary } from './admin/li
 
 // gen, bench, plan.
 export { renderTarget, writeGenerated, checkGenerated, resolveGenOptions } from './gen/index.js';
+export { runGen, type GenRequest } from './gen/gen-command.js';
 export { startLoadBalancer, type LoadBalancerOptions, type RunningLoadBalancer } from './gen/run-lb.js';
 export { runBench, runBenchCommand, BenchEngine, findCapacity, type BenchReport } from './bench/index.js';
 export { planTopology, readCapacityReport, formatPlan } from './plan/index.js';

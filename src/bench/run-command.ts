@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { resolveClusterConfig } from '../config/cluster-config.js';
+import { resolveClusterConfig } from '../config/settings/resolve.js';
+import type { SettingInputs } from '../config/settings/types.js';
 import { ThresholdError } from '../errors.js';
 import { findFreePort } from '../util/net.js';
 import { findCapacity } from './capacity.js';
@@ -23,13 +24,14 @@ export interface BenchIo {
   stderr: NodeJS.WritableStream;
   /** For --spawn; the CLI passes the supervisor's startCluster. */
   startCluster?: ClusterStarter;
-  /** Cluster settings for --spawn (the same keys as `serve`'s flags). */
-  clusterSettings?: Record<string, unknown>;
+  /** Cluster settings for --spawn: serve's flags (by setting name) and its --config file. */
+  clusterSettings?: SettingInputs;
+  configFile?: string;
 }
 
 export async function runBenchCommand(flags: BenchFlags, io: BenchIo): Promise<BenchReport> {
   const plan = resolveBenchPlan(flags);
-  const spawn = plan.spawn ? await spawnConfig(io.clusterSettings ?? {}) : undefined;
+  const spawn = plan.spawn ? await spawnConfig(io.clusterSettings ?? {}, io.configFile) : undefined;
   const report = await withBenchTarget(
     {
       ...(plan.url ? { url: plan.url } : {}),
@@ -46,10 +48,10 @@ export async function runBenchCommand(flags: BenchFlags, io: BenchIo): Promise<B
 }
 
 /** serve's settings for --spawn, on a free port unless one was asked for. */
-async function spawnConfig(flags: Record<string, unknown>): Promise<SpawnRequest> {
-  const config = resolveClusterConfig(flags);
+async function spawnConfig(flags: SettingInputs, configFile: string | undefined): Promise<SpawnRequest> {
+  const config = resolveClusterConfig({ command: 'serve', flags, configFile });
   if (flags.port === undefined) config.port = await findFreePort(config.host);
-  return { config, flags };
+  return { config };
 }
 
 type Display = (engine: BenchEngine) => { close(): void };

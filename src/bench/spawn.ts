@@ -17,10 +17,9 @@ export interface StartedCluster {
   close(): Promise<void>;
 }
 
-/** What --spawn hands the starter: the resolved settings and the flags as typed (for the roles). */
+/** What --spawn hands the starter: serve's resolved settings. */
 export interface SpawnRequest {
   config: ClusterConfig;
-  flags: Record<string, unknown>;
 }
 
 export type ClusterStarter = (request: SpawnRequest) => Promise<StartedCluster>;

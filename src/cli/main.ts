@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { errorMessage, exitCodeFor, ThresholdError, UserError } from '../errors.js';
 import { registerCommands } from './commands/index.js';
@@ -71,6 +73,8 @@ function handleError(error: unknown): number {
   return exitCodeFor(error);
 }
 
-function packageVersion(): string {
-  return process.env.npm_package_version ?? '0.1.0';
+/** mcp-scale's own package.json (two levels above src/cli and dist/cli), never the caller's npm_package_version. */
+export function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }

@@ -1,4 +1,4 @@
-import { resolveClusterConfig, type ClusterConfig } from '../config/cluster-config.js';
+import type { ClusterConfig } from '../config/cluster-config.js';
 import { UserError } from '../errors.js';
 import { startGateway } from '../gateway/gateway.js';
 import { parseWorkerTarget } from '../gateway/worker-pool.js';
@@ -22,17 +22,26 @@ export function roleRedisUrl(config: ClusterConfig, env = process.env): string |
   return config.redis;
 }
 
-export async function runWorker(flags: Record<string, unknown>, id: string): Promise<void> {
+/** What `mcp-scale worker` takes besides the settings. */
+export interface WorkerRoleOptions {
+  id: string;
+  /** Register under this URL in the Redis registry (default: derived from the listener). */
+  advertiseUrl?: string;
+  /** Write {role, id, url, port, pid} here once serving; removed on exit. */
+  readyFile?: string;
+}
+
+export async function runWorker(config: ClusterConfig, options: WorkerRoleOptions): Promise<void> {
+  const { id } = options;
   if (!WORKER_ID_PATTERN.test(id))
     throw new UserError(`--id '${id}' may use letters, digits, _ and - (at most 64)`);
-  const config = resolveClusterConfig(flags);
   if (config.serverCmd) throw new UserError('--server-cmd is for serve: such a command is its own worker');
   const redisUrl = roleRedisUrl(config);
   try {
     const worker = await startWorkerHost({
       id,
       host: config.host,
-      port: flags.port === undefined ? 0 : config.port,
+      port: config.port,
       path: config.path,
       server: config.server,
       backendLatencyMs: config.backendLatencyMs,
@@ -46,8 +55,7 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
       drainTimeoutMs: config.drainTimeoutMs,
       // With Redis, a worker always announces itself so separately run
       // gateways can find it; --advertise-url names the address they reach it at.
-      advertiseUrl:
-        typeof flags.advertiseUrl === 'string' ? flags.advertiseUrl : redisUrl ? 'auto' : undefined,
+      advertiseUrl: options.advertiseUrl ?? (redisUrl ? 'auto' : undefined),
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
       cache: config.cache,
@@ -62,7 +70,7 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
         redisUrl ? `Redis ${redactRedisUrl(redisUrl)}` : 'memory mode'
       })`,
     );
-    announceReady(flags, {
+    announceReady(options.readyFile, {
       role: 'worker',
       id: worker.id,
       url: worker.url,
@@ -71,7 +79,7 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
     });
     closeOnSignals(async () => {
       await worker.close();
-      removeReadyFile(flags);
+      removeReadyFile(options.readyFile);
     });
   } catch (error) {
     signalFailed('worker', (error as Error).message);
@@ -79,10 +87,16 @@ export async function runWorker(flags: Record<string, unknown>, id: string): Pro
   }
 }
 
-export async function runGateway(flags: Record<string, unknown>): Promise<void> {
-  const config = resolveClusterConfig(flags);
+/** What `mcp-scale gateway` takes besides the settings. */
+export interface GatewayRoleOptions {
+  /** `[id=]url` of each worker; none: find them in the Redis registry. */
+  workers?: readonly string[];
+  readyFile?: string;
+}
+
+export async function runGateway(config: ClusterConfig, options: GatewayRoleOptions = {}): Promise<void> {
   const redisUrl = roleRedisUrl(config);
-  const workerSpecs = Array.isArray(flags.worker) ? (flags.worker as string[]) : [];
+  const workerSpecs = options.workers ?? [];
   let workers;
   try {
     workers = workerSpecs.map((spec, index) => parseWorkerTarget(spec, index));
@@ -122,7 +136,7 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
         redisUrl ? `Redis ${redactRedisUrl(redisUrl)}` : 'memory mode'
       })`,
     );
-    announceReady(flags, {
+    announceReady(options.readyFile, {
       role: 'gateway',
       id: 'gateway',
       url: gateway.url,
@@ -131,7 +145,7 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
     });
     closeOnSignals(async () => {
       await gateway.close();
-      removeReadyFile(flags);
+      removeReadyFile(options.readyFile);
     });
   } catch (error) {
     const message =
@@ -145,11 +159,11 @@ export async function runGateway(flags: Record<string, unknown>): Promise<void> 
 }
 
 /** Tells the supervisor (IPC) and whoever waits on `--ready-file` that this role serves. */
-function announceReady(flags: Record<string, unknown>, message: Omit<ReadyMessage, 'type'>): void {
+function announceReady(readyFile: string | undefined, message: Omit<ReadyMessage, 'type'>): void {
   signalReady(message);
-  if (typeof flags.readyFile === 'string') writeJsonAtomic(flags.readyFile, message);
+  if (readyFile) writeJsonAtomic(readyFile, message);
 }
 
-function removeReadyFile(flags: Record<string, unknown>): void {
-  if (typeof flags.readyFile === 'string') fs.rmSync(flags.readyFile, { force: true });
+function removeReadyFile(readyFile: string | undefined): void {
+  if (readyFile) fs.rmSync(readyFile, { force: true });
 }

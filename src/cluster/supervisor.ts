@@ -5,15 +5,15 @@ import { isBusIpcMessage } from '../bus/ipc-bus.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { findFreePort, httpUrl } from '../util/net.js';
 import type { RunningLoadBalancer } from '../gen/run-lb.js';
+import { roleInvocation, withoutSettingEnv } from '../config/settings/role-invocation.js';
 import { generateClusterSecret } from './identity.js';
 import { ManagedChild } from './managed-child.js';
 import { resolveServeRedis, type RedisMode } from './redis-mode.js';
 import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
 
 export interface StartClusterOptions {
+  /** The resolved settings; each child role gets the ones it reads (roleInvocation). */
   config: ClusterConfig;
-  /** The flags as typed (commander's values), forwarded to the roles so they resolve the same settings. */
-  flags?: Record<string, unknown>;
   readyFile?: string;
   /** Write the state file under ~/.mcp-scale (default true). */
   writeState?: boolean;
@@ -48,46 +48,6 @@ export interface RunningCluster {
 
 export const CLI_PATH = fileURLToPath(new URL('../../bin/mcp-scale.js', import.meta.url));
 
-/** Flags forwarded as typed to each role (parsed there by the same rules). */
-const WORKER_FLAGS = [
-  'config',
-  'drainTimeout',
-  'server',
-  'backendLatency',
-  'sessions',
-  'maxBody',
-  'allowedHost',
-  'cacheTtl',
-  'cacheScope',
-  'cacheForce',
-  'cacheTimeout',
-];
-const GATEWAY_FLAGS = [
-  'config',
-  'sessionTtl',
-  'maxInflight',
-  'maxBody',
-  'upstreamTimeout',
-  'drainTimeout',
-  'sseHeartbeat',
-  'corsOrigin',
-  'allowedHost',
-  'trustProxy',
-  'trustedProxies',
-  'auth',
-  'apiKeys',
-  'jwksUrl',
-  'jwtIssuer',
-  'jwtAudience',
-  'resourceMetadata',
-  'rateLimit',
-  'block',
-  'ipRateLimit',
-  'toolLimit',
-  'toolCost',
-  'limitsOnRedisFailure',
-];
-
 /**
  * `serve`: Redis (when needed), N workers and a gateway as child processes,
  * health-checked and restarted with backoff; stops everything it started.
@@ -96,16 +56,22 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const { config } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const baseEnv = options.env ?? process.env;
-  const flags = options.flags ?? {};
   // Clean up after a supervisor that was killed before it could (its private Redis).
   findRunningCluster(baseEnv);
   const redis = await resolveServeRedis(config, baseEnv);
-  const secret = config.clusterSecret ?? generateClusterSecret();
-  const env: NodeJS.ProcessEnv = { ...baseEnv, MCP_SCALE_CLUSTER_SECRET: secret };
-  // Secrets travel in the environment, never in argv (visible to every user in ps).
-  if (config.adminToken) env.MCP_SCALE_ADMIN_TOKEN = config.adminToken;
-  if (config.auth.jwtSecret) env.MCP_SCALE_JWT_SECRET = config.auth.jwtSecret;
-  const redisArg = redis.url ?? 'memory';
+  // Every child gets the same secret; one is made up when the user gave none.
+  const shared: ClusterConfig = {
+    ...config,
+    clusterSecret: config.clusterSecret ?? generateClusterSecret(),
+    redis: redis.url ?? 'memory',
+  };
+  // A child's settings are exactly its invocation: inherited settings variables could contradict it.
+  const env = withoutSettingEnv(baseEnv);
+  const invoke = (role: 'gateway' | 'worker', overrides: Partial<ClusterConfig>) => {
+    // Secrets (cluster secret, tokens, a Redis URL with a password) come back in env, never argv.
+    const invocation = roleInvocation({ ...shared, ...overrides }, role);
+    return { args: [role, ...invocation.args], env: { ...env, ...invocation.env } };
+  };
   const workers: ManagedChild[] = [];
   let gateway: ManagedChild | undefined;
   let balancer: RunningLoadBalancer | undefined;
@@ -122,36 +88,15 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     for (let i = 1; i <= config.instances; i++) {
       const id = `w${i}`;
       const port = await findFreePort();
-      const workerEnv = { ...env, PORT: String(port) };
+      const worker = invoke('worker', { host: '127.0.0.1', port });
       const launch = config.serverCmd
         ? { kind: 'command' as const, command: config.serverCmd.replaceAll('{port}', String(port)) }
-        : {
-            kind: 'role' as const,
-            cliPath: CLI_PATH,
-            args: [
-              'worker',
-              ...forward(flags, WORKER_FLAGS),
-              '--id',
-              id,
-              '--host',
-              '127.0.0.1',
-              '--port',
-              String(port),
-              '--path',
-              config.path,
-              '--redis',
-              redisArg,
-              '--prefix',
-              config.prefix,
-              '--session-ttl',
-              `${config.sessionTtlMs}ms`,
-            ],
-          };
+        : { kind: 'role' as const, cliPath: CLI_PATH, args: [...worker.args, '--id', id] };
       workers.push(
         new ManagedChild({
           name: id,
           launch,
-          env: workerEnv,
+          env: { ...worker.env, PORT: String(port) },
           port,
           probeUrl: config.serverCmd ? httpUrl('127.0.0.1', port, config.path) : undefined,
           readyTimeoutMs: 30_000,
@@ -173,31 +118,24 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     // A fixed port, so a restarted gateway comes back where clients expect it.
     const gatewayPort = config.lb || config.port === 0 ? await findFreePort() : config.port;
     const gatewayHost = config.lb ? '127.0.0.1' : config.host;
+    const gatewayRole = invoke('gateway', {
+      host: gatewayHost,
+      port: gatewayPort,
+      // Behind --lb the proxy (on loopback) is the gateway's only peer: its
+      // X-Forwarded-For names the client, else every client would be 127.0.0.1.
+      ...(config.lb && !config.auth.trustedProxies ? { auth: { ...config.auth, trustProxy: true } } : {}),
+    });
     gateway = new ManagedChild({
       name: 'gateway',
       launch: {
         kind: 'role',
         cliPath: CLI_PATH,
         args: [
-          'gateway',
-          ...forward(flags, GATEWAY_FLAGS),
-          '--host',
-          gatewayHost,
-          '--port',
-          String(gatewayPort),
-          '--path',
-          config.path,
-          '--redis',
-          redisArg,
-          '--prefix',
-          config.prefix,
+          ...gatewayRole.args,
           ...workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
-          // Behind --lb the proxy (on loopback) is the gateway's only peer: its
-          // X-Forwarded-For names the client, else every client would be 127.0.0.1.
-          ...(config.lb && !config.auth.trustProxy && !config.auth.trustedProxies ? ['--trust-proxy'] : []),
         ],
       },
-      env,
+      env: gatewayRole.env,
       port: gatewayPort,
       readyTimeoutMs: 30_000,
       restart: true,
@@ -320,18 +258,4 @@ export function writeReadyFile(file: string, info: ReadyInfo): void {
 
 function displayHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-}
-
-/** Turns commander values back into argv for a child. */
-export function forward(flags: Record<string, unknown>, keys: string[]): string[] {
-  const args: string[] = [];
-  for (const key of keys) {
-    const value = flags[key];
-    if (value === undefined || value === false) continue;
-    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    if (value === true) args.push(flag);
-    else if (Array.isArray(value)) for (const item of value) args.push(flag, String(item));
-    else args.push(flag, String(value));
-  }
-  return args;
 }

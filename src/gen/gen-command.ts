@@ -2,7 +2,8 @@ import path from 'node:path';
 import { OperationalError, UserError } from '../errors.js';
 import { checkGenerated, type CheckResult } from './check.js';
 import { genWarnings } from './choices.js';
-import { resolveGenOptions } from './options.js';
+import { genOptionsFromConfig, genSecretsFor } from './options.js';
+import type { ClusterConfig } from '../config/cluster-config.js';
 import { renderTarget } from './render.js';
 import { GEN_TARGETS, type GenOptions, type GenTarget } from './types.js';
 import { writeGenerated, type WrittenFile } from './write.js';
@@ -24,23 +25,45 @@ export interface GenIo {
   stderr: NodeJS.WritableStream;
 }
 
+export interface GenRequest {
+  /** The resolved settings (resolveClusterConfig with command 'gen'). */
+  config: ClusterConfig;
+  /** Output folder, or '-' (default) for stdout. */
+  out?: string;
+  /** Run the real checkers (nginx -t, haproxy -c, schemas, Dockerfile dry run). */
+  check?: boolean;
+  /** Report as JSON on stdout (needs out). */
+  json?: boolean;
+  /** Docker build context (default: the current folder). */
+  context?: string;
+  /** `--cluster-secret-file`: the cluster secret is this file's content. */
+  clusterSecretFile?: string;
+  /** `--rotate-secret`: new secrets instead of those already in `out`. */
+  rotateSecret?: boolean;
+}
+
 /**
- * `mcp-scale gen <target>`: resolve options (defaults < --config < env <
- * flags), render, write (or print), optionally check. Throws UserError for
- * bad input and OperationalError when a check fails, after reporting.
+ * `mcp-scale gen <target>`: render the resolved settings, write (or print),
+ * optionally check. Throws UserError for bad input and OperationalError when
+ * a check fails, after reporting.
  */
 export async function runGen(
   target: string,
-  flags: Record<string, unknown>,
+  request: GenRequest,
   io: GenIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<GenRunResult> {
   if (!(GEN_TARGETS as readonly string[]).includes(target)) {
     throw new UserError(`unknown gen target '${target}': use one of ${GEN_TARGETS.join(', ')}`);
   }
-  const out = typeof flags.out === 'string' ? flags.out : '-';
-  const json = flags.json === true;
+  const out = request.out ?? '-';
+  const json = request.json === true;
   if (json && out === '-') throw new UserError('--json reports on written files: give --out DIR');
-  const options = resolveGenOptions({ ...flags, out });
+  const outDir = out === '-' ? undefined : path.resolve(out);
+  const options = genOptionsFromConfig(request.config, {
+    contextDir: path.resolve(request.context ?? process.cwd()),
+    outDir,
+    secrets: genSecretsFor(request.config, outDir, request),
+  });
   const files = renderTarget(target as GenTarget, options);
   const warnings = [...genWarnings(options), ...targetWarnings(target as GenTarget, options)];
   for (const warning of warnings) io.stderr.write(`mcp-scale gen: warning: ${warning}\n`);
@@ -59,7 +82,7 @@ export async function runGen(
     for (const file of written) report.write(`wrote ${displayPath(file.path)} (${file.bytes} bytes)\n`);
     if (writesSecret) report.write(`cluster secret: ${SECRET_SOURCES[options.secretSource]}\n`);
   }
-  if (flags.check === true) {
+  if (request.check === true) {
     result.checks = await checkGenerated(files, { contextDir: options.contextDir });
     if (!json) for (const check of result.checks) report.write(`${formatCheck(check)}\n`);
   }

@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { readConfigFile, resolveClusterConfig, type ClusterConfig } from '../config/cluster-config.js';
+import type { ClusterConfig } from '../config/cluster-config.js';
+import { resolveClusterConfig } from '../config/settings/resolve.js';
+import type { SettingInputs } from '../config/settings/types.js';
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
@@ -14,43 +16,63 @@ const DEFAULT_IMAGE = 'mcp-scale:local';
 /** Values that end up inside nginx/HAProxy/YAML: no whitespace, quotes, `;`, `{`, `}` or `#`. */
 const SAFE_TOKEN = /^[^\s"'`;{}#$\\]+$/;
 
-/**
- * Resolves `gen` options: the shared cluster config (defaults < --config <
- * env < flags) plus the gen-only flags. `flags` is commander's option object.
- */
-export function resolveGenOptions(flags: Record<string, unknown>, env = process.env): GenOptions {
-  const config = resolveClusterConfig(flags, env);
-  const context = typeof flags.context === 'string' ? flags.context : process.cwd();
-  const out = typeof flags.out === 'string' && flags.out !== '-' ? path.resolve(flags.out) : undefined;
-  // One gateway is a single point of failure in production: gen deploys two
-  // unless --gateways (or the config file) says otherwise.
-  const fileSettings = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
-  if (flags.gateways === undefined && fileSettings.gateways === undefined)
-    config.gateways = GEN_DEFAULT_GATEWAYS;
-  const secrets = resolveGenSecrets({
-    explicit: config.clusterSecret,
-    file: typeof flags.clusterSecretFile === 'string' ? flags.clusterSecretFile : undefined,
-    outDir: out,
-    rotate: flags.rotateSecret === true,
-    deployRedis: config.redis === 'auto',
-  });
-  return genOptionsFromConfig(config, { contextDir: path.resolve(context), outDir: out, secrets });
+export interface GenSettingsRequest {
+  /** Setting values from the command line, by name. */
+  flags?: SettingInputs;
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Docker build context (default: the current folder). */
+  context?: string;
+  /** Output folder; '-' or undefined: stdout. */
+  out?: string;
+  /** `--cluster-secret-file`: the cluster secret is this file's content. */
+  clusterSecretFile?: string;
+  /** `--rotate-secret`: new secrets instead of those already in `out`. */
+  rotateSecret?: boolean;
 }
 
-/** Gateways `gen` deploys by default (serve runs one). */
-export const GEN_DEFAULT_GATEWAYS = 2;
+/**
+ * Resolves `gen` options: the cluster settings with gen's defaults (0.0.0.0,
+ * two gateways; defaults < --config < env < flags) plus where files go.
+ */
+export function resolveGenOptions(request: GenSettingsRequest = {}): GenOptions {
+  const config = resolveClusterConfig({
+    command: 'gen',
+    flags: request.flags,
+    configFile: request.configFile,
+    env: request.env,
+  });
+  const out = request.out !== undefined && request.out !== '-' ? path.resolve(request.out) : undefined;
+  return genOptionsFromConfig(config, {
+    contextDir: path.resolve(request.context ?? process.cwd()),
+    outDir: out,
+    secrets: genSecretsFor(config, out, request),
+  });
+}
+
+/**
+ * The secrets gen writes: kept from the output folder, read from
+ * --cluster-secret-file, given, or new (see secrets.ts).
+ */
+export function genSecretsFor(
+  config: ClusterConfig,
+  outDir: string | undefined,
+  request: Pick<GenSettingsRequest, 'clusterSecretFile' | 'rotateSecret'>,
+): GenSecrets {
+  return resolveGenSecrets({
+    explicit: config.clusterSecret,
+    file: request.clusterSecretFile,
+    outDir,
+    rotate: request.rotateSecret === true,
+    deployRedis: config.redis === 'auto',
+  });
+}
 
 export function genOptionsFromConfig(
   config: ClusterConfig,
   where: { contextDir: string; outDir?: string; secrets?: GenSecrets },
 ): GenOptions {
-  const secrets =
-    where.secrets ??
-    resolveGenSecrets({
-      explicit: config.clusterSecret,
-      rotate: false,
-      deployRedis: config.redis === 'auto',
-    });
+  const secrets = where.secrets ?? genSecretsFor(config, undefined, {});
   const gen = config.gen ?? {};
   if ((gen.tlsCert === undefined) !== (gen.tlsKey === undefined)) {
     throw new UserError('--tls-cert and --tls-key go together');
@@ -86,6 +108,7 @@ export function genOptionsFromConfig(
     clusterSecret: secrets.clusterSecret,
     redisPassword: config.redis === 'auto' ? secrets.redisPassword : undefined,
     secretSource: secrets.source,
+    settings: config,
     contextDir: where.contextDir,
     outDir: where.outDir,
   };
@@ -166,28 +189,6 @@ export function validateGenOptions(options: GenOptions): void {
   }
 }
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** `k=v,k2=v2` → labels; empty → {}. */
-export function parseSelector(text: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const part of text
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const [key = '', value = '', extra] = part.split('=');
-    if (extra !== undefined || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value) || value.length > 63) {
-      throw new UserError(
-        `--monitoring-selector: '${part}' is not a label key=value (e.g. app.kubernetes.io/name=prometheus)`,
-      );
-    }
-    labels[key] = value;
-  }
-  return labels;
-}
-
 /** `[ID=]HOST:PORT`; ids default to u1, u2, … in order. */
 export function parseUpstream(text: string, index: number): UpstreamAddress {
   const match = /^(?:([^=]+)=)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
@@ -227,4 +228,26 @@ export function parseProxyRateLimit(text: string, burst = 20): ProxyRateLimit {
 /** `1h` → seconds, for configs that take whole seconds. */
 export function wholeSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `k=v,k2=v2` → labels; empty → {}. */
+export function parseSelector(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [key = '', value = '', extra] = part.split('=');
+    if (extra !== undefined || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value) || value.length > 63) {
+      throw new UserError(
+        `--monitoring-selector: '${part}' is not a label key=value (e.g. app.kubernetes.io/name=prometheus)`,
+      );
+    }
+    labels[key] = value;
+  }
+  return labels;
 }

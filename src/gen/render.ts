@@ -12,7 +12,7 @@ import { dockerContext } from './docker-context.js';
 import { NGINX_IMAGE, REDIS_IMAGE, REDIS_UID } from './images.js';
 import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
-import { gatewayArgs, workerArgs, yamlList } from './role-args.js';
+import { gatewayCommand, workerCommand, yamlList, type RoleCommand } from './role-args.js';
 import { renderTemplate } from './templates.js';
 import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
 
@@ -82,26 +82,26 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
-  // Interpolated by compose from .env, so the password is written once.
-  const redisUrl = deployRedis ? 'redis://:${MCP_SCALE_REDIS_PASSWORD}@redis:6379' : '${MCP_SCALE_REDIS_URL}';
+  // A Redis URL with a password (the deployed Redis has one) reaches the roles through .env, never argv.
+  const redisUrl = deployRedis ? `redis://:${options.redisPassword}@redis:6379` : options.redis;
   const dockerfile = path.join(outDir(options), 'Dockerfile');
   const workers = Array.from({ length: options.instances }, (_, i) => {
     const service = `worker-${i + 1}`;
-    const args = workerArgs(options, {
+    const role = workerCommand(options, {
       id: `w${i + 1}`,
       // The registry entry is the worker's MCP endpoint, path included.
       advertiseUrl: `http://${service}:${WORKER_PORT}${options.path}`,
       redisUrl,
       server: docker.serverPathInImage,
     });
-    return { service, args };
+    return { service, args: role.args, role };
   });
   const gateways =
     options.affinity === 'gateway'
-      ? Array.from({ length: options.gateways }, (_, i) => ({
-          service: `gateway-${i + 1}`,
-          args: gatewayArgs(options, redisUrl),
-        }))
+      ? Array.from({ length: options.gateways }, (_, i) => {
+          const role = gatewayCommand(options, redisUrl);
+          return { service: `gateway-${i + 1}`, args: role.args, role };
+        })
       : [];
   // The proxy waits for what it fronts; the names match nginx.conf's upstreams.
   const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
@@ -109,6 +109,7 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
     nginxImage: NGINX_IMAGE,
     redisImage: REDIS_IMAGE,
     deployRedis,
+    env: dotEnvEntries([...workers, ...gateways].map((s) => s.role)),
     workers,
     gateways,
     proxied,
@@ -155,11 +156,21 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
-  const redisArg = '$(MCP_SCALE_REDIS_URL)';
-  const gatewayTier = options.affinity === 'gateway';
+  // Every role reads the Redis URL (it carries a password) and the secrets from the Secret.
+  const redisUrl = deployRedis ? `redis://:${options.redisPassword}@mcp-scale-redis:6379` : options.redis;
+  const viaEnv = ['redis'];
+  const worker = workerCommand(options, {
+    id: '$(POD_NAME)',
+    advertiseUrl: `http://$(POD_IP):${WORKER_PORT}${options.path}`,
+    redisUrl,
+    server: docker.serverPathInImage,
+    viaEnv,
+  });
+  const gateway = gatewayCommand(options, redisUrl, viaEnv);
+  const withGateways = options.affinity === 'gateway';
+  const gatewayTier = withGateways;
   const preStopS = Math.round(options.preStopMs / 1000);
   const k = {
-    redisUrl: deployRedis ? `redis://:${options.redisPassword}@mcp-scale-redis:6379` : options.redis,
     deployRedis,
     gatewayTier,
     workerPort: WORKER_PORT,
@@ -174,13 +185,11 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     // preStop, then the drain, then a margin for closing sessions and Redis.
     gracePeriodS: preStopS + wholeSeconds(options.drainTimeoutMs) + 5,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
-    workerArgs: workerArgs(options, {
-      id: '$(POD_NAME)',
-      advertiseUrl: `http://$(POD_IP):${WORKER_PORT}${options.path}`,
-      redisUrl: redisArg,
-      server: docker.serverPathInImage,
-    }),
-    gatewayArgs: gatewayArgs(options, redisArg),
+    workerArgs: worker.args,
+    gatewayArgs: gateway.args,
+    workerEnv: Object.keys(worker.env),
+    gatewayEnv: Object.keys(gateway.env),
+    secrets: mergedEnv(withGateways ? [worker, gateway] : [worker]),
     pdbComponents: options.affinity === 'gateway' ? ['worker', 'gateway'] : ['worker'],
     hosts: options.serverName === '_' ? [] : options.serverName.split(' '),
     backendService: options.affinity === 'gateway' ? 'mcp-scale-gateway' : 'mcp-scale-worker',
@@ -236,6 +245,26 @@ function renderAll(options: GenOptions): GeneratedFile[] {
     }),
   });
   return files;
+}
+
+/** The secret variables of several roles, each once (the same value everywhere). */
+function mergedEnv(roles: RoleCommand[]): [string, string][] {
+  const merged = new Map<string, string>();
+  for (const role of roles) for (const [name, value] of Object.entries(role.env)) merged.set(name, value);
+  return [...merged];
+}
+
+/** .env lines are single-quoted (compose reads them literally): a quote or newline cannot be written. */
+function dotEnvEntries(roles: RoleCommand[]): [string, string][] {
+  const entries = mergedEnv(roles);
+  for (const [name, value] of entries) {
+    if (/['\n\r]/.test(value)) {
+      throw new UserError(
+        `gen compose: the value of ${name} contains a quote or a line break, which .env cannot hold`,
+      );
+    }
+  }
+  return entries;
 }
 
 function slash(p: string): string {

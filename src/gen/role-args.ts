@@ -1,65 +1,74 @@
-import { defaultClusterConfig } from '../config/cluster-config.js';
+import type { ClusterConfig } from '../config/cluster-config.js';
+import { roleInvocation } from '../config/settings/role-invocation.js';
 import { GATEWAY_PORT, WORKER_PORT } from './proxy-model.js';
 import type { GenOptions } from './types.js';
 
 /**
- * The command lines compose and Kubernetes give each role. Only flags the
- * roles share with `serve` are passed, and a setting is passed only when it
- * differs from the default, so the generated files stay short.
+ * The command lines and secret environment compose and Kubernetes give each
+ * role, derived from the settings registry (roleInvocation): every setting
+ * the role reads that differs from the role's default is passed; secrets
+ * (cluster secret, tokens, a Redis URL with a password) come back as
+ * environment variables for .env or the Kubernetes Secret, never argv.
  */
-
-/** Flags both roles take that mirror cluster settings. */
-function sharedSettingArgs(options: GenOptions): string[] {
-  const defaults = defaultClusterConfig();
-  const args: string[] = [];
-  if (options.path !== defaults.path) args.push('--path', options.path);
-  if (options.maxBodyBytes !== defaults.maxBodyBytes) args.push('--max-body', String(options.maxBodyBytes));
-  if (options.sessions !== defaults.sessions) args.push('--sessions', options.sessions);
-  if (options.drainTimeoutMs !== defaults.drainTimeoutMs)
-    args.push('--drain-timeout', `${Math.ceil(options.drainTimeoutMs / 1000)}s`);
-  return args;
+export interface RoleCommand {
+  args: string[];
+  /** Secret variables this role needs (name → value). */
+  env: Record<string, string>;
 }
 
 export interface WorkerArgsInput {
   id: string;
   advertiseUrl: string;
+  /** The Redis URL the role uses. */
   redisUrl: string;
   /** Path of the server module inside the image. */
   server?: string;
+  /** Settings sent by environment even when not secret (k8s: the Redis URL, from the Secret). */
+  viaEnv?: readonly string[];
 }
 
-/** `mcp-scale worker ...`; workers take no --trust-proxy (they do no per-IP limiting). */
-export function workerArgs(options: GenOptions, input: WorkerArgsInput): string[] {
-  const args = [
+function settingsFor(options: GenOptions, overrides: Partial<ClusterConfig>): ClusterConfig {
+  return { ...options.settings, clusterSecret: options.clusterSecret, ...overrides };
+}
+
+/** `mcp-scale worker ...` */
+export function workerCommand(options: GenOptions, input: WorkerArgsInput): RoleCommand {
+  const invocation = roleInvocation(
+    settingsFor(options, { host: '0.0.0.0', port: WORKER_PORT, redis: input.redisUrl, server: input.server }),
     'worker',
-    '--host',
-    '0.0.0.0',
-    '--port',
-    String(WORKER_PORT),
-    '--redis',
-    input.redisUrl,
-    '--id',
-    input.id,
-    '--advertise-url',
-    input.advertiseUrl,
-  ];
-  if (input.server) args.push('--server', input.server);
-  return [...args, ...sharedSettingArgs(options)];
+    { viaEnv: input.viaEnv },
+  );
+  return {
+    args: ['worker', ...invocation.args, '--id', input.id, '--advertise-url', input.advertiseUrl],
+    env: invocation.env,
+  };
 }
 
-export function gatewayArgs(options: GenOptions, redisUrl: string): string[] {
-  return [
-    'gateway',
-    '--host',
-    '0.0.0.0',
-    '--port',
-    String(GATEWAY_PORT),
-    '--redis',
-    redisUrl,
+export function gatewayCommand(
+  options: GenOptions,
+  redisUrl: string,
+  viaEnv: readonly string[] = [],
+): RoleCommand {
+  const invocation = roleInvocation(
     // nginx / the Ingress is the gateway's only peer: trust its X-Forwarded-For.
-    '--trust-proxy',
-    ...sharedSettingArgs(options),
-  ];
+    settingsFor(options, {
+      host: '0.0.0.0',
+      port: GATEWAY_PORT,
+      redis: redisUrl,
+      auth: { ...options.settings.auth, trustProxy: true },
+    }),
+    'gateway',
+    { viaEnv },
+  );
+  return { args: ['gateway', ...invocation.args], env: invocation.env };
+}
+
+/** Kubernetes Secret key of an environment variable: MCP_SCALE_JWT_SECRET → jwt-secret. */
+export function secretKey(envName: string): string {
+  return envName
+    .replace(/^MCP_SCALE_/, '')
+    .toLowerCase()
+    .replaceAll('_', '-');
 }
 
 /** A YAML flow sequence of double-quoted strings: `["a", "b"]`. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import { hostPort, nginxSize, upstreamName } from './proxy-model.js';
+import { secretKey } from './role-args.js';
 
 /**
  * The package's templates/ folder: two levels above this file both in src/gen
@@ -26,6 +27,7 @@ const helpers = {
   nginxSize,
   hostPort,
   upstreamName,
+  secretKey,
   /** A YAML/JSON double-quoted scalar. */
   q: (value: unknown): string => JSON.stringify(String(value)),
   comment: (lines: string[], marker = '#'): string => commentBlock(lines, marker),

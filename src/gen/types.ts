@@ -1,4 +1,4 @@
-import type { Affinity, SessionMode } from '../config/cluster-config.js';
+import type { Affinity, ClusterConfig, SessionMode } from '../config/cluster-config.js';
 
 /** What `mcp-scale gen <target>` can render. */
 export const GEN_TARGETS = ['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'all'] as const;
@@ -94,6 +94,8 @@ export interface GenOptions {
   redisPassword?: string;
   /** Where the cluster secret came from: a flag, a file, the output folder, or new. */
   secretSource: 'flag' | 'file' | 'existing' | 'new' | 'rotated';
+  /** Every resolved setting: the roles' command lines and secrets are derived from it. */
+  settings: ClusterConfig;
   /** Docker build context (absolute). */
   contextDir: string;
   /** Where the files will live (absolute), to compute relative paths; undefined for stdout. */

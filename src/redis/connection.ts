@@ -1,5 +1,9 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { UserError } from '../errors.js';
+import { redactRedisUrl } from './redact.js';
+
+/** The URL with any password replaced, for banners and logs. */
+export { redactRedisUrl };
 
 export type RedisClient = Redis | Cluster;
 
@@ -96,14 +100,6 @@ export async function waitForRedis(client: RedisClient, timeoutMs = 5000): Promi
     }
     client.on('ready', onReady);
     client.on('error', onError);
-  });
-}
-
-/** The URL with any password replaced, for banners and logs. */
-export function redactRedisUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, (_match, auth: string) => {
-    const user = auth.includes(':') ? auth.split(':')[0] : '';
-    return `//${user ? `${user}:` : ':'}***@`;
   });
 }
 

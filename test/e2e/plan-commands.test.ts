@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
-import { resolveClusterConfig } from '../../src/config/cluster-config.js';
+import { resolveClusterConfig } from '../../src/config/settings/resolve.js';
+import type { SettingInputs } from '../../src/config/settings/types.js';
+import { settingInputs } from '../../src/cli/setting-options.js';
 import { parseRate } from '../../src/config/rate.js';
 import { parseCapacityReport, planTopology, type Plan, type PlanCommand } from '../../src/plan/index.js';
 import { connectV1 } from '../helpers/clients.js';
@@ -144,15 +146,15 @@ describe('plan: every printed gen command renders and passes --check', () => {
 
 describe('plan: every printed serve command parses and resolves its config', () => {
   it.each(commandsNamed('serve'))('$label', async ({ command }) => {
-    let flags: Record<string, unknown> | undefined;
+    let flags: SettingInputs | undefined;
     const program = buildProgram();
     const serve = program.commands.find((sub) => sub.name() === 'serve');
-    serve?.action((parsed: Record<string, unknown>) => {
-      flags = parsed;
+    serve?.action((parsed: object) => {
+      flags = settingInputs(parsed, 'serve');
     });
     await program.parseAsync(['node', 'mcp-scale', ...command.argv.slice(1)]);
     expect(flags, 'the serve action ran').toBeDefined();
-    const config = resolveClusterConfig(flags ?? {}, {});
+    const config = resolveClusterConfig({ command: 'serve', flags, env: {} });
     const argv = command.argv;
     expect(config.instances).toBe(Number(flagValue(argv, '--instances')));
     expect(config.redis).toBe(flagValue(argv, '--redis'));

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultClusterConfig, type ClusterConfig } from '../../src/config/cluster-config.js';
-import { GEN_DEFAULT_GATEWAYS, genOptionsFromConfig } from '../../src/gen/options.js';
+import { genOptionsFromConfig } from '../../src/gen/options.js';
 import type { GenOptions, GenTarget } from '../../src/gen/types.js';
 
 /** The repository root: the Docker build context of the source-flavour Dockerfile. */
@@ -21,7 +21,7 @@ export interface GenCase {
 export function genCases(): GenCase[] {
   const make = (settings: Partial<ClusterConfig>): GenOptions =>
     genOptionsFromConfig(
-      { ...defaultClusterConfig(), clusterSecret: FIXED_SECRET, ...settings },
+      { ...defaultClusterConfig('gen'), clusterSecret: FIXED_SECRET, ...settings },
       {
         contextDir: REPO_ROOT,
         outDir: path.join(REPO_ROOT, 'deploy'),
@@ -30,7 +30,7 @@ export function genCases(): GenCase[] {
     );
   return [
     // Defaults: gateways behind nginx, Redis deployed, 3 workers, gen's 2 gateways.
-    { name: 'gateway-defaults', target: 'all', options: make({ gateways: GEN_DEFAULT_GATEWAYS }) },
+    { name: 'gateway-defaults', target: 'all', options: make({}) },
     // Workers directly, session-prefix routing, TLS, a proxy rate limit, a larger body limit.
     {
       name: 'session-tls',

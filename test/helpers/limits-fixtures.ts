@@ -4,12 +4,8 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createAdmission } from '../../src/cluster/admission-factory.js';
-import {
-  applySettings,
-  defaultClusterConfig,
-  validateClusterConfig,
-  type ClusterConfig,
-} from '../../src/config/cluster-config.js';
+import type { ClusterConfig } from '../../src/config/cluster-config.js';
+import { resolveClusterConfig } from '../../src/config/settings/resolve.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import type { WorkerHost } from '../../src/worker/host.js';
 import { scratchDir } from './cluster.js';
@@ -30,13 +26,11 @@ export function writeApiKeys(format: 'json' | 'lines' = 'json'): string {
 
 /** A config the way a config file or the flags would give it (same keys, same parsing). */
 export function configWith(settings: Record<string, unknown>): ClusterConfig {
-  const config = applySettings(
-    { ...defaultClusterConfig(), clusterSecret: TEST_SECRET },
-    settings,
-    'test settings',
-  );
-  validateClusterConfig(config);
-  return config;
+  return resolveClusterConfig({
+    command: 'serve',
+    configObject: { clusterSecret: TEST_SECRET, ...settings },
+    env: {},
+  });
 }
 
 /** An in-process worker host (real SDK server, demo shop) on a free port. */

@@ -114,7 +114,7 @@ describe('deliberately broken files fail', () => {
   it('the Kubernetes schemas reject a wrong key, a wrong type and an unknown kind', async () => {
     const gateways = find(files, 'k8s/gateways.yaml').content;
     expect(await validateK8sManifest(gateways)).toEqual([]);
-    const wrongKey = await validateK8sManifest(gateways.replace('  replicas: 2', '  replicaz: 1'));
+    const wrongKey = await validateK8sManifest(gateways.replace('  replicas: 2', '  replicaz: 2'));
     expect(wrongKey).toEqual([expect.stringContaining('unknown key /spec/replicaz')]);
     const nested = await validateK8sManifest(gateways.replace('periodSeconds: 5', 'periodSecond: 5'));
     expect(nested.join(' ')).toContain('readinessProbe/periodSecond');

@@ -5,7 +5,9 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { OperationalError, UserError } from '../../src/errors.js';
-import { runGen } from '../../src/gen/gen-command.js';
+import { runGen, type GenRequest } from '../../src/gen/gen-command.js';
+import { resolveClusterConfig } from '../../src/config/settings/resolve.js';
+import type { SettingInputs } from '../../src/config/settings/types.js';
 import { parseProxyRateLimit, resolveGenOptions } from '../../src/gen/options.js';
 import { REPO_ROOT } from '../helpers/lb-gen-cases.js';
 
@@ -33,8 +35,8 @@ function capture() {
 
 describe('resolveGenOptions: flags, config file and environment', () => {
   it('maps flags (raw strings, as commander passes them) to options', () => {
-    const options = resolveGenOptions(
-      {
+    const options = resolveGenOptions({
+      flags: {
         instances: '4',
         affinity: 'session',
         maxBody: '8mb',
@@ -44,10 +46,10 @@ describe('resolveGenOptions: flags, config file and environment', () => {
         upstream: ['w1=10.0.0.1:3000', '10.0.0.2:3000'],
         minReplicas: '2',
         streamTimeout: '2h',
-        context: REPO_ROOT,
       },
-      {},
-    );
+      context: REPO_ROOT,
+      env: {},
+    });
     expect(options).toMatchObject({
       instances: 4,
       affinity: 'session',
@@ -78,10 +80,11 @@ describe('resolveGenOptions: flags, config file and environment', () => {
         clusterSecret: 'f'.repeat(40),
       }),
     );
-    const options = resolveGenOptions(
-      { config: file, image: 'flag/image:2' },
-      { MCP_SCALE_CLUSTER_SECRET: 'e'.repeat(40) },
-    );
+    const options = resolveGenOptions({
+      configFile: file,
+      flags: { image: 'flag/image:2' },
+      env: { MCP_SCALE_CLUSTER_SECRET: 'e'.repeat(40) },
+    });
     expect(options).toMatchObject({
       instances: 5,
       serverName: 'file.example.com',
@@ -112,16 +115,21 @@ describe('resolveGenOptions: flags, config file and environment', () => {
     [{ image: 'a b' }, '--image'],
     [{ cpuTarget: '150' }, '--cpu-target'],
     [{ nginxRateLimit: 'fast' }, '10r/s, 600r/m or 10/1s'],
-  ])('rejects %j', (flags, message) => {
-    expect(() => resolveGenOptions(flags, {})).toThrow(UserError);
-    expect(() => resolveGenOptions(flags, {})).toThrow(message);
+  ])('rejects %j', (flags: SettingInputs, message) => {
+    expect(() => resolveGenOptions({ flags, env: {} })).toThrow(UserError);
+    expect(() => resolveGenOptions({ flags, env: {} })).toThrow(message);
   });
 });
+
+/** A gen request from setting flags, as the CLI resolves it. */
+function genRequest(flags: SettingInputs, rest: Omit<GenRequest, 'config'> = {}): GenRequest {
+  return { config: resolveClusterConfig({ command: 'gen', flags, env: {} }), ...rest };
+}
 
 describe('runGen', () => {
   it('writes the files of a target, secrets 0600, and reports them', async () => {
     const { io, out } = capture();
-    const result = await runGen('compose', { out: dir, context: REPO_ROOT }, io);
+    const result = await runGen('compose', genRequest({}, { out: dir, context: REPO_ROOT }), io);
     expect(result.files.map((f) => path.relative(dir, f.path)).sort()).toEqual(
       ['.env', 'Dockerfile', 'Dockerfile.dockerignore', 'compose.yaml', 'nginx.conf'].sort(),
     );
@@ -132,40 +140,38 @@ describe('runGen', () => {
 
   it('prints to stdout with --out -, one file as is, several with separators', async () => {
     const single = capture();
-    await runGen('nginx', {}, single.io);
+    await runGen('nginx', genRequest({}), single.io);
     expect(single.out().startsWith('# mcp-scale gen nginx')).toBe(true);
     const several = capture();
-    await runGen('docker', { out: '-', context: REPO_ROOT }, several.io);
+    await runGen('docker', genRequest({}, { out: '-', context: REPO_ROOT }), several.io);
     expect(several.out()).toContain('# ==> Dockerfile <==\n');
     expect(several.out()).toContain('\n# ==> Dockerfile.dockerignore <==\n');
   });
 
   it('warns on stderr about ip affinity and clients behind one NAT', async () => {
     const { io, err } = capture();
-    const result = await runGen('haproxy', { affinity: 'ip' }, io);
+    const result = await runGen('haproxy', genRequest({ affinity: 'ip' }), io);
     expect(err()).toContain('NAT');
     expect(result.warnings.join(' ')).toContain('NAT');
   });
 
   it('--check reports every check and fails when one fails', async () => {
     const good = capture();
-    const result = await runGen('nginx', { out: dir, check: true }, good.io);
+    const result = await runGen('nginx', genRequest({}, { out: dir, check: true }), good.io);
     expect(result.checks?.map((c) => c.status)).toEqual(['passed']);
     expect(good.out()).toMatch(/^ok {3}nginx\.conf: nginx -t: ok/m);
     const bad = capture();
-    const missingCert = {
-      out: dir,
-      check: true,
-      tlsCert: path.join(dir, 'no.pem'),
-      tlsKey: path.join(dir, 'no.key'),
-    };
+    const missingCert = genRequest(
+      { tlsCert: path.join(dir, 'no.pem'), tlsKey: path.join(dir, 'no.key') },
+      { out: dir, check: true },
+    );
     await expect(runGen('nginx', missingCert, bad.io)).rejects.toThrow(OperationalError);
     expect(bad.out()).toMatch(/^FAIL nginx\.conf: nginx -t: .*no\.pem/m);
   });
 
   it('--json prints one JSON report', async () => {
     const { io, out } = capture();
-    await runGen('haproxy', { out: dir, json: true, check: true }, io);
+    await runGen('haproxy', genRequest({}, { out: dir, json: true, check: true }), io);
     const report = JSON.parse(out()) as { target: string; checks: { check: string; status: string }[] };
     expect(report.target).toBe('haproxy');
     expect(report.checks).toEqual([expect.objectContaining({ check: 'haproxy -c', status: 'passed' })]);
@@ -210,8 +216,8 @@ describe('stable secrets: re-running gen never silently rotates', () => {
   const secretsIn = (out: string) => {
     const env = fs.readFileSync(path.join(out, '.env'), 'utf8');
     const yaml = fs.readFileSync(path.join(out, 'k8s/secret.yaml'), 'utf8');
-    const cluster = /^MCP_SCALE_CLUSTER_SECRET=(.+)$/m.exec(env)?.[1];
-    const redis = /^MCP_SCALE_REDIS_PASSWORD=(.+)$/m.exec(env)?.[1];
+    const cluster = /^MCP_SCALE_CLUSTER_SECRET='?([^'\n]+)'?$/m.exec(env)?.[1];
+    const redis = /^MCP_SCALE_REDIS_PASSWORD='?([^'\n]+)'?$/m.exec(env)?.[1];
     expect(yaml).toContain(`cluster-secret: "${cluster}"`);
     expect(yaml).toContain(`redis-password: "${redis}"`);
     expect(yaml).toContain(`redis-url: "redis://:${redis}@mcp-scale-redis:6379"`);
@@ -220,19 +226,19 @@ describe('stable secrets: re-running gen never silently rotates', () => {
 
   it('a second run keeps both secrets; --rotate-secret changes them and says so', async () => {
     const first = capture();
-    const one = await runGen('all', { out: dir }, first.io);
+    const one = await runGen('all', genRequest({}, { out: dir }), first.io);
     expect(one.secret).toBe('new');
     const before = secretsIn(dir);
     expect(Buffer.byteLength(before.cluster ?? '')).toBeGreaterThanOrEqual(32);
 
     const second = capture();
-    const two = await runGen('all', { out: dir, instances: '5' }, second.io);
+    const two = await runGen('all', genRequest({ instances: '5' }, { out: dir }), second.io);
     expect(two.secret).toBe('existing');
     expect(second.out()).toContain('cluster secret: kept from');
     expect(secretsIn(dir)).toEqual(before);
 
     const rotate = capture();
-    const three = await runGen('all', { out: dir, rotateSecret: true }, rotate.io);
+    const three = await runGen('all', genRequest({}, { out: dir, rotateSecret: true }), rotate.io);
     expect(three.secret).toBe('rotated');
     const after = secretsIn(dir);
     expect(after.cluster).not.toBe(before.cluster);
@@ -240,15 +246,15 @@ describe('stable secrets: re-running gen never silently rotates', () => {
   });
 
   it('k8s alone keeps the secret of an earlier k8s run; --cluster-secret-file wins over the folder', async () => {
-    await runGen('k8s', { out: dir }, capture().io);
+    await runGen('k8s', genRequest({}, { out: dir }), capture().io);
     const yaml = () => fs.readFileSync(path.join(dir, 'k8s/secret.yaml'), 'utf8');
     const before = yaml();
-    await runGen('k8s', { out: dir, maxBody: '8mb' }, capture().io);
+    await runGen('k8s', genRequest({ maxBody: '8mb' }, { out: dir }), capture().io);
     expect(yaml()).toBe(before);
 
     const file = path.join(dir, 'secret.txt');
     fs.writeFileSync(file, 'from-a-file-0123456789abcdef-0123456789\n');
-    const result = await runGen('k8s', { out: dir, clusterSecretFile: file }, capture().io);
+    const result = await runGen('k8s', genRequest({}, { out: dir, clusterSecretFile: file }), capture().io);
     expect(result.secret).toBe('file');
     expect(yaml()).toContain('cluster-secret: "from-a-file-0123456789abcdef-0123456789"');
   });
@@ -256,18 +262,28 @@ describe('stable secrets: re-running gen never silently rotates', () => {
   it('refuses contradictions with one line each', async () => {
     fs.writeFileSync(path.join(dir, 'short.txt'), 'short');
     await expect(
-      runGen('k8s', { out: dir, clusterSecretFile: path.join(dir, 'short.txt') }, capture().io),
+      runGen(
+        'k8s',
+        genRequest({}, { out: dir, clusterSecretFile: path.join(dir, 'short.txt') }),
+        capture().io,
+      ),
     ).rejects.toThrow(/fewer than 32 bytes/);
     await expect(
-      runGen('k8s', { out: dir, rotateSecret: true, clusterSecret: 'x'.repeat(40) }, capture().io),
+      runGen(
+        'k8s',
+        genRequest({ clusterSecret: 'x'.repeat(40) }, { out: dir, rotateSecret: true }),
+        capture().io,
+      ),
     ).rejects.toThrow(/--rotate-secret/);
     // Two files from different runs disagree: which one the cluster runs with cannot be guessed.
-    await runGen('compose', { out: dir }, capture().io);
+    await runGen('compose', genRequest({}, { out: dir }), capture().io);
     fs.mkdirSync(path.join(dir, 'k8s'));
     fs.writeFileSync(
       path.join(dir, 'k8s/secret.yaml'),
       'apiVersion: v1\nkind: Secret\nmetadata:\n  name: mcp-scale\nstringData:\n  cluster-secret: "another-secret-0123456789abcdef-0123"\n',
     );
-    await expect(runGen('all', { out: dir }, capture().io)).rejects.toThrow(/hold different secrets/);
+    await expect(runGen('all', genRequest({}, { out: dir }), capture().io)).rejects.toThrow(
+      /hold different secrets/,
+    );
   });
 });

@@ -101,8 +101,12 @@ const PROPERTIES: [string, () => void][] = [
   [
     'Redis requires a generated password (compose .env, k8s Secret) and gateways/workers use it',
     () => {
-      expect(file(all, '.env')!.content).toMatch(/^MCP_SCALE_REDIS_PASSWORD=\S{24,}$/m);
-      expect(file(all, 'compose.yaml')!.content).toContain('redis://:${MCP_SCALE_REDIS_PASSWORD}@redis:6379');
+      expect(file(all, '.env')!.content).toMatch(/^MCP_SCALE_REDIS_PASSWORD='\S{24,}'$/m);
+      const env = file(all, '.env')!.content;
+      const password = /^MCP_SCALE_REDIS_PASSWORD='?([^'\n]+)'?$/m.exec(env)?.[1];
+      // The roles get the URL with the password through .env, never their command line.
+      expect(env).toContain(`MCP_SCALE_REDIS_URL='redis://:${password}@redis:6379'`);
+      expect(file(all, 'compose.yaml')!.content).not.toContain(password!);
       const secret = k8s(all).find((o) => o.kind === 'Secret');
       expect(secret.stringData['redis-password'].length).toBeGreaterThanOrEqual(24);
       expect(secret.stringData['redis-url']).toBe(

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { BenchFlags } from '../../bench/options.js';
 import type { ClusterStarter } from '../../bench/spawn.js';
-import { addClusterFlags, SERVE_FLAG_GROUPS } from '../cluster-flags.js';
+import { addSettingOptions, configFileOption, settingInputs } from '../setting-options.js';
 import { collectStrings, durationArg, intArg, rateArg, withExamples } from '../options.js';
 
 /** `mcp-scale bench`: commander wiring only; the engine is src/bench/. */
@@ -64,7 +64,6 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print the report as JSON instead of the table')
     .option('--out <file>', 'write the report JSON (schemas/bench-report.schema.json)')
     .option('--html <file>', 'write a self-contained HTML report with charts')
-    .option('--instances <n>', 'with --spawn: number of workers (default 3)')
     .action(async (url: string | undefined, flags: BenchFlags & Record<string, unknown>) => {
       const { runBenchCommand } = await import('../../bench/run-command.js');
       await runBenchCommand(
@@ -72,15 +71,16 @@ export function registerBenchCommand(program: Command): void {
         {
           stdout: process.stdout,
           stderr: process.stderr,
-          // serve's flags, for --spawn (resolveClusterConfig ignores the bench's own).
-          clusterSettings: flags,
+          // serve's settings, for --spawn.
+          clusterSettings: settingInputs(flags, 'serve'),
+          configFile: configFileOption(flags),
           // Loaded only when a cluster is really started, after the flags were checked.
-          startCluster: async (request) => (await loadClusterStarter())(request),
+          startCluster: async (request) => (await loadClusterStarter(Boolean(flags.json)))(request),
         },
       );
     });
   // With --spawn, the cluster takes serve's settings (the same flags, the same meaning).
-  addClusterFlags(command, SERVE_FLAG_GROUPS);
+  addSettingOptions(command, 'serve');
   withExamples(command, [
     'mcp-scale bench http://127.0.0.1:8080/mcp --clients 20 --duration 30s',
     'mcp-scale bench --rate 200/s --duration 1m --era mixed --mix 2025=70,2026=30',
@@ -94,13 +94,12 @@ export function registerBenchCommand(program: Command): void {
 }
 
 /** The supervisor's starter for --spawn: serve's cluster, without a state file, stopped after the run. */
-async function loadClusterStarter(): Promise<ClusterStarter> {
+async function loadClusterStarter(json: boolean): Promise<ClusterStarter> {
   const { startCluster } = await import('../../cluster/supervisor.js');
-  return async ({ config, flags }) => {
-    const quiet = Boolean(flags.json) || process.stdout.isTTY;
+  return async ({ config }) => {
+    const quiet = json || process.stdout.isTTY;
     const cluster = await startCluster({
       config,
-      flags,
       writeState: false,
       log: (line) => {
         if (!quiet) process.stderr.write(`${line}\n`);

@@ -1,7 +1,13 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { addClusterFlags } from '../cluster-flags.js';
+import { addSettingOptions, configFileOption, settingInputs } from '../setting-options.js';
 import { withExamples } from '../options.js';
+
+interface WorkerCommandOptions {
+  id?: string;
+  advertiseUrl?: string;
+  readyFile?: string;
+}
 
 export function registerWorkerCommand(program: Command): void {
   const command = program
@@ -13,23 +19,31 @@ export function registerWorkerCommand(program: Command): void {
       'register in the Redis registry under this URL, so gateways find this worker',
     )
     .option(
-      '--drain-timeout <duration>',
-      'on SIGTERM: readiness false, new work refused, running calls finish for this long (default 10s)',
+      '--ready-file <path>',
+      'write {role, id, url, port, pid} as JSON here once serving (removed on exit)',
     );
-  command.option(
-    '--ready-file <path>',
-    'write {role, id, url, port, pid} as JSON here once serving (removed on exit)',
-  );
-  addClusterFlags(command, ['network', 'redis', 'server', 'sessions', 'cache', 'auth']);
+  addSettingOptions(command, 'worker');
   withExamples(command, [
-    'mcp-scale worker --port 3001 --id w1',
+    'MCP_SCALE_CLUSTER_SECRET=$(openssl rand -base64 36) mcp-scale worker --port 3001 --id w1',
     'mcp-scale worker --port 3000 --redis redis://redis:6379 --advertise-url http://10.0.0.7:3000/mcp',
     'mcp-scale worker --port 3002 --server ./dist/my-server.js',
+    'mcp-scale worker --port 3003 --auth apikey --api-keys keys.txt   # alone, without a gateway',
   ]);
-  command.action(async (flags: Record<string, unknown>) => {
-    const { runWorker } = await import('../../cluster/roles.js');
-    const id = typeof flags.id === 'string' ? flags.id : defaultWorkerId();
-    await runWorker(flags, id);
+  command.action(async (options: WorkerCommandOptions) => {
+    const [{ resolveClusterConfig }, { runWorker }] = await Promise.all([
+      import('../../config/settings/resolve.js'),
+      import('../../cluster/roles.js'),
+    ]);
+    const config = resolveClusterConfig({
+      command: 'worker',
+      configFile: configFileOption(options),
+      flags: settingInputs(options, 'worker'),
+    });
+    await runWorker(config, {
+      id: options.id ?? defaultWorkerId(),
+      advertiseUrl: options.advertiseUrl,
+      readyFile: options.readyFile,
+    });
   });
 }
 
