@@ -41,7 +41,7 @@ export interface ProxyModel {
    * Re-resolve upstream names through this DNS server (compose: Docker's
    * 127.0.0.11); undefined = names are resolved once at start (addresses given).
    */
-  resolver?: { address: string; validS: number };
+  resolver?: { address: string; port?: number; validS: number };
   upstreams: UpstreamAddress[];
   /** HAProxy global maxconn; undefined lets HAProxy derive it from the open-file limit. */
   maxConnections?: number;

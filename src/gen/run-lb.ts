@@ -35,6 +35,12 @@ export interface LoadBalancerOptions {
   /** How long a quiet SSE stream may stay open. Default 1h. */
   streamTimeoutMs?: number;
   rateLimit?: ProxyRateLimit;
+  /**
+   * Re-resolve upstream host names through this DNS server at run time
+   * (HAProxy `resolvers`; nginx needs >= 1.27.3 for `resolve`). Default:
+   * names are resolved once at start.
+   */
+  resolver?: { address: string; port: number; validS?: number };
   /** nginx: concurrent SSE GET streams per client IP (default 256; 0 = no limit). */
   streamsPerIp?: number;
   /** Write an access log to <prefix>/access.log. Default off. */
@@ -131,6 +137,7 @@ export function localProxyModel(
     connectTimeoutS: 5,
     bodyTimeoutS: PROXY_BODY_TIMEOUT_S,
     streamsPerIp: options.streamsPerIp ?? DEFAULT_STREAMS_PER_IP,
+    resolver: options.resolver && { validS: 10, ...options.resolver },
     upstreams,
     runtime: {
       pidFile: path.join(prefix, 'nginx.pid'),
