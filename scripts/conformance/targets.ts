@@ -49,9 +49,10 @@ export const TARGETS: readonly TargetSpec[] = [
     argv: ({ root, serverModule, readyFile }) => [
       cli(root),
       ...['worker', '--id', 'direct', '--server', serverModule, '--redis', 'memory'],
-      ...['--port', '0', '--ready-file', readyFile],
+      // The suite talks to the worker itself: no gateway signs its requests.
+      ...['--port', '0', '--ready-file', readyFile, '--direct-workers'],
     ],
-    requires: { command: ['worker'], flags: ['--server', '--ready-file', '--redis'] },
+    requires: { command: ['worker'], flags: ['--server', '--ready-file', '--redis', '--direct-workers'] },
     startTimeoutMs: 30_000,
   },
   {

@@ -48,6 +48,8 @@ export function startWorker(id: string, redisUrl: string, prefix: string): Promi
     prefix,
     '--backend-latency',
     '0',
+    // bench:perf measures the worker itself too (the `direct` target).
+    '--direct-workers',
   ]);
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
-import { classifyPost, isRejection } from '../../src/gateway/classify.js';
+import { classifyPost, isRejection } from '../../src/protocol/classify.js';
 import { GatewayLimiter } from '../../src/limits/gateway-limiter.js';
 import { policiesFrom } from '../../src/limits/policies.js';
 import { parseRate } from '../../src/config/rate.js';

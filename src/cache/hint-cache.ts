@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { PROTOCOL_VERSION_META_KEY } from '../gateway/classify.js';
+import { PROTOCOL_VERSION_META_KEY } from '../protocol/classify.js';
 import { responseHeaders } from '../gateway/relay.js';
 import { RPC, sendRpcError, type JsonRpcId } from '../protocol/jsonrpc.js';
 import { canonicalJson } from './cache-key.js';

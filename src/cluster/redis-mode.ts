@@ -26,12 +26,14 @@ export async function resolveServeRedis(config: ClusterConfig, env = process.env
   if (config.redis !== 'auto') return checked('url', config.redis);
   if (env.REDIS_URL) return checked('env', env.REDIS_URL);
   if (findRedisServer()) {
-    const local = await startLocalRedis();
+    // Its own password: any local user could otherwise read and write
+    // sessions, limits and cached results (another user's, too).
+    const local = await startLocalRedis({ password: true });
     return {
       mode: 'private',
       url: local.url,
       local,
-      description: `private redis-server on ${local.url} (pid ${local.pid}, stopped with serve)`,
+      description: `private redis-server on ${redactRedisUrl(local.url)} (pid ${local.pid}, password-protected, stopped with serve)`,
     };
   }
   return memory('no REDIS_URL and no redis-server on PATH');

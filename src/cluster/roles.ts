@@ -59,7 +59,8 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
       cache: config.cache,
-      // Checked only on requests without a gateway's signed identity.
+      acceptUnsigned: config.directWorkers,
+      // Checked only on requests without a gateway's signed identity (--direct-workers).
       authenticator:
         config.auth.mode === 'none'
           ? undefined

@@ -72,6 +72,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     const invocation = roleInvocation({ ...shared, ...overrides }, role);
     return { args: [role, ...invocation.args], env: { ...env, ...invocation.env } };
   };
+  // Clients reach workers without a gateway: with --direct-workers, or with a
+  // load balancer that keeps sessions itself (affinity session/ip/none).
+  const directWorkers = config.directWorkers || (config.lb !== undefined && config.affinity !== 'gateway');
   const workers: ManagedChild[] = [];
   let gateway: ManagedChild | undefined;
   let balancer: RunningLoadBalancer | undefined;
@@ -88,10 +91,12 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     for (let i = 1; i <= config.instances; i++) {
       const id = `w${i}`;
       const port = await findFreePort();
-      const worker = invoke('worker', { host: '127.0.0.1', port });
+      const worker = invoke('worker', { host: '127.0.0.1', port, directWorkers });
       const launch = config.serverCmd
         ? { kind: 'command' as const, command: config.serverCmd.replaceAll('{port}', String(port)) }
         : { kind: 'role' as const, cliPath: CLI_PATH, args: [...worker.args, '--id', id] };
+      // A --server-cmd process is the user's own server: it is not given the private Redis's password.
+      if (config.serverCmd && redis.mode === 'private') delete worker.env.MCP_SCALE_REDIS_URL;
       workers.push(
         new ManagedChild({
           name: id,

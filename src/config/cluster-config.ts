@@ -37,6 +37,8 @@ export interface AuthConfig {
   jwtAudience?: string;
   /** URL of the RFC 9728 protected-resource metadata, advertised in WWW-Authenticate. */
   resourceMetadata?: string;
+  /** Accept JWTs without `exp` (never expiring); refused by default. */
+  jwtAllowNoExp: boolean;
   /** Honour X-Forwarded-For from loopback and private-range peers (only behind a proxy you run). */
   trustProxy: boolean;
   /** Honour it from these addresses / CIDR ranges only (narrows trustProxy, implies it). */
@@ -81,6 +83,11 @@ export interface ClusterConfig {
   allowedHosts: string[];
   adminToken?: string;
   clusterSecret?: string;
+  /**
+   * Workers serve requests without a gateway's signature (clients reach them
+   * directly). Implied under `serve` by --lb with --affinity session|ip|none.
+   */
+  directWorkers: boolean;
   auth: AuthConfig;
   limits: LimitsConfig;
   cache: CacheConfig;

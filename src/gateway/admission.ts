@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { ClassifiedPost, Era } from './classify.js';
+import type { Identity } from '../cluster/identity.js';
+import type { ClassifiedPost, Era } from '../protocol/classify.js';
 
 /** A refusal the gateway sends as is (401, 429, 503 …). */
 export interface Refusal {
@@ -9,7 +10,11 @@ export interface Refusal {
   body: string;
 }
 
-export type AuthResult = { ok: true; user?: string } | Refusal;
+/**
+ * `verified`: the gateway checked a credential (API key, JWT), which then
+ * stops at the gateway; `identity` is what the worker is told instead.
+ */
+export type AuthResult = { ok: true; user?: string; verified?: boolean; identity?: Identity } | Refusal;
 
 /** Who is calling: `--auth none|apikey|jwt`. */
 export interface Authenticator {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HEADER } from '../protocol/headers.js';
 import { errorBody, type JsonRpcId, RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import type { Refusal } from './admission.js';
-import type { ClassifiedPost, Era } from './classify.js';
+import type { ClassifiedPost, Era } from '../protocol/classify.js';
 
 /** One request through the gateway, as the routing code sees it. */
 export interface Exchange {

@@ -1,15 +1,17 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { LocalClusterBus, type ClusterBus } from '../bus/cluster-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
-import { generateClusterSecret, IdentitySigner } from '../cluster/identity.js';
+import { generateClusterSecret, identityClaim, IdentitySigner } from '../cluster/identity.js';
+import { HEADER } from '../protocol/headers.js';
+import { checkOpsAccess } from '../http/admin-access.js';
 import { proxyTrustFor } from '../http/client-address.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
-import { listen, reachableHost } from '../http/listen.js';
+import { listen, reachableHost, serverOptions, type RequestTimeouts } from '../http/listen.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, redactRedisUrl, type RedisClient } from '../redis/connection.js';
 import { KeySchema } from '../redis/keys.js';
-import { httpUrl, isLoopbackAddress } from '../util/net.js';
+import { httpUrl } from '../util/net.js';
 import { anonymous, unlimited, type Authenticator, type Limiter } from './admission.js';
 import { CorsPolicy } from './cors.js';
 import { GatewayMetrics } from './gateway-metrics.js';
@@ -48,6 +50,8 @@ export interface GatewayOptions {
   /** Narrows trustProxy to these addresses / CIDR ranges (implies it). */
   trustedProxies?: string[];
   healthIntervalMs?: number;
+  /** Header and whole-request timeouts (default 15 s / 30 s). */
+  requestTimeouts?: RequestTimeouts;
   authenticator?: Authenticator;
   limiter?: Limiter;
 }
@@ -100,15 +104,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const clusterSecret = options.clusterSecret ?? generateClusterSecret();
+  const signer = new IdentitySigner(clusterSecret);
   const pool = new WorkerPool({
+    signer,
     static: options.workers,
     registry: options.workers.length === 0 && redis ? { redis, keys, secret: clusterSecret } : undefined,
     healthIntervalMs: options.healthIntervalMs ?? 1000,
     unhealthyAfter: 2,
     connectionsPerWorker: Math.max(32, options.maxInflight),
   });
-  const signer = new IdentitySigner(clusterSecret);
-  const catalog = new ToolCatalog(pool, () => ({ 'mcp-scale-identity': signer.sign({}) }));
+  const catalog = new ToolCatalog(pool, () => ({ [HEADER.identity]: identityClaim({}) }));
   const metrics = new GatewayMetrics(
     () => directory.size,
     () => pool.healthyCount(),
@@ -127,7 +132,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     directory,
     catalog,
     metrics,
-    signer,
     authenticator: options.authenticator ?? anonymous,
     limiter,
     corsHeaders: (req) => cors.headers(req),
@@ -164,14 +168,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
   };
 
-  const adminAllowed = (req: IncomingMessage) =>
-    options.adminToken !== undefined
-      ? req.headers.authorization === `Bearer ${options.adminToken}`
-      : isLoopbackAddress(req.socket.remoteAddress);
-
   let draining = false;
   let active = 0;
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverOptions(options.requestTimeouts), (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === options.path) {
       if (cors.preflight(req, res)) return;
@@ -191,6 +190,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   function serveOps(req: IncomingMessage, res: ServerResponse, path: string) {
+    const admin = path === '/metrics' || path.startsWith('/_mcp-scale/');
+    const refused = checkOpsAccess(req, hostPolicy, { required: admin, token: options.adminToken });
+    if (refused) return writeJson(res, refused.status, { error: refused.error });
     if (path === '/healthz')
       return writeJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
     if (path === '/readyz') {
@@ -209,14 +211,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           : {}),
       });
     }
-    if (path === '/metrics' || path.startsWith('/_mcp-scale/')) {
-      if (!adminAllowed(req)) {
-        return writeJson(res, options.adminToken ? 401 : 403, {
-          error: options.adminToken
-            ? 'a Bearer admin token is required'
-            : 'admin endpoints answer loopback clients only',
-        });
-      }
+    if (admin) {
       if (path === '/metrics') {
         void metrics.registry.metrics().then((text) => {
           res.writeHead(200, { 'content-type': metrics.registry.contentType });

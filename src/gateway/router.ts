@@ -1,11 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayHintCache } from '../cache/hint-cache.js';
-import type { IdentitySigner } from '../cluster/identity.js';
-import { BodyTooLargeError, isJsonContentType, readBody } from '../http/body.js';
+import {
+  BodyAbortedError,
+  BodyTooLargeError,
+  isJsonContentType,
+  lingerAfterRefusal,
+  readBody,
+} from '../http/body.js';
 import { HEADER } from '../protocol/headers.js';
 import { RPC } from '../protocol/jsonrpc.js';
 import type { AdmissionRequest, Authenticator, Limiter } from './admission.js';
-import { checkModernHeaders, classifyPost, isRejection } from './classify.js';
+import { checkModernHeaders, classifyPost, isRejection } from '../protocol/classify.js';
 import {
   answerInterrupted,
   answerTimedOut,
@@ -42,7 +47,6 @@ export interface RouterDeps {
   directory: SessionDirectory;
   catalog: ToolCatalog;
   metrics: GatewayMetrics;
-  signer: IdentitySigner;
   authenticator: Authenticator;
   limiter: Limiter;
   /** Extra response headers for every MCP response (CORS). */
@@ -62,10 +66,10 @@ export class McpRouter {
   private readonly hintCache = new GatewayHintCache();
 
   constructor(private readonly deps: RouterDeps) {
-    const { pool, directory, catalog, metrics, signer, options } = deps;
+    const { pool, directory, catalog, metrics, options } = deps;
     this.forwarder = new Forwarder(pool, catalog, metrics, options);
     const rehomer = new Rehomer(pool, directory, metrics, options.maxInflight, options.upstreamTimeoutMs);
-    this.sessions = new SessionRoutes(pool, directory, rehomer, this.forwarder, metrics, signer);
+    this.sessions = new SessionRoutes(pool, directory, rehomer, this.forwarder, metrics);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -100,7 +104,13 @@ export class McpRouter {
     const auth = await this.deps.authenticator.authenticate(x.req);
     if (!auth.ok) return refuse(x, auth);
     x.user = auth.user;
-    x.headers = upstreamHeaders(x.req, x.user, this.deps.signer, this.deps.options.proxyTrust);
+    // The client's credential stops here once the gateway has verified it
+    // (the MCP authorization spec forbids passing a token through); the
+    // worker gets the verified identity instead.
+    x.headers = upstreamHeaders(x.req, auth.identity ?? { user: auth.user }, {
+      proxyTrust: this.deps.options.proxyTrust,
+      stripCredentials: auth.verified === true,
+    });
 
     if (method === 'POST') {
       if (!(await this.readPost(x))) return;
@@ -132,8 +142,9 @@ export class McpRouter {
     try {
       x.body = await readBody(x.req, limit);
     } catch (error) {
+      if (error instanceof BodyAbortedError) throw new ClientGoneError(error.message);
       if (!(error instanceof BodyTooLargeError)) throw error;
-      x.res.setHeader('connection', 'close');
+      lingerAfterRefusal(x.req, x.res);
       fail(x, 413, null, RPC.invalidRequest, `Payload Too Large: the body exceeds ${limit} bytes`);
       return false;
     }

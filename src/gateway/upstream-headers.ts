@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { IdentitySigner } from '../cluster/identity.js';
+import { identityClaim, type Identity } from '../cluster/identity.js';
 import { GATEWAY_ONLY_HEADERS, HEADER, HOP_BY_HOP_HEADERS } from '../protocol/headers.js';
 import type { ProxyTrust } from '../http/client-address.js';
 
@@ -20,18 +20,26 @@ const DROP_REQUEST_HEADERS = new Set([
   ...GATEWAY_ONLY_HEADERS,
 ]);
 
-/** Headers for the worker: the client's own (minus hop-by-hop and forged ones) plus the signed identity. */
+/** Credentials the gateway consumed when it authenticated the request. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key']);
+
+/**
+ * Headers for the worker: the client's own (minus hop-by-hop and forged
+ * ones, and minus its credentials once the gateway verified them) plus the
+ * identity claim, signed for the exact request when it is sent (upstream.ts).
+ */
 export function upstreamHeaders(
   req: IncomingMessage,
-  user: string | undefined,
-  signer: IdentitySigner,
-  proxyTrust: ProxyTrust | undefined,
+  identity: Identity,
+  options: { proxyTrust: ProxyTrust | undefined; stripCredentials: boolean },
 ): Record<string, string> {
+  const { proxyTrust } = options;
   const headers: Record<string, string> = {};
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     if (DROP_REQUEST_HEADERS.has(name) || name.startsWith('mcp-scale-')) continue;
+    if (options.stripCredentials && CREDENTIAL_HEADERS.has(name)) continue;
     const value = raw[i + 1] as string;
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
@@ -40,6 +48,6 @@ export function upstreamHeaders(
   const ip = req.socket.remoteAddress ?? '';
   headers['x-forwarded-for'] =
     headers['x-forwarded-for'] && proxyTrust?.trusts(ip) ? `${headers['x-forwarded-for']}, ${ip}` : ip;
-  headers[HEADER.identity] = signer.sign({ user });
+  headers[HEADER.identity] = identityClaim(identity);
   return headers;
 }

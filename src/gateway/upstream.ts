@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { sealIdentity } from '../cluster/identity.js';
 import { HEADER } from '../protocol/headers.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { readJsonRpcMessages } from '../protocol/sse.js';
@@ -64,7 +65,7 @@ export async function sendUpstream(
     response = await pool.request({
       path: worker.path,
       method: request.method,
-      headers: request.headers,
+      headers: sealed(worker, request.headers, request.method, request.body),
       body: request.body,
       signal: request.signal,
       headersTimeout: request.headersTimeoutMs,
@@ -135,11 +136,21 @@ export async function deleteUpstreamSession(
     const response = await worker.requests.request({
       path: worker.path,
       method: 'DELETE',
-      headers,
+      headers: sealed(worker, headers, 'DELETE', undefined),
       headersTimeout: timeoutMs,
     });
     await response.body.dump();
   } catch {
     // gone already
   }
+}
+
+/** Headers with the identity claim signed for exactly this request (the worker checks the binding). */
+function sealed(
+  worker: WorkerState,
+  headers: Record<string, string>,
+  method: string,
+  body: Buffer | string | undefined,
+): Record<string, string> {
+  return worker.signer ? sealIdentity(worker.signer, headers, HEADER.identity, { method, body }) : headers;
 }

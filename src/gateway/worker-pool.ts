@@ -1,3 +1,4 @@
+import type { IdentitySigner } from '../cluster/identity.js';
 import { EventEmitter } from 'node:events';
 import { Pool } from 'undici';
 import { readRegistry } from '../cluster/worker-registry.js';
@@ -28,6 +29,8 @@ export interface WorkerState extends WorkerTarget {
   requests: Pool;
   /** Long-lived GET streams get their own pool so they never starve request traffic. */
   streams: Pool;
+  /** Signs the identity of each request sent to this worker (see cluster/identity.ts). */
+  signer?: IdentitySigner;
 }
 
 export interface WorkerPoolOptions {
@@ -39,6 +42,8 @@ export interface WorkerPoolOptions {
   /** Consecutive failed checks before a worker counts as down. */
   unhealthyAfter: number;
   connectionsPerWorker: number;
+  /** Signs identities bound to each upstream request. */
+  signer?: IdentitySigner;
   onChange?: (workers: WorkerState[]) => void;
 }
 
@@ -158,6 +163,7 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
       consecutiveFailures: 0,
       requests: new Pool(url.origin, { ...poolOptions, connections: this.options.connectionsPerWorker }),
       streams: new Pool(url.origin, { ...poolOptions, connections: null }),
+      signer: this.options.signer,
     };
     this.workers.set(target.id, worker);
     return worker;

@@ -34,7 +34,14 @@ function settingsFor(options: GenOptions, overrides: Partial<ClusterConfig>): Cl
 /** `mcp-scale worker ...` */
 export function workerCommand(options: GenOptions, input: WorkerArgsInput): RoleCommand {
   const invocation = roleInvocation(
-    settingsFor(options, { host: '0.0.0.0', port: WORKER_PORT, redis: input.redisUrl, server: input.server }),
+    settingsFor(options, {
+      host: '0.0.0.0',
+      port: WORKER_PORT,
+      redis: input.redisUrl,
+      server: input.server,
+      // Without gateways the proxy sends clients' requests to workers unsigned.
+      directWorkers: options.settings.directWorkers || options.affinity !== 'gateway',
+    }),
     'worker',
     { viaEnv: input.viaEnv },
   );

@@ -21,20 +21,40 @@ export function hostPolicyFor(bindHost: string, allowedHosts: string[], corsOrig
   };
 }
 
-export function hostnameOf(hostHeader: string): string {
+/**
+ * The host part of a Host header, lower-cased, IPv6 literals bracketed.
+ * A value that is not `host` or `host:port` (a path, userinfo, a second
+ * colon) returns undefined and is refused.
+ */
+export function hostnameOf(hostHeader: string): string | undefined {
   const trimmed = hostHeader.trim().toLowerCase();
-  if (trimmed.startsWith('[')) return trimmed.slice(0, trimmed.indexOf(']') + 1);
-  return trimmed.replace(/:\d+$/, '');
+  const match = /^(\[[0-9a-f:.]+\]|[^:[\]/@\s]+)(?::\d{1,5})?$/.exec(trimmed);
+  if (!match) return undefined;
+  // A trailing dot names the same host in DNS; compare without it.
+  return (match[1] as string).replace(/\.$/, '');
 }
 
-/** Returns why the request must be refused, or undefined when it may proceed. */
-export function checkHostAndOrigin(req: IncomingMessage, policy: HostPolicy): string | undefined {
+/** Whether a hostname (from Host or Origin) is loopback or one the operator allowed. */
+function hostAllowed(hostname: string, policy: HostPolicy): boolean {
+  return isLoopbackHost(hostname) || policy.allowedHosts.includes(hostname);
+}
+
+/**
+ * Returns why the request must be refused, or undefined when it may proceed.
+ * `hostOptional`: for health probes and scrapers, which may send no Host at
+ * all (HTTP/1.0 checks); a browser always sends one, so the rebinding
+ * defence is intact.
+ */
+export function checkHostAndOrigin(
+  req: IncomingMessage,
+  policy: HostPolicy,
+  hostOptional = false,
+): string | undefined {
   if (!policy.enabled) return undefined;
   const host = req.headers.host;
-  if (!host) return 'Missing Host header';
+  if (!host) return hostOptional && req.headers.origin === undefined ? undefined : 'Missing Host header';
   const hostname = hostnameOf(host);
-  if (!isLoopbackHost(hostname) && !policy.allowedHosts.includes(hostname))
-    return `Invalid Host header: ${host}`;
+  if (hostname === undefined || !hostAllowed(hostname, policy)) return `Invalid Host header: ${host}`;
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
   if (policy.allowedOrigins.includes('*') || policy.allowedOrigins.includes(origin)) return undefined;
@@ -44,6 +64,6 @@ export function checkHostAndOrigin(req: IncomingMessage, policy: HostPolicy): st
   } catch {
     return `Invalid Origin header: ${origin}`;
   }
-  if (isLoopbackHost(originHost) || policy.allowedHosts.includes(originHost)) return undefined;
+  if (hostAllowed(originHost.replace(/\.$/, ''), policy)) return undefined;
   return `Invalid Origin header: ${origin}`;
 }

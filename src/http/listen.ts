@@ -1,10 +1,34 @@
-import type { Server } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** How long a client may take to send its headers, and its whole request (body included). */
+export interface RequestTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+/**
+ * A client trickling its headers or body (a byte every few seconds) holds a
+ * connection and a request slot; past these it gets 408 and is closed. The
+ * response is not bounded by them: SSE streams live as long as they like.
+ */
+export const DEFAULT_REQUEST_TIMEOUTS: RequestTimeouts = {
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 30_000,
+};
+
+/** Options for http.createServer that enforce the timeouts (checked every second, not Node's 30 s). */
+export function serverOptions(timeouts: RequestTimeouts = DEFAULT_REQUEST_TIMEOUTS): ServerOptions {
+  return {
+    headersTimeout: timeouts.headersTimeoutMs,
+    requestTimeout: timeouts.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs),
+    keepAliveTimeout: 65_000,
+  };
+}
 
 /** Listens and resolves with the bound port (the real one when asked for 0). */
 export async function listen(server: Server, port: number, host: string): Promise<number> {
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,5 +1,12 @@
-import { createRequestStateCodec } from '@modelcontextprotocol/server';
-import type { ClassifiedPost } from '../gateway/classify.js';
+import type { RequestStateCodec } from '@modelcontextprotocol/server';
+import {
+  bindingContext,
+  createClusterStateCodec,
+  looksClusterMinted,
+  sealedFor,
+  type SealedState,
+} from '../cluster/request-state.js';
+import type { ClassifiedPost } from '../protocol/classify.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 
 /**
@@ -10,35 +17,50 @@ import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
  * 2025 elicitation reply it must never be limited or lost: round one was
  * counted already.
  *
- * Only a `requestState` that verifies against the cluster secret (what the
- * worker host's `ctx.requestState` mints) marks a continuation, so a client
- * cannot skip the limiter by adding made-up fields. A state stays valid for
- * its lifetime (10 minutes by default), as it does at the server.
+ * Only a state this cluster minted (cluster/request-state.ts) that verifies
+ * for THIS request marks a continuation: same user and method (the codec's
+ * bind), same tool and arguments (sealed in the payload), not expired. A
+ * cluster-minted state that does not verify is refused (a replay, another
+ * user's state, a state moved onto another tool); a state minted by some
+ * other codec (a server with its own key) is an ordinary, counted request.
  */
+export interface ContinuationVerdict {
+  continuations: Set<JsonRpcMessage>;
+  /** The first request whose cluster-minted state did not verify. */
+  invalid?: JsonRpcMessage;
+}
+
 export class ContinuationCheck {
-  private readonly codec;
+  private readonly codec: RequestStateCodec<SealedState> | undefined;
 
   constructor(clusterSecret: string | undefined) {
     this.codec =
       clusterSecret && Buffer.byteLength(clusterSecret) >= 32
-        ? createRequestStateCodec({ key: clusterSecret })
+        ? createClusterStateCodec(clusterSecret)
         : undefined;
   }
 
-  /** The requests of the POST that are verified continuations (usually none: no crypto then). */
-  async find(classified: ClassifiedPost | undefined): Promise<Set<JsonRpcMessage>> {
-    const found = new Set<JsonRpcMessage>();
-    if (!this.codec || !classified || classified.era !== 'modern') return found;
+  /** Sorts the POST's requests that carry a state (usually none: no crypto then). */
+  async check(
+    classified: ClassifiedPost | undefined,
+    user: string | undefined,
+  ): Promise<ContinuationVerdict> {
+    const verdict: ContinuationVerdict = { continuations: new Set() };
+    if (!this.codec || !classified || classified.era !== 'modern') return verdict;
     for (const message of classified.requests) {
       const params = message.params as { inputResponses?: unknown; requestState?: unknown } | undefined;
-      if (params?.inputResponses === undefined || typeof params.requestState !== 'string') continue;
+      if (typeof params?.requestState !== 'string' || !looksClusterMinted(params.requestState)) continue;
       try {
-        await this.codec.verify(params.requestState, {} as never);
-        found.add(message);
+        const sealed = await this.codec.verify(
+          params.requestState,
+          bindingContext(String(message.method), user) as never,
+        );
+        if (!sealedFor(sealed, params)) throw new Error('bind');
+        if (params.inputResponses !== undefined) verdict.continuations.add(message);
       } catch {
-        // forged, expired or minted with another key: an ordinary, counted request
+        verdict.invalid ??= message;
       }
     }
-    return found;
+    return verdict;
   }
 }

@@ -1,6 +1,6 @@
 import type { RedisFailurePolicy } from '../config/cluster-config.js';
 import type { AdmissionRequest, AdmissionResult, Limiter, Refusal } from '../gateway/admission.js';
-import { errorBody, type JsonRpcId, RPC } from '../protocol/jsonrpc.js';
+import { errorBody, type JsonRpcId, type JsonRpcMessage, replyId, RPC } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, waitForRedis, type RedisClient } from '../redis/connection.js';
 import { KeySchema } from '../redis/keys.js';
 import { ContinuationCheck } from './continuation.js';
@@ -97,9 +97,13 @@ export class GatewayLimiter implements Limiter {
 
   async admit(request: AdmissionRequest): Promise<AdmissionResult> {
     const classified = request.classified;
-    if (!classified || classified.requests.length === 0) return { ok: true, headers: {} };
-    const continuations = await this.continuations.find(classified);
-    const charges = chargesFor(request, this.options.policies, (message) => continuations.has(message));
+    if (!classified || (classified.requests.length === 0 && classified.chargedNotifications.length === 0))
+      return { ok: true, headers: {} };
+    const verdict = await this.continuations.check(classified, request.user);
+    if (verdict.invalid) return invalidStateRefusal(verdict.invalid);
+    const charges = chargesFor(request, this.options.policies, (message) =>
+      verdict.continuations.has(message),
+    );
     return this.apply(charges, classified.requestIds, classified.batch);
   }
 
@@ -207,6 +211,20 @@ export class GatewayLimiter implements Limiter {
   private counter(charge: Charge): PolicyCounter {
     return this.counters.get(charge.policy.name) as PolicyCounter;
   }
+}
+
+/** The SDK's own answer to a state that fails verification: -32602, here with HTTP 400. */
+function invalidStateRefusal(message: JsonRpcMessage): Refusal {
+  return {
+    ok: false,
+    status: 400,
+    headers: { 'content-type': 'application/json' },
+    body: errorBody(
+      replyId(message),
+      RPC.invalidParams,
+      'Invalid params: requestState does not verify for this request (expired, or minted for another user, method, tool or arguments)',
+    ),
+  };
 }
 
 function unavailableRefusal(ids: JsonRpcId[], batch: boolean): Refusal {

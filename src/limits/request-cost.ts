@@ -10,10 +10,13 @@ export interface Charge {
 }
 
 /**
- * What a POST costs. Only JSON-RPC requests (messages with an id) count,
- * `initialize` included and each message of a batch; notifications and
- * responses (a client's answer to elicitation or sampling) never do, nor
- * do GET streams and DELETE. `isContinuation` names 2026-era requests that
+ * What a POST costs. JSON-RPC requests (messages with an id) count,
+ * `initialize` included and each message of a batch, and so do
+ * notifications outside the spec (one point each: see
+ * ClassifiedPost.chargedNotifications); the spec's own notifications
+ * (initialized, cancelled, progress, roots changed) and responses (a
+ * client's answer to elicitation or sampling) never do, nor do GET streams
+ * and DELETE. `isContinuation` names 2026-era requests that
  * only carry the answer to an `input_required` round already counted.
  */
 export function chargesFor(
@@ -21,7 +24,10 @@ export function chargesFor(
   policies: PolicySet,
   isContinuation: (message: JsonRpcMessage) => boolean = () => false,
 ): Charge[] {
-  const counted = (request.classified?.requests ?? []).filter((message) => !isContinuation(message));
+  const counted = [
+    ...(request.classified?.requests ?? []).filter((message) => !isContinuation(message)),
+    ...(request.classified?.chargedNotifications ?? []),
+  ];
   if (counted.length === 0) return [];
   // With --auth none there is no user: the client IP stands in for one.
   const subject = request.user ?? request.clientIp;

@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { OperationalError } from '../errors.js';
 import { findFreePort } from '../util/net.js';
 import { which } from '../util/process.js';
 
 export interface LocalRedis {
+  /** `redis://127.0.0.1:PORT`, with `:PASSWORD@` when the server requires one: a secret, redact it in logs. */
   url: string;
+  /** The password the server requires, if any. */
+  password?: string;
   port: number;
   pid: number;
   /** Stops the server by its pid (SIGTERM, then SIGKILL). Safe to call twice. */
@@ -13,8 +17,14 @@ export interface LocalRedis {
 
 export interface LocalRedisOptions {
   port?: number;
-  /** Extra arguments, e.g. ['--requirepass', 'secret']. */
+  /** Extra arguments, e.g. ['--maxmemory', '64mb']. */
   args?: string[];
+  /**
+   * Require a password (`requirepass`): a given one, or `true` for a fresh
+   * random one (32 bytes). It reaches redis-server on stdin as a config
+   * line, never in argv where every user of the machine could read it.
+   */
+  password?: string | true;
   binary?: string;
   readyTimeoutMs?: number;
 }
@@ -46,7 +56,10 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
 }
 
 async function launch(binary: string, port: number, options: LocalRedisOptions): Promise<LocalRedis> {
+  const password = options.password === true ? randomBytes(32).toString('hex') : options.password;
   const args = [
+    // `-`: the config file is stdin (the password travels there).
+    ...(password !== undefined ? ['-'] : []),
     '--port',
     String(port),
     '--bind',
@@ -61,12 +74,17 @@ async function launch(binary: string, port: number, options: LocalRedisOptions):
   ];
   // Its own process group: a terminal's Ctrl+C must not stop Redis under
   // workers that are still draining; whoever started it stops it by pid.
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(binary, args, {
+    stdio: [password !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  if (password !== undefined) child.stdin?.end(`requirepass ${password}\n`);
   await waitForReady(child, options.readyTimeoutMs ?? 10_000);
   const pid = child.pid ?? 0;
   let closed: Promise<void> | undefined;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: password !== undefined ? `redis://:${password}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
+    password,
     port,
     pid,
     close() {

@@ -14,9 +14,18 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/**
+ * Whether a host names loopback: `localhost`, an IPv4 literal in 127.0.0.0/8,
+ * `::1` or an IPv4-mapped loopback address. Compared exactly, never by
+ * prefix: `127.0.0.1.rebind.attacker.example` is a DNS name an attacker
+ * controls (the DNS-rebinding attack), not a loopback address.
+ */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1';
+  if (h === 'localhost' || h === '::1') return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+  return mapped !== null && net.isIPv4(mapped[1] as string) && mapped[1]!.startsWith('127.');
 }
 
 export function isLoopbackAddress(address: string | undefined): boolean {

@@ -1,34 +1,32 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import os from 'node:os';
-import {
-  createMcpHandler,
-  createRequestStateCodec,
-  isLegacyRequest,
-  type McpHttpHandler,
-} from '@modelcontextprotocol/server';
+import { createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { ClusterBus } from '../bus/cluster-bus.js';
 import { LocalClusterBus } from '../bus/cluster-bus.js';
 import { IpcClusterBus } from '../bus/ipc-bus.js';
 import { RedisClusterBus } from '../bus/redis-bus.js';
 import { attachWorkerCache, createWorkerCache } from '../cache/worker-cache.js';
 import type { ToolResultCache } from '../cache/tool-result-cache.js';
-import { generateClusterSecret, verifyIdentity } from '../cluster/identity.js';
+import { generateClusterSecret } from '../cluster/identity.js';
+import { WorkerRequestState } from '../cluster/request-state.js';
+import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/classify.js';
 import type { CacheConfig } from '../config/cluster-config.js';
 import type { Authenticator } from '../gateway/admission.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
-import { BodyTooLargeError, readBody } from '../http/body.js';
+import { BodyAbortedError, BodyTooLargeError, lingerAfterRefusal, readBody } from '../http/body.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
-import { writeJson } from '../http/json-response.js';
-import { listen, reachableHost } from '../http/listen.js';
+import { listen, reachableHost, serverOptions, type RequestTimeouts } from '../http/listen.js';
 import { HEADER } from '../protocol/headers.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import { closeRedis, connectRedis, type RedisClient } from '../redis/connection.js';
 import { KeySchema } from '../redis/keys.js';
-import { httpUrl, isLoopbackAddress } from '../util/net.js';
+import { httpUrl } from '../util/net.js';
 import { createDemoServerFactory } from './demo/demo-server.js';
 import { MemoryShopState, RedisShopState } from './demo/shop-state.js';
 import { sendWebResponse, toWebRequest } from './http-bridge.js';
 import { LegacySessions } from './legacy-sessions.js';
+import { serveWorkerOps } from './ops-endpoints.js';
+import { authInfoFor, identifyWorkerRequest } from './request-identity.js';
 import { ClusterServerEventBus } from './server-events.js';
 import { fromFactory, loadServerModule, type LoadedServer } from './server-loader.js';
 import type { ServerFactory, ServerFactoryContext } from './server-module.js';
@@ -66,13 +64,21 @@ export interface WorkerHostOptions {
    */
   drainTimeoutMs?: number;
   allowedHosts?: string[];
-  /** Bearer token for /metrics from non-loopback clients. */
+  /** Bearer token required for /metrics (from every client); without it, loopback clients only. */
   adminToken?: string;
+  /** Header and whole-request timeouts (default 15 s / 30 s). */
+  requestTimeouts?: RequestTimeouts;
   /** Tool-result cache (`--cache-*`); the demo shop has default TTLs when none are given. */
   cache?: CacheConfig;
   /**
-   * `--auth` for a worker reached without a gateway (nginx/HAProxy with
-   * --affinity session): checks requests that carry no signed identity.
+   * `--direct-workers`: serve requests that carry no gateway signature
+   * (clients reach this worker without a gateway). Default false: such
+   * requests get 403. See request-identity.ts.
+   */
+  acceptUnsigned?: boolean;
+  /**
+   * `--auth` for a direct worker (nginx/HAProxy with --affinity session):
+   * checks requests that carry no signed identity.
    */
   authenticator?: Authenticator;
 }
@@ -111,12 +117,12 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       : new LocalClusterBus();
 
   const secret = options.clusterSecret ?? generateClusterSecret();
-  const codec = createRequestStateCodec({ key: secret });
+  const requestState = new WorkerRequestState(secret);
   const context = (user: string | undefined, era: 'legacy' | 'modern'): ServerFactoryContext => ({
     workerId: options.id,
     era,
     user,
-    requestState: codec as ServerFactoryContext['requestState'],
+    requestState,
     bus,
   });
 
@@ -173,24 +179,6 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${rejected}`);
       return 'rejected';
     }
-    let user: string | undefined;
-    const identityHeader = req.headers[HEADER.identity];
-    if (identityHeader !== undefined) {
-      const verified = verifyIdentity(secret, String(identityHeader));
-      if (!verified.ok) {
-        sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${verified.reason}`);
-        return 'rejected';
-      }
-      user = verified.identity.user;
-    } else if (options.authenticator) {
-      const auth = await options.authenticator.authenticate(req);
-      if (!auth.ok) {
-        res.writeHead(auth.status, auth.headers);
-        res.end(auth.body);
-        return 'rejected';
-      }
-      user = auth.user;
-    }
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
       sendRpcError(res, 405, null, RPC.serverError, 'Method not allowed.', {
@@ -200,12 +188,13 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     }
     let body: Buffer | undefined;
     let parsedBody: unknown;
+    let classified: ClassifiedPost | undefined;
     if (method === 'POST') {
       try {
         body = await readBody(req, options.maxBodyBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          res.setHeader('connection', 'close');
+          lingerAfterRefusal(req, res);
           sendRpcError(
             res,
             413,
@@ -215,14 +204,41 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
           );
           return 'rejected';
         }
+        // Gone (or cut by the request timeout): nobody to answer.
+        if (error instanceof BodyAbortedError) {
+          res.destroy();
+          return 'rejected';
+        }
         throw error;
       }
+    }
+    // The identity is bound to the body, so it is checked once the body is in.
+    const identified = await identifyWorkerRequest(req, body, {
+      secret,
+      acceptUnsigned: options.acceptUnsigned === true,
+      authenticator: options.authenticator,
+    });
+    if (!identified.ok) {
+      res.writeHead(identified.status, identified.headers);
+      res.end(identified.body);
+      return 'rejected';
+    }
+    const user = identified.identity.user;
+    if (body !== undefined) {
       try {
         parsedBody = JSON.parse(body.toString('utf8'));
       } catch {
         sendRpcError(res, 400, null, RPC.parseError, 'Parse error: the body is not valid JSON');
         return 'rejected';
       }
+      // The gateway's classification: what it refuses, the worker refuses;
+      // the era it accounted the POST under is the era it is served in.
+      const outcome = classifyPost(req.headers, parsedBody);
+      if (isRejection(outcome)) {
+        sendRpcError(res, outcome.status, outcome.id, outcome.code, outcome.message);
+        return 'rejected';
+      }
+      classified = outcome;
     }
     // Draining: no new work (requests, streams); answers to the server's own
     // requests (elicitation) and notifications still reach the calls running here.
@@ -245,23 +261,33 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       if (!res.writableFinished) abort.abort();
     });
     const request = toWebRequest(req, body, origin, abort.signal);
-    const authInfo = { token: '', clientId: user ?? 'anonymous', scopes: [], extra: { user } };
+    const authInfo = authInfoFor(identified.identity);
     let era: 'legacy' | 'modern' = 'legacy';
     let response: Response;
-    const legacyRequest = modern ? await isLegacy(request, parsedBody, options.maxBodyBytes) : true;
+    const legacyRequest = !modern
+      ? true
+      : classified
+        ? classified.era === 'legacy'
+        : await isLegacy(request, parsedBody, options.maxBodyBytes);
+    // 2026 requestState is minted and verified for the request in hand (cluster/request-state.ts).
+    const single = classified && !classified.batch ? classified.messages[0] : undefined;
+    const inRequest = <T>(fn: () => Promise<T>): Promise<T> =>
+      single && typeof single.method === 'string'
+        ? requestState.run({ method: single.method, user, params: single.params }, fn)
+        : fn();
     if (modern && (stateless || !legacyRequest)) {
       // Stateless mode: the SDK's own stateless leg answers 2025 requests too.
       era = legacyRequest ? 'legacy' : 'modern';
-      response = await modern.fetch(request, { authInfo: authInfo as never, parsedBody });
+      response = await inRequest(() => modern.fetch(request, { authInfo: authInfo as never, parsedBody }));
     } else {
-      response = await legacy.handle(request, parsedBody, user, authInfo);
+      response = await inRequest(() => legacy.handle(request, parsedBody, user, authInfo));
     }
     metrics.requests.inc({ era, status: String(response.status) });
     await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
     return era;
   };
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverOptions(options.requestTimeouts), (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     res.setHeader(HEADER.instance, options.id);
     if (path === options.path) {
@@ -277,47 +303,18 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         });
       return;
     }
-    if (path === '/healthz') {
-      const status = draining ? 503 : 200;
-      writeJson(res, status, {
-        status: draining ? 'draining' : 'ok',
-        id: options.id,
-        pid: process.pid,
-        sessions: legacy.size,
-        inflight,
-        server: loaded.name,
-        sdk: loaded.sdk,
-      });
-      return;
-    }
-    if (path === '/readyz') {
-      // As the gateway: ready once Redis answered at least once; a later Redis
-      // blip degrades the worker (cache bypassed, bus reconnecting) but must
-      // not empty the Service or the proxy's pool.
-      const ready = !draining && (!redis || redisEverReady);
-      writeJson(res, ready ? 200 : 503, {
-        ready,
-        draining,
-        degraded: redis !== undefined && redis.status !== 'ready',
-        redis: redis ? redis.status : 'memory',
-      });
-      return;
-    }
-    if (path === '/metrics') {
-      const authorized =
-        isLoopbackAddress(req.socket.remoteAddress) ||
-        (options.adminToken !== undefined && req.headers.authorization === `Bearer ${options.adminToken}`);
-      if (!authorized) {
-        writeJson(res, 403, { error: 'metrics are served to loopback clients or with the admin token' });
-        return;
-      }
-      void metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(text);
-      });
-      return;
-    }
-    writeJson(res, 404, { error: `not found: ${path}` });
+    serveWorkerOps(req, res, path ?? '/', {
+      id: options.id,
+      draining: () => draining,
+      sessions: () => legacy.size,
+      inflight: () => inflight,
+      server: { name: loaded.name, sdk: loaded.sdk },
+      redisStatus: () => redis?.status,
+      redisEverReady: () => redisEverReady,
+      metrics,
+      hostPolicy,
+      adminToken: options.adminToken,
+    });
   });
   const port = await listen(server, options.port, options.host);
   origin = httpUrl(reachableHost(options.host), port);

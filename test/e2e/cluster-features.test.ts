@@ -14,7 +14,8 @@ import { waitUntil } from '../helpers/wait.js';
 describe('the demo shop through a real cluster (serve --instances 2)', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
-    cluster = await startServe(['--instances', '2', '--backend-latency', '0']);
+    // --direct-workers: one test drives the two workers' ports itself.
+    cluster = await startServe(['--instances', '2', '--backend-latency', '0', '--direct-workers']);
   });
   afterAll(async () => {
     await cluster?.stop();

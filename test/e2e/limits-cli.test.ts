@@ -114,7 +114,7 @@ describe('serve with auth and limits, and `mcp-scale limits` against it (real pr
     const worker = await startWorkerProcess({
       id: 'solo',
       prefix: 'limits-e2e:',
-      args: ['--auth', 'apikey', '--api-keys', apiKeys],
+      args: ['--auth', 'apikey', '--api-keys', apiKeys, '--direct-workers'],
     });
     try {
       const denied = await modernCall(worker.url, 1, 'get_user', {});

@@ -20,7 +20,8 @@ describe('mcp-scale serve: banner, ready file, state file, restart, clean shutdo
     expect(banner).toContain(`MCP endpoint  ${cluster.url}`);
     for (const worker of cluster.info.instances)
       expect(banner).toContain(`${worker.id} pid ${worker.pid} port ${worker.port}`);
-    expect(banner).toMatch(/Redis\s+private redis-server on redis:\/\/127\.0\.0\.1:\d+/);
+    // Password-protected, and the banner never shows the password.
+    expect(banner).toMatch(/Redis\s+private redis-server on redis:\/\/:\*\*\*@127\.0\.0\.1:\d+/);
   });
 
   it('writes the ready file and the state file', () => {

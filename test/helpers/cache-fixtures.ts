@@ -1,11 +1,10 @@
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { IdentitySigner } from '../../src/cluster/identity.js';
 import type { CacheConfig } from '../../src/config/cluster-config.js';
 import type { WorkerHost, WorkerHostOptions } from '../../src/worker/host.js';
 import type { ServerFactory } from '../../src/worker/server-module.js';
-import { TEST_SECRET, startTestWorkerHost } from './roles.js';
+import { startTestWorkerHost } from './roles.js';
 import { waitUntil } from './wait.js';
 
 /**
@@ -20,6 +19,8 @@ export async function startCacheWorker(
     // A generous cache timeout: on a loaded 2-core machine a 50 ms one makes
     // hit/miss assertions flaky. Tests of the bypass itself set it.
     cache: cacheConfig(),
+    // Cache tests call the worker directly (signAs gives a signed user when they need one).
+    acceptUnsigned: true,
     ...overrides,
   });
   await waitUntil(
@@ -32,11 +33,6 @@ export async function startCacheWorker(
 
 export function cacheConfig(partial: Partial<CacheConfig> = {}): CacheConfig {
   return { ttlMs: {}, scope: {}, force: [], timeoutMs: 1000, ...partial };
-}
-
-/** The signed identity header a gateway would send for this user (TEST_SECRET). */
-export function identityHeaders(user: string | undefined): Record<string, string> {
-  return { 'mcp-scale-identity': new IdentitySigner(TEST_SECRET).sign({ user }) };
 }
 
 /** How many times each tool's handler really ran (the backend calls), across every worker sharing it. */

@@ -5,6 +5,7 @@ import {
   Client as V2Client,
   StreamableHTTPClientTransport as V2Transport,
 } from '@modelcontextprotocol/client';
+import { signedIdentity } from './roles.js';
 
 export interface ConnectOptions {
   /** Extra request headers (auth, forwarded-for). */
@@ -16,10 +17,25 @@ export interface ConnectOptions {
   };
   /** Records every response's Mcp-Scale-Instance header. */
   instances?: string[];
+  /**
+   * Talk to a worker directly as a gateway would: every request carries the
+   * identity of this user (null: anonymous), signed for that request.
+   */
+  signAs?: string | null;
 }
 
-function recordingFetch(instances: string[] | undefined): typeof fetch {
+function recordingFetch(instances: string[] | undefined, signAs?: string | null): typeof fetch {
   return async (input, init) => {
+    if (signAs !== undefined) {
+      const headers = new Headers(init?.headers);
+      const signed = signedIdentity(signAs ?? undefined, {
+        method: init?.method ?? 'GET',
+        sessionId: headers.get('mcp-session-id') ?? undefined,
+        body: typeof init?.body === 'string' ? init.body : undefined,
+      });
+      for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+      init = { ...init, headers };
+    }
     const response = await fetch(input, init);
     const instance = response.headers.get('mcp-scale-instance');
     if (instances && instance) instances.push(instance);
@@ -39,7 +55,7 @@ export async function connectV1(url: string, options: ConnectOptions = {}): Prom
   );
   const transport = new V1Transport(new URL(url), {
     requestInit: { headers: options.headers ?? {} },
-    fetch: recordingFetch(options.instances),
+    fetch: recordingFetch(options.instances, options.signAs),
   });
   await client.connect(transport);
   return client;
@@ -57,7 +73,7 @@ export async function connectV2(url: string, options: ConnectOptions = {}): Prom
   );
   const transport = new V2Transport(new URL(url), {
     requestInit: { headers: options.headers ?? {} },
-    fetch: recordingFetch(options.instances),
+    fetch: recordingFetch(options.instances, options.signAs),
   });
   await client.connect(transport);
   return client;

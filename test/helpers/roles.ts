@@ -1,10 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { IdentitySigner } from '../../src/cluster/identity.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { startWorkerHost, type WorkerHost, type WorkerHostOptions } from '../../src/worker/host.js';
 import { waitForExit } from '../../src/util/process.js';
 import { CLI } from './cluster.js';
 
 export const TEST_SECRET = 'test-cluster-secret-0123456789-abcdefghijkl';
+
+/** The identity header a gateway would send (TEST_SECRET) for this user and exactly this request. */
+export function signedIdentity(
+  user: string | undefined,
+  request: { method?: string; sessionId?: string; body?: string },
+): Record<string, string> {
+  return {
+    'mcp-scale-identity': new IdentitySigner(TEST_SECRET).sign(
+      { user },
+      { method: request.method ?? 'POST', sessionId: request.sessionId, body: request.body },
+    ),
+  };
+}
 
 export interface WorkerProcess {
   id: string;

@@ -28,10 +28,11 @@ const userOf = (response: Awaited<ReturnType<typeof whoami>>) =>
 
 function hsToken(
   claims: Record<string, unknown>,
-  options: { secret?: string; expiresIn?: string | number } = {},
+  options: { secret?: string; expiresIn?: string | number | null } = {},
 ) {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
-  if (options.expiresIn !== undefined) jwt.setExpirationTime(options.expiresIn);
+  // Tokens expire unless a test asks for one that never does (null).
+  if (options.expiresIn !== null) jwt.setExpirationTime(options.expiresIn ?? '5m');
   return jwt.sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
 }
 
@@ -148,6 +149,16 @@ describe('authentication at the gateway (and at a worker without one)', () => {
         'the token signature does not verify',
       ],
       ['no sub', await hsToken({ iss: good.iss, aud: good.aud }), 'the token has no sub claim'],
+      [
+        'no exp (never expires)',
+        await hsToken(good, { expiresIn: null }),
+        'the token has no exp claim (--jwt-allow-no-exp accepts such tokens)',
+      ],
+      [
+        'a 10 KB sub',
+        await hsToken({ ...good, sub: 'x'.repeat(10_000) }),
+        "the token's sub claim is longer than 256 bytes",
+      ],
       ['not a JWT', 'not.a.jwt', 'the token is malformed'],
     ];
     for (const [name, token, description] of cases) {
@@ -204,6 +215,7 @@ describe('authentication at the gateway (and at a worker without one)', () => {
       authenticator: new ApiKeyAuthenticator(parseApiKeys(`${KEYS.alice} alice`), {
         resourceMetadata: METADATA,
       }),
+      acceptUnsigned: true,
     });
     const front = await startTestGateway({
       workers: [{ id: guarded.id, url: guarded.url }],
@@ -227,7 +239,7 @@ describe('authentication at the gateway (and at a worker without one)', () => {
       const forged = await post(
         guarded.url,
         { jsonrpc: '2.0', id: 1, method: 'tools/list' },
-        { 'mcp-scale-identity': 'v1.e30.bad' },
+        { 'mcp-scale-identity': 'v2.e30.bad' },
       );
       expect(forged.status).toBe(403);
     } finally {

@@ -102,7 +102,7 @@ describe('the tool-result cache in the worker host', () => {
       id: 'wp',
       redisUrl: redis.url,
       prefix,
-      args: ['--cache-ttl', 'get_product=90s', '--cache-timeout', '200ms'],
+      args: ['--cache-ttl', 'get_product=90s', '--cache-timeout', '200ms', '--direct-workers'],
     });
     try {
       await waitUntil(

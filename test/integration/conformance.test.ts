@@ -59,6 +59,8 @@ describe('conformance server fixture on a worker host, reached with an SDK 1.x c
       serverFactory: asServerModule,
       prefix: 'conformance-test:',
       maxBodyBytes: 4 * 1024 * 1024,
+      // Target (a): the suite talks to the worker itself.
+      acceptUnsigned: true,
     });
   });
   afterAll(async () => {

@@ -6,7 +6,7 @@ import type { LocalRedis } from '../../src/redis/local-server.js';
 import type { WorkerHost } from '../../src/worker/host.js';
 import { connectV1, jsonOf } from '../helpers/clients.js';
 import { startTestRedis } from '../helpers/redis.js';
-import { startTestGateway, TEST_SECRET, startTestWorkerHost } from '../helpers/roles.js';
+import { signedIdentity, startTestGateway, startTestWorkerHost } from '../helpers/roles.js';
 
 const PREFIX = 'protect:';
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -203,7 +203,10 @@ describe('gateway protections and bad input', () => {
   });
 
   it('strips a forged identity header: the worker sees an anonymous caller', async () => {
-    const forged = new IdentitySigner('an-attacker-does-not-know-the-real-secret!!').sign({ user: 'admin' });
+    const forged = new IdentitySigner('an-attacker-does-not-know-the-real-secret!!').sign(
+      { user: 'admin' },
+      { method: 'POST' },
+    );
     const client = await connectV1(gateway.url, { headers: { 'mcp-scale-identity': forged } });
     expect(jsonOf(await client.callTool({ name: 'get_user', arguments: {} })).user).toBeNull();
     await client.close();
@@ -211,18 +214,21 @@ describe('gateway protections and bad input', () => {
 
   it('a worker rejects an unsigned or badly signed identity with 403, and accepts a signed one', async () => {
     const worker = workers[0]!;
-    const bad = new IdentitySigner('some-other-secret-that-is-32-bytes-long').sign({ user: 'mallory' });
+    const body = JSON.stringify(initialize());
+    const bad = new IdentitySigner('some-other-secret-that-is-32-bytes-long').sign(
+      { user: 'mallory' },
+      { method: 'POST', body },
+    );
     for (const identity of ['alice', bad]) {
       const response = await raw(worker.url, {
         headers: { ...MCP_HEADERS, 'mcp-scale-identity': identity },
-        body: JSON.stringify(initialize()),
+        body,
       });
       expect(response.status).toBe(403);
     }
-    const good = new IdentitySigner(TEST_SECRET).sign({ user: 'alice' });
     const accepted = await raw(worker.url, {
-      headers: { ...MCP_HEADERS, 'mcp-scale-identity': good },
-      body: JSON.stringify(initialize()),
+      headers: { ...MCP_HEADERS, ...signedIdentity('alice', { body }) },
+      body,
     });
     expect(accepted.status).toBe(200);
   });

@@ -82,7 +82,8 @@ describe('a worker drains on SIGTERM', () => {
           id,
           redisUrl: redis.url,
           prefix: PREFIX,
-          args: ['--backend-latency', LATENCY, '--drain-timeout', '20s'],
+          // --direct-workers: the test also opens a session on the worker itself (its GET stream).
+          args: ['--backend-latency', LATENCY, '--drain-timeout', '20s', '--direct-workers'],
         }),
       ),
     );

@@ -10,9 +10,11 @@ import { startTestGateway, startTestWorkerHost } from '../helpers/roles.js';
 describe('worker host (memory mode, demo server)', () => {
   let worker: WorkerHost;
   beforeAll(async () => {
+    // Clients talk to this worker directly (a --direct-workers worker).
     worker = await startTestWorkerHost({
       id: 'w1',
       prefix: 'test:',
+      acceptUnsigned: true,
     });
   });
   afterAll(async () => {
@@ -58,6 +60,7 @@ describe('worker host with an SDK 1.x server module', () => {
         serverFactory: v1Factory,
         prefix: 'test:',
         sessions,
+        acceptUnsigned: true,
       });
       try {
         expect(worker.sdk).toBe('v1');

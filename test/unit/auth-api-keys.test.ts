@@ -12,13 +12,18 @@ describe('API keys file', () => {
       '# keys\nk-alice-1234 alice\n\n  k-bob-12345\tbob  \n',
     ]) {
       const auth = new ApiKeyAuthenticator(parseApiKeys(text));
+      // Verified: the credential stops at the gateway, the identity goes on.
       expect(await auth.authenticate(req({ 'x-api-key': 'k-alice-1234' }))).toEqual({
         ok: true,
         user: 'alice',
+        verified: true,
+        identity: { user: 'alice' },
       });
       expect(await auth.authenticate(req({ authorization: 'Bearer k-bob-12345' }))).toEqual({
         ok: true,
         user: 'bob',
+        verified: true,
+        identity: { user: 'bob' },
       });
       expect(await auth.authenticate(req({ 'x-api-key': 'k-carol-123' }))).toMatchObject({
         ok: false,

@@ -10,7 +10,8 @@ describe('the library entry point', () => {
     const config = library.defaultClusterConfig();
     expect(config).toMatchObject({ port: 8080, instances: 3, redis: 'auto', sessions: 'stateful' });
     const signer = new library.IdentitySigner('s'.repeat(32));
-    expect(library.verifyIdentity('s'.repeat(32), signer.sign({ user: 'alice' }))).toEqual({
+    const request = { method: 'POST', body: '{}' };
+    expect(library.verifyIdentity('s'.repeat(32), signer.sign({ user: 'alice' }, request), request)).toEqual({
       ok: true,
       identity: { user: 'alice' },
     });

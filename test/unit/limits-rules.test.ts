@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultClusterConfig, type LimitsConfig } from '../../src/config/cluster-config.js';
 import { UserError } from '../../src/errors.js';
 import type { AdmissionRequest } from '../../src/gateway/admission.js';
-import { classifyPost, isRejection } from '../../src/gateway/classify.js';
+import { classifyPost, isRejection } from '../../src/protocol/classify.js';
 import { bindingStanding, limitedBody, rateLimitHeaders } from '../../src/limits/headers.js';
 import { policyOfKey } from '../../src/limits/limit-keys.js';
 import { policiesFrom } from '../../src/limits/policies.js';

@@ -1,4 +1,4 @@
-import { oneOf, text } from './codecs.js';
+import { flagSwitch, oneOf, text } from './codecs.js';
 import { setting } from './types.js';
 
 /**
@@ -60,6 +60,15 @@ export const AUTH_SETTINGS = [
     help: 'required JWT audience',
     get: (c) => c.auth.jwtAudience,
     set: (c, v) => (c.auth.jwtAudience = v),
+  }),
+  setting({
+    name: 'jwtAllowNoExp',
+    codec: flagSwitch,
+    default: false,
+    roles: ['gateway', 'worker'],
+    help: 'accept JWTs without an exp claim (refused by default: they never expire)',
+    get: (c) => c.auth.jwtAllowNoExp,
+    set: (c, v) => (c.auth.jwtAllowNoExp = v),
   }),
   setting({
     name: 'resourceMetadata',

@@ -1,4 +1,4 @@
-import { duration, integer, oneOf, text } from './codecs.js';
+import { duration, flagSwitch, integer, oneOf, text } from './codecs.js';
 import { redactRedisUrl } from '../../redis/redact.js';
 import { setting } from './types.js';
 
@@ -75,6 +75,15 @@ export const TOPOLOGY_SETTINGS = [
     help: "demo server's simulated backend latency",
     get: (c) => c.backendLatencyMs,
     set: (c, v) => (c.backendLatencyMs = v),
+  }),
+  setting({
+    name: 'directWorkers',
+    codec: flagSwitch,
+    default: false,
+    roles: ['worker'],
+    help: 'workers serve requests no gateway signed (clients reach them directly); implied by serve --lb and gen with --affinity session|ip|none',
+    get: (c) => c.directWorkers,
+    set: (c, v) => (c.directWorkers = v),
   }),
   setting({
     name: 'sessions',

@@ -68,7 +68,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     if (key === undefined) return unauthorized(this.challenge);
     const user = this.users.get(digest(key));
     if (user === undefined) return unauthorized(this.challenge, { description: 'unknown API key' });
-    return { ok: true, user };
+    return { ok: true, user, verified: true, identity: { user } };
   }
 }
 

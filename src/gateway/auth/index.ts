@@ -26,6 +26,7 @@ export function createAuthenticator(auth: AuthConfig): Authenticator {
         jwksUrl: auth.jwksUrl,
         issuer: auth.jwtIssuer,
         audience: auth.jwtAudience,
+        allowNoExp: auth.jwtAllowNoExp,
       });
   }
 }

@@ -1,5 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
+import { MAX_USER_ID_BYTES, type Identity } from '../../cluster/identity.js';
 import { UserError } from '../../errors.js';
 import type { AuthResult, Authenticator } from '../admission.js';
 import {
@@ -18,7 +26,12 @@ export interface JwtOptions extends ChallengeOptions {
   audience?: string;
   /** Clock skew tolerated on exp/nbf, in seconds (default 5). */
   clockToleranceSec?: number;
+  /** Accept tokens without `exp` (`--jwt-allow-no-exp`); by default they are refused: they never expire. */
+  allowNoExp?: boolean;
 }
+
+/** Claims forwarded to the server as they are; the rest only when the whole set stays small. */
+const MAX_FORWARDED_CLAIMS_BYTES = 2048;
 
 /** Asymmetric algorithms accepted from a JWKS (never `none`, never HS* with a public key). */
 const JWKS_ALGORITHMS = [
@@ -72,6 +85,7 @@ export class JwtAuthenticator implements Authenticator {
       issuer: options.issuer,
       audience: options.audience,
       clockTolerance: options.clockToleranceSec ?? 5,
+      requiredClaims: options.allowNoExp ? [] : ['exp'],
     };
   }
 
@@ -83,7 +97,13 @@ export class JwtAuthenticator implements Authenticator {
       if (typeof payload.sub !== 'string' || payload.sub === '') {
         return unauthorized(this.options, { description: 'the token has no sub claim' });
       }
-      return { ok: true, user: payload.sub };
+      // The user id travels to workers in a header, keys limits and caches.
+      if (Buffer.byteLength(payload.sub) > MAX_USER_ID_BYTES) {
+        return unauthorized(this.options, {
+          description: `the token's sub claim is longer than ${MAX_USER_ID_BYTES} bytes`,
+        });
+      }
+      return { ok: true, user: payload.sub, verified: true, identity: identityOf(payload) };
     } catch (error) {
       if (error instanceof errors.JWKSTimeout || isFetchFailure(error)) {
         return verifierUnavailable('the JWKS endpoint did not answer');
@@ -93,12 +113,33 @@ export class JwtAuthenticator implements Authenticator {
   }
 }
 
+/** What the server is told about a verified token: user, scopes, client, and its claims when small. */
+function identityOf(payload: JWTPayload): Identity {
+  const scope = payload.scope ?? payload.scp;
+  const scopes =
+    typeof scope === 'string'
+      ? scope.split(' ').filter(Boolean)
+      : Array.isArray(scope)
+        ? scope.filter((s): s is string => typeof s === 'string')
+        : undefined;
+  const client = payload.client_id ?? payload.azp;
+  const claims =
+    Buffer.byteLength(JSON.stringify(payload)) <= MAX_FORWARDED_CLAIMS_BYTES ? payload : undefined;
+  return {
+    user: payload.sub,
+    ...(scopes ? { scopes: scopes.slice(0, 64) } : {}),
+    ...(typeof client === 'string' && client.length <= MAX_USER_ID_BYTES ? { clientId: client } : {}),
+    ...(claims ? { claims: claims as Record<string, unknown> } : {}),
+  };
+}
+
 function describe(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the token expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') return 'the token is for another audience';
     if (error.claim === 'iss') return 'the token is from another issuer';
     if (error.claim === 'nbf') return 'the token is not valid yet';
+    if (error.claim === 'exp') return 'the token has no exp claim (--jwt-allow-no-exp accepts such tokens)';
     return `the token's ${error.claim} claim is invalid`;
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature does not verify';

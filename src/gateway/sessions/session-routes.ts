@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { IdentitySigner } from '../../cluster/identity.js';
+import { identityClaim } from '../../cluster/identity.js';
 import { HEADER } from '../../protocol/headers.js';
 import { RPC } from '../../protocol/jsonrpc.js';
 import { readJsonRpcMessages } from '../../protocol/sse.js';
@@ -34,7 +34,6 @@ export class SessionRoutes {
     private readonly rehomer: Rehomer,
     private readonly forwarder: Forwarder,
     private readonly metrics: GatewayMetrics,
-    private readonly signer: IdentitySigner,
   ) {}
 
   /** A 2025 initialize: create the upstream session, then own the client-facing id. */
@@ -265,7 +264,7 @@ export class SessionRoutes {
     allowSameWorker = false,
   ): Promise<SessionRecord | undefined> {
     try {
-      const identity = { [HEADER.identity]: this.signer.sign({ user: record.user }) };
+      const identity = { [HEADER.identity]: identityClaim({ user: record.user }) };
       return await this.rehomer.rehome(record, identity, reason, allowSameWorker);
     } catch (error) {
       if (x) unavailable(x, `Session could not be moved to a healthy worker: ${(error as Error).message}`);

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { HEADER } from '../protocol/headers.js';
+import { HEADER } from './headers.js';
+import { CLIENT_NOTIFICATION_METHODS, methodLabel } from './mcp-methods.js';
 import {
   invalidMessageReason,
   isRequest,
@@ -7,7 +8,7 @@ import {
   type JsonRpcMessage,
   replyId,
   RPC,
-} from '../protocol/jsonrpc.js';
+} from './jsonrpc.js';
 
 export type Era = 'legacy' | 'modern';
 
@@ -22,7 +23,13 @@ export interface ClassifiedPost {
   requests: JsonRpcMessage[];
   requestIds: JsonRpcId[];
   isInitialize: boolean;
-  /** Metrics label: the method, `batch`, `notification` or `response`. */
+  /**
+   * Notifications outside the spec (`notifications/initialized`, progress,
+   * cancellation and roots changes are in it): each costs one point against
+   * the limits, so they cannot be used to make a server work for free.
+   */
+  chargedNotifications: JsonRpcMessage[];
+  /** Metrics label, from a bounded set: a spec method, `other`, `batch` or `response`. */
   label: string;
 }
 
@@ -47,7 +54,12 @@ function envelopeVersion(message: JsonRpcMessage): string | undefined {
 /**
  * Parses and classifies a POST body: one JSON-RPC message or a batch, its
  * wire era (a modern protocol-version header or a `_meta` envelope claim
- * makes it 2026-era), and what it asks for.
+ * makes it 2026-era; `initialize` is the 2025 handshake and always 2025-era,
+ * as the SDK serves it), and what it asks for.
+ *
+ * This is THE classification: the gateway accounts for a POST by it, and
+ * the worker host refuses and routes by the same function, so the two can
+ * never disagree on what a message is (which era, whether it is a request).
  */
 export function classifyPost(headers: IncomingHttpHeaders, parsed: unknown): ClassifiedPost | Rejection {
   const batch = Array.isArray(parsed);
@@ -66,11 +78,32 @@ export function classifyPost(headers: IncomingHttpHeaders, parsed: unknown): Cla
       };
     }
   }
+  if (nestingExceeds(parsed, MAX_JSON_DEPTH)) {
+    return {
+      status: 400,
+      code: RPC.invalidRequest,
+      message: `Invalid Request: the body nests deeper than ${MAX_JSON_DEPTH} levels`,
+      id: batch ? null : replyId(parsed as JsonRpcMessage),
+    };
+  }
   const typed = messages as JsonRpcMessage[];
+  // An `initialize` without an id would open a session whose id nobody is
+  // told and no limit counts: the spec makes initialize a request.
+  const idless = typed.find((message) => message.method === 'initialize' && !isRequest(message));
+  if (idless) {
+    return {
+      status: 400,
+      code: RPC.invalidRequest,
+      message: 'Invalid Request: initialize must be a request with an id, not a notification',
+      id: null,
+    };
+  }
+  const isInitialize = typed.some((message) => message.method === 'initialize');
   const headerVersion = headers[HEADER.protocolVersion];
   const modern =
-    isModernVersion(typeof headerVersion === 'string' ? headerVersion : undefined) ||
-    typed.some((message) => envelopeVersion(message) !== undefined);
+    !isInitialize &&
+    (isModernVersion(typeof headerVersion === 'string' ? headerVersion : undefined) ||
+      typed.some((message) => envelopeVersion(message) !== undefined));
   const requests = typed.filter(isRequest);
   const first = typed[0] as JsonRpcMessage;
   return {
@@ -79,15 +112,36 @@ export function classifyPost(headers: IncomingHttpHeaders, parsed: unknown): Cla
     batch,
     requests,
     requestIds: requests.map((message) => replyId(message)),
-    isInitialize: typed.some((message) => message.method === 'initialize'),
-    label: batch
-      ? 'batch'
-      : typeof first.method === 'string'
-        ? first.method
-        : first.id !== undefined && first.method === undefined
-          ? 'response'
-          : 'notification',
+    isInitialize,
+    chargedNotifications: typed.filter(
+      (message) =>
+        typeof message.method === 'string' &&
+        !isRequest(message) &&
+        !CLIENT_NOTIFICATION_METHODS.has(message.method),
+    ),
+    label: batch ? 'batch' : typeof first.method === 'string' ? methodLabel(first.method) : 'response',
   };
+}
+
+/**
+ * Deepest nesting a body may have. Real MCP traffic stays far below; 100,000
+ * levels overflowed the stack of recursive code downstream (validation,
+ * canonical JSON for cache keys) and came back as a 500 with a stack trace.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether a parsed JSON value nests deeper than `max` (iterative: no recursion to overflow). */
+export function nestingExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 export function isRejection(value: ClassifiedPost | Rejection): value is Rejection {

@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkOpsAccess } from '../http/admin-access.js';
+import type { HostPolicy } from '../http/host-validation.js';
+import { writeJson } from '../http/json-response.js';
+import type { WorkerMetrics } from './worker-metrics.js';
+
+/** What the operational endpoints report, read at request time. */
+export interface WorkerOpsState {
+  id: string;
+  draining(): boolean;
+  sessions(): number;
+  inflight(): number;
+  server: { name: string; sdk: 'v1' | 'v2' };
+  /** undefined: memory mode. */
+  redisStatus(): string | undefined;
+  /** Redis answered at least once since start (readiness survives later blips). */
+  redisEverReady(): boolean;
+  metrics: WorkerMetrics;
+  hostPolicy: HostPolicy;
+  adminToken?: string;
+}
+
+/**
+ * A worker's /healthz, /readyz and /metrics: behind the same Host/Origin
+ * check as the MCP endpoint (a rebinding page must not read pids either),
+ * and /metrics behind the admin token when one is set (else loopback only).
+ */
+export function serveWorkerOps(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  state: WorkerOpsState,
+): void {
+  const admin = path === '/metrics';
+  const refused = checkOpsAccess(req, state.hostPolicy, { required: admin, token: state.adminToken });
+  if (refused) return writeJson(res, refused.status, { error: refused.error });
+  const draining = state.draining();
+  if (path === '/healthz') {
+    return writeJson(res, draining ? 503 : 200, {
+      status: draining ? 'draining' : 'ok',
+      id: state.id,
+      pid: process.pid,
+      sessions: state.sessions(),
+      inflight: state.inflight(),
+      server: state.server.name,
+      sdk: state.server.sdk,
+    });
+  }
+  if (path === '/readyz') {
+    // As the gateway: ready once Redis answered at least once; a later Redis
+    // blip degrades the worker (cache bypassed, bus reconnecting) but must
+    // not empty the Service or the proxy's pool.
+    const redis = state.redisStatus();
+    const ready = !draining && (redis === undefined || state.redisEverReady());
+    return writeJson(res, ready ? 200 : 503, {
+      ready,
+      draining,
+      degraded: redis !== undefined && redis !== 'ready',
+      redis: redis ?? 'memory',
+    });
+  }
+  if (admin) {
+    void state.metrics.registry.metrics().then((text) => {
+      res.writeHead(200, { 'content-type': state.metrics.registry.contentType });
+      res.end(text);
+    });
+    return;
+  }
+  writeJson(res, 404, { error: `not found: ${path}` });
+}
