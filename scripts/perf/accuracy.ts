@@ -4,6 +4,7 @@ import autocannon from 'autocannon';
 import { BenchEngine } from '../../src/bench/engine.js';
 import { constantStages } from '../../src/bench/load-profile.js';
 import type { BenchReport } from '../../src/bench/report-schema.js';
+import type { ClientKind } from '../../src/bench/clients/era-connection.js';
 import type { BenchOptions, Era } from '../../src/bench/types.js';
 
 /**
@@ -12,9 +13,11 @@ import type { BenchOptions, Era } from '../../src/bench/types.js';
  *
  * Against a plain node:http JSON-RPC server (its own process, so its own
  * core on a 2-core machine) it measures:
- *   1. autocannon's ceiling, and the virtual users' ceiling (full SDK
- *      clients of each era), as calls/s and as calls per CPU-second of this
- *      process; the ratio VU / autocannon is the number to watch (target >= 0.5);
+ *   1. autocannon's ceiling, and the virtual users' ceiling with each client
+ *      (`--client sdk`: the full SDK clients; `--client lean`: the wire-level
+ *      client) of each era, as calls/s and as calls per CPU-second of this
+ *      process; the ratio VU / autocannon per CPU is the number to watch
+ *      (target >= 0.5). The clients alternate within one run;
  *   2. the open model against a server that answers after exactly 50 ms:
  *      p50 must read 50 ms (+-2 ms), not less.
  */
@@ -27,7 +30,8 @@ export interface AccuracyResult {
   seconds: number;
   connections: number;
   autocannon: CeilingResult;
-  virtualUsers: Record<Era, CeilingResult & { ratioToAutocannon: number; ratioPerCpu: number }>;
+  /** Keyed `sdk 2025`, `lean 2025`, `sdk 2026`, `lean 2026`. */
+  virtualUsers: Record<string, CeilingResult & { ratioToAutocannon: number; ratioPerCpu: number }>;
   openModel50ms: Record<
     Era,
     { ratePerSecond: number; p50: number; p90: number; p99: number; dropped: number }
@@ -107,9 +111,16 @@ async function autocannonCeiling(url: string, seconds: number, connections: numb
   return { callsPerSecond: value.requests.average, callsPerCpuSecond: value.requests.total / cpuSeconds };
 }
 
-function options(url: string, era: Era, model: BenchOptions['model'], durationMs?: number): BenchOptions {
+function options(
+  url: string,
+  era: Era,
+  model: BenchOptions['model'],
+  durationMs?: number,
+  client: ClientKind = 'sdk',
+): BenchOptions {
   return {
     url,
+    client,
     scenario: 'cache',
     model,
     mix: era === '2025' ? { '2025': 100, '2026': 0 } : { '2025': 0, '2026': 100 },
@@ -130,10 +141,11 @@ async function virtualUserCeiling(
   era: Era,
   seconds: number,
   clients: number,
+  client: ClientKind,
 ): Promise<CeilingResult> {
   const model = { kind: 'closed' as const, clients, thinkMinMs: 0, thinkMaxMs: 0 };
   const { value, cpuSeconds } = await withCpu(() =>
-    new BenchEngine(options(url, era, model, seconds * 1000), { url }).run(),
+    new BenchEngine(options(url, era, model, seconds * 1000, client), { url }).run(),
   );
   return {
     callsPerSecond: value.totals.iterationsPerSecond,
@@ -163,13 +175,15 @@ export async function measureAccuracy(seconds = 5, connections = 50): Promise<Ac
     const cannon = await autocannonCeiling(fast.url, seconds, connections);
     const virtualUsers = {} as AccuracyResult['virtualUsers'];
     for (const era of ['2025', '2026'] as const) {
-      await virtualUserCeiling(fast.url, era, 1, connections);
-      const vu = await virtualUserCeiling(fast.url, era, seconds, connections);
-      virtualUsers[era] = {
-        ...vu,
-        ratioToAutocannon: vu.callsPerSecond / cannon.callsPerSecond,
-        ratioPerCpu: vu.callsPerCpuSecond / cannon.callsPerCpuSecond,
-      };
+      for (const client of ['sdk', 'lean'] as const) {
+        await virtualUserCeiling(fast.url, era, 1, connections, client);
+        const vu = await virtualUserCeiling(fast.url, era, seconds, connections, client);
+        virtualUsers[`${client} ${era}`] = {
+          ...vu,
+          ratioToAutocannon: vu.callsPerSecond / cannon.callsPerSecond,
+          ratioPerCpu: vu.callsPerCpuSecond / cannon.callsPerCpuSecond,
+        };
+      }
     }
     fast.close();
     const slow = await startPlainServer(50);
@@ -198,7 +212,7 @@ export function formatAccuracy(result: AccuracyResult): string {
   ];
   for (const [era, vu] of Object.entries(result.virtualUsers)) {
     lines.push(
-      `virtual users ${era}    ${n(vu.callsPerSecond)}     ${n(vu.callsPerCpuSecond)}    ${vu.ratioToAutocannon.toFixed(2)}      ${vu.ratioPerCpu.toFixed(2)}`,
+      `${`VUs ${era}`.padEnd(22)}${n(vu.callsPerSecond)}     ${n(vu.callsPerCpuSecond)}    ${vu.ratioToAutocannon.toFixed(2)}      ${vu.ratioPerCpu.toFixed(2)}`,
     );
   }
   for (const [era, open] of Object.entries(result.openModel50ms)) {

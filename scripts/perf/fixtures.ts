@@ -1,6 +1,10 @@
 import { ManagedChild } from '../../src/cluster/managed-child.js';
-import { CLI_PATH } from '../../src/cluster/supervisor.js';
+import path from 'node:path';
 import { findFreePort, httpUrl } from '../../src/util/net.js';
+import { projectRoot } from '../project-root.js';
+
+/** bin/mcp-scale.js of this checkout: supervisor's CLI_PATH is relative to dist/, wrong from dist-dev/. */
+const CLI_PATH = path.join(projectRoot(import.meta.url), 'bin', 'mcp-scale.js');
 
 /** Processes the performance script measures: real roles, started like `serve` starts them. */
 export interface RoleProcess {

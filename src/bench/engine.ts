@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { createBenchHttpClient } from './clients/http-client.js';
-import { runClosedModel } from './load/closed-model.js';
+import { runClosedModel, type UserRun } from './load/closed-model.js';
+import { closedModelLoad, openModelLoad, summarise, type UserLoad } from './load/offered.js';
+import { sliceSize, usersAt } from './load/user-stages.js';
 import { runOpenModel } from './load/open-model.js';
 import { VuFactory } from './load/vu-factory.js';
-import { rateAt, totalDurationMs } from './load-profile.js';
+import { ArrivalSchedule, rateAt, totalDurationMs } from './load-profile.js';
 import { MetricsCollector, type LiveSnapshot } from './metrics.js';
 import { runRaw } from './raw-runner.js';
 import { buildReport } from './report.js';
-import type { BenchReport, ScenarioSummary } from './report-schema.js';
+import type { BenchReport, LoadSummary, ScenarioSummary } from './report-schema.js';
 import { RunControl } from './run-control.js';
 import { createScenario } from './scenarios/index.js';
 import type { Scenario } from './scenarios/scenario.js';
@@ -57,6 +59,7 @@ export class BenchEngine {
   private loadStartMs = 0;
   private factory: VuFactory | undefined;
   private stopRaw: (() => void) | undefined;
+  private userRuns: UserRun[] | undefined;
 
   constructor(
     readonly options: BenchOptions,
@@ -103,12 +106,15 @@ export class BenchEngine {
       clearInterval(ticker);
     }
     const metrics = this.metrics.result();
+    // The load window: a drain after the deadline is not time the load ran.
+    const loadEndMs = Math.min(control.clock(), control.deadlineMs);
+    const durationMs = Math.max(1, loadEndMs - this.loadStartMs);
     const report = buildReport({
       options,
       target,
       startedAt,
-      // The load window: a drain after the deadline is not time the load ran.
-      durationMs: Math.max(1, Math.min(control.clock(), control.deadlineMs) - this.loadStartMs),
+      durationMs,
+      load: this.loadSummary(metrics.latency.mean, loadEndMs, durationMs, metrics.iterations, summary),
       metrics,
       scenario: summary,
       dropped: control.dropped,
@@ -143,8 +149,10 @@ export class BenchEngine {
         clock: control.clock,
         record: (record) => this.record(record, scenario),
         signal: control.signal,
+        client: options.client ?? 'sdk',
       },
       options.seed,
+      options.userSlice,
     );
     this.factory = factory;
     await scenario.start?.({
@@ -158,15 +166,23 @@ export class BenchEngine {
     try {
       const model = options.model;
       if (model.kind === 'closed') {
-        await runClosedModel({
+        this.loadStartMs = control.clock();
+        if (model.stages) control.deadlineMs = this.loadStartMs + totalDurationMs(model.stages);
+        this.userRuns = await runClosedModel({
           control,
           factory,
           scenario,
-          clients: model.clients,
+          clients: sliceSize(model.clients, options.userSlice),
           thinkMinMs: model.thinkMinMs,
           thinkMaxMs: model.thinkMaxMs,
           gracefulStopMs: options.gracefulStopMs,
+          startMs: this.loadStartMs,
+          ...(model.stages ? { stages: model.stages } : {}),
         });
+        for (const run of this.userRuns) {
+          if (run.ended !== 'done' && run.ended !== 'running')
+            this.emit('log', `virtual user ${run.vu.index} stopped early: ${run.ended}`);
+        }
       } else {
         this.loadStartMs = await runOpenModel({
           control,
@@ -199,9 +215,77 @@ export class BenchEngine {
     });
   }
 
+  /** Offered versus achieved for the model that ran (load/offered.ts). */
+  private loadSummary(
+    meanLatencyMs: number,
+    loadEndMs: number,
+    durationMs: number,
+    iterations: number,
+    scenario: ScenarioSummary,
+  ): LoadSummary {
+    const { options } = this;
+    const model = options.model;
+    const users = this.userLoads(loadEndMs);
+    if (options.scenario === 'raw') {
+      const rate = scenario.name === 'raw' ? scenario.ratePerSecond : null;
+      return summarise({
+        model: 'raw',
+        offered: rate === null ? null : (rate * durationMs) / 1000,
+        achieved: iterations,
+        durationMs,
+        basis:
+          rate === null ? 'autocannon connections send back to back: no offered rate' : `${rate}/s x the run`,
+        perUser: [],
+        stoppedEarly: 0,
+      });
+    }
+    if (model.kind === 'closed') {
+      return closedModelLoad({
+        users,
+        thinkMinMs: model.thinkMinMs,
+        thinkMaxMs: model.thinkMaxMs,
+        meanLatencyMs,
+        budget: options.iterations,
+        durationMs,
+        timed: Number.isFinite(this.control.deadlineMs),
+      });
+    }
+    const schedule = new ArrivalSchedule(model.stages);
+    return openModelLoad({
+      scheduled: schedule.totalArrivals,
+      budget: options.iterations,
+      achieved: users.reduce((sum, user) => sum + user.iterations, 0),
+      durationMs,
+      users,
+      basis: `the arrival schedule: ${schedule.totalArrivals} arrivals over ${schedule.totalMs / 1000}s`,
+    });
+  }
+
+  private userLoads(loadEndMs: number): UserLoad[] {
+    const runs = new Map((this.userRuns ?? []).map((run) => [run.vu, run]));
+    return (this.factory?.all ?? []).map((vu) => {
+      const run = runs.get(vu);
+      const activeMs = (run?.windows ?? []).reduce(
+        (sum, w) => sum + Math.max(0, Math.min(w.endMs, loadEndMs) - Math.max(w.startMs, this.loadStartMs)),
+        0,
+      );
+      return {
+        vu: vu.index,
+        era: vu.era,
+        iterations: vu.completed,
+        activeMs,
+        setupMs: vu.setupMs,
+        retryWaitMs: run?.retryWaitMs ?? 0,
+        requestMs: vu.requestMs,
+        stoppedEarly: run !== undefined && run.ended !== 'done' && run.ended !== 'running',
+      };
+    });
+  }
+
   private plannedMs(): number | undefined {
     const model = this.options.model;
     if (model.kind === 'open') return totalDurationMs(model.stages);
+    if (model.stages) return totalDurationMs(model.stages);
     return this.options.durationMs;
   }
 
@@ -217,7 +301,10 @@ export class BenchEngine {
       plannedMs,
       progress: Math.min(1, Math.max(byTime, byCount)),
       targetRatePerSecond: model.kind === 'open' ? rateAt(model.stages, loadElapsed) : undefined,
-      virtualUsers: this.factory?.count ?? 0,
+      virtualUsers:
+        model.kind === 'closed' && model.stages
+          ? sliceSize(usersAt(model.stages, loadElapsed), this.options.userSlice)
+          : (this.factory?.count ?? 0),
       dropped: this.control.dropped,
       live,
     };

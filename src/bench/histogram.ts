@@ -57,6 +57,24 @@ export class LatencyHistogram {
     this.histogram.reset();
   }
 
+  /** The exact distribution, compressed and base64-encoded (what reports carry). */
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.histogram);
+  }
+
+  /** Adds an encoded distribution (from another process or report): exact, not averaged. */
+  addEncoded(encoded: string): void {
+    const other = hdr.decodeFromCompressedBase64(encoded);
+    this.histogram.add(other);
+    other.destroy();
+  }
+
+  static fromEncoded(encoded: readonly string[]): LatencyHistogram {
+    const histogram = new LatencyHistogram();
+    for (const one of encoded) histogram.addEncoded(one);
+    return histogram;
+  }
+
   /** Frees the histogram's memory (the JS implementation needs nothing, WASM would). */
   destroy(): void {
     this.histogram.destroy();
@@ -87,6 +105,15 @@ export class KeyedHistograms {
       this.byKey.set(key, histogram);
     }
     histogram.recordMs(latencyMs);
+  }
+
+  encoded(): Record<string, string> {
+    const result: Record<string, string> = {};
+    for (const key of [...this.byKey.keys()].sort()) {
+      const histogram = this.byKey.get(key);
+      if (histogram) result[key] = histogram.encode();
+    }
+    return result;
   }
 
   summaries(): Record<string, LatencySummary> {

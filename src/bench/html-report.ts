@@ -71,6 +71,8 @@ pre { background: #fff; border: 1px solid #ddd; padding: 8px; overflow-x: auto; 
 <h1>mcp-scale bench: ${escapeHtml(report.scenario.name)} <span id="verdict" class="${verdictClass}">${verdict}</span></h1>
 <p>${escapeHtml(report.target.url)}, started ${escapeHtml(report.startedAt)}, ran ${(report.durationMs / 1000).toFixed(1)} s,
 ${report.totals.requests} requests (${report.totals.requestsPerSecond} /s), ${report.totals.errors} errors.</p>
+<h2>Offered versus achieved load</h2>
+${loadSection(report)}
 <h2>Latency over time</h2>
 ${latencyChart}
 <h2>Throughput over time</h2>
@@ -87,6 +89,22 @@ ${verdicts(report)}
 </body>
 </html>
 `;
+}
+
+function loadSection(report: BenchReport): string {
+  const load = report.load;
+  const offered = load.offered.iterations === null ? 'n/a' : String(load.offered.iterations);
+  const ratio = load.achievedRatio === null ? 'n/a' : `${(load.achievedRatio * 100).toFixed(1)}%`;
+  const warnings = load.warnings
+    .map((warning) => `<p class="failed warning"><strong>Warning:</strong> ${escapeHtml(warning)}</p>`)
+    .join('\n');
+  return `<table id="load-table"><tr><th></th><th>iterations</th><th>per second</th></tr>
+<tr><td>offered</td><td>${offered}</td><td>${load.offered.perSecond ?? 'n/a'}</td></tr>
+<tr><td>achieved</td><td>${load.achieved.iterations}</td><td>${load.achieved.perSecond}</td></tr>
+<tr><td>achieved / offered</td><td class="${load.shortfall ? 'failed' : 'passed'}" colspan="2">${ratio}</td></tr>
+</table>
+<p>Offered: ${escapeHtml(load.offered.basis)}. Users: ${load.perUser.length}, stopped early: ${load.stoppedEarly}.</p>
+${warnings}`;
 }
 
 function latencyTable(report: BenchReport): string {

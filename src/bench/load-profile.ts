@@ -21,50 +21,74 @@ export function parsePerSecond(text: string, what = 'rate'): number {
 }
 
 /**
- * Stages separated by commas:
- *   `FROM-TO/UNIT:DURATION`  linear ramp, e.g. `0-200/s:30s`
- *   `RATE/UNIT:DURATION`     constant, e.g. `50/s:10s`
- *   `hold:DURATION`          keep the previous stage's final rate
+ * One stage syntax for both load models (documented once, in docs/bench.md
+ * "Stages"): stages separated by commas,
+ *   `FROM-TO:DURATION`  linear from FROM to TO, e.g. `0-200/s:30s` or `0-500:30s`
+ *   `LEVEL:DURATION`    constant, e.g. `50/s:10s` or `100:1m`
+ *   `hold:DURATION`     keep the previous stage's final level
+ * A level is an arrival rate (`--ramp`, open model: `200/s`) or a number of
+ * users (`--stages`, closed model: `500`); `parseLevel` reads one.
  */
-export function parseRamp(text: string): RateStage[] {
-  const stages: RateStage[] = [];
+export interface LevelStage {
+  from: number;
+  to: number;
+  durationMs: number;
+}
+
+export function parseStages(
+  text: string,
+  flag: string,
+  parseLevel: (text: string, unitFrom?: string) => number,
+): LevelStage[] {
+  const stages: LevelStage[] = [];
   for (const raw of text.split(',')) {
     const token = raw.trim();
     const colon = token.lastIndexOf(':');
     if (colon <= 0)
-      throw new UserError(`invalid --ramp stage '${token}': use FROM-TO/s:DURATION or hold:DURATION`);
+      throw new UserError(`invalid ${flag} stage '${token}': use FROM-TO:DURATION or hold:DURATION`);
     const head = token.slice(0, colon);
-    const durationMs = parseDuration(token.slice(colon + 1), '--ramp stage duration');
+    const durationMs = parseDuration(token.slice(colon + 1), `${flag} stage duration`);
     if (durationMs <= 0)
-      throw new UserError(`invalid --ramp stage '${token}': the duration must be longer than 0`);
+      throw new UserError(`invalid ${flag} stage '${token}': the duration must be longer than 0`);
     if (head === 'hold') {
       const previous = stages.at(-1);
-      if (!previous) throw new UserError(`invalid --ramp: 'hold' needs a stage before it`);
-      stages.push({ fromPerSecond: previous.toPerSecond, toPerSecond: previous.toPerSecond, durationMs });
+      if (!previous) throw new UserError(`invalid ${flag}: 'hold' needs a stage before it`);
+      stages.push({ from: previous.to, to: previous.to, durationMs });
       continue;
     }
     const ramp = /^(\d+(?:\.\d+)?)-(.+)$/.exec(head);
     if (ramp) {
-      const toPerSecond = parsePerSecond(ramp[2] ?? '', '--ramp stage');
-      const unit = (ramp[2] ?? '').slice((ramp[2] ?? '').indexOf('/'));
-      const fromPerSecond = parsePerSecond(`${ramp[1]}${unit}`, '--ramp stage');
-      stages.push({ fromPerSecond, toPerSecond, durationMs });
+      const to = parseLevel(ramp[2] ?? '');
+      stages.push({ from: parseLevel(ramp[1] ?? '', ramp[2]), to, durationMs });
     } else {
-      const perSecond = parsePerSecond(head, '--ramp stage');
-      stages.push({ fromPerSecond: perSecond, toPerSecond: perSecond, durationMs });
+      const level = parseLevel(head);
+      stages.push({ from: level, to: level, durationMs });
     }
   }
-  if (stages.every((stage) => stage.fromPerSecond === 0 && stage.toPerSecond === 0)) {
-    throw new UserError('invalid --ramp: every stage has a rate of 0');
+  if (stages.every((stage) => stage.from === 0 && stage.to === 0)) {
+    throw new UserError(`invalid ${flag}: every stage is 0`);
   }
   return stages;
+}
+
+/** `--ramp`: arrival-rate stages (`0-200/s:30s,hold:60s`); FROM takes TO's unit. */
+export function parseRamp(text: string): RateStage[] {
+  const level = (value: string, unitFrom?: string): number => {
+    const unit = unitFrom === undefined ? '' : unitFrom.slice(unitFrom.indexOf('/'));
+    return parsePerSecond(`${value}${unit}`, '--ramp stage');
+  };
+  return parseStages(text, '--ramp', level).map((stage) => ({
+    fromPerSecond: stage.from,
+    toPerSecond: stage.to,
+    durationMs: stage.durationMs,
+  }));
 }
 
 export function constantStages(perSecond: number, durationMs: number): RateStage[] {
   return [{ fromPerSecond: perSecond, toPerSecond: perSecond, durationMs }];
 }
 
-export function totalDurationMs(stages: readonly RateStage[]): number {
+export function totalDurationMs(stages: readonly { durationMs: number }[]): number {
   return stages.reduce((sum, stage) => sum + stage.durationMs, 0);
 }
 

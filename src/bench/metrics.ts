@@ -1,4 +1,5 @@
 import { KeyedHistograms, LatencyHistogram, type LatencySummary } from './histogram.js';
+import type { EncodedHistograms } from './report-schema.js';
 import { NO_INSTANCE, Timeline, type TimelineBucket } from './timeline.js';
 import { SETUP_METHODS, type Era, type ResponseRecord } from './types.js';
 
@@ -45,6 +46,7 @@ export interface MetricsResult {
   instances: Record<string, number>;
   eras: Record<Era, { requests: number; errors: number; protocolVersions: Record<string, number> }>;
   timeline: TimelineBucket[];
+  histograms: EncodedHistograms;
 }
 
 export interface LiveSnapshot {
@@ -196,6 +198,7 @@ export class MetricsCollector {
 
   result(): MetricsResult {
     const s = this.state;
+    const timeline = this.timeline.finish();
     return {
       firstAtMs: Number.isFinite(s.firstAtMs) ? s.firstAtMs : 0,
       lastAtMs: s.lastAtMs,
@@ -228,7 +231,16 @@ export class MetricsCollector {
       cache: { hits: s.hits, misses: s.misses, unmarked: s.unmarked, byTool: { ...this.cacheByTool } },
       instances: { ...this.instances },
       eras: structuredClone(this.eras),
-      timeline: this.timeline.finish(),
+      timeline,
+      histograms: {
+        encoding: 'hdr-compressed-base64',
+        unit: 'us',
+        all: this.all.encode(),
+        setup: this.setup.encode(),
+        byMethod: this.byMethod.encoded(),
+        byTool: this.byTool.encoded(),
+        timeline: this.timeline.encodedBuckets(),
+      },
     };
   }
 }

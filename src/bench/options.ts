@@ -1,9 +1,12 @@
 import { parseDuration } from '../config/duration.js';
 import type { RateSpec } from '../config/rate.js';
 import { UserError } from '../errors.js';
-import { constantStages, parsePerSecond, parseRamp } from './load-profile.js';
+import { constantStages, parsePerSecond, parseRamp, totalDurationMs } from './load-profile.js';
+import { constantUsers, parseUserStages, peakUsers } from './load/user-stages.js';
+import { checkProcs, resolveProcs } from './procs/split-options.js';
 import { readScript } from './scenarios/script.js';
 import { parseThreshold, type Threshold } from './thresholds.js';
+import type { UserStage } from './load/user-stages.js';
 import type { BenchOptions, Era, EraChoice, LoadModel, ScenarioName } from './types.js';
 
 /**
@@ -20,6 +23,14 @@ export interface BenchFlags {
   clients?: number;
   rate?: string;
   ramp?: string;
+  /** Closed model: users over time, in --ramp's syntax (`0-500:30s,hold:2m,500-0:10s`). */
+  stages?: string;
+  /** Closed model: start the users spread over this long (ms). */
+  rampUp?: number;
+  /** The virtual users' client: sdk (default) or lean. */
+  client?: 'sdk' | 'lean';
+  /** Load processes: a number, or `auto` (cores - 1). */
+  procs?: string;
   maxClients?: number;
   preAllocate?: number;
   /** ms */
@@ -88,8 +99,12 @@ export function resolveBenchPlan(flags: BenchFlags): BenchPlan {
   const durationMs =
     model.kind === 'open'
       ? undefined
-      : (flags.duration ?? (flags.iterations ? undefined : DEFAULT_DURATION_MS));
+      : model.stages
+        ? totalDurationMs(model.stages)
+        : (flags.duration ?? (flags.iterations ? undefined : DEFAULT_DURATION_MS));
   const capacity = resolveCapacity(flags);
+  const procs = resolveProcs(flags.procs);
+  checkProcs(procs, scenario, flags.findCapacity ?? false);
   const toolArgs = flags.args === undefined ? undefined : parseArgs(flags.args);
   const options: Omit<BenchOptions, 'url'> = {
     scenario,
@@ -113,8 +128,12 @@ export function resolveBenchPlan(flags: BenchFlags): BenchPlan {
     ...(flags.readyFile ? { readyFile: flags.readyFile } : {}),
     ...(flags.killAt !== undefined ? { killAtMs: flags.killAt } : {}),
     ...(flags.killInstance ? { killInstance: flags.killInstance } : {}),
+    procs,
+    client: flags.client ?? 'sdk',
     tickMs: 1000,
   };
+  if (flags.client && scenario === 'raw')
+    throw new UserError("--client picks the virtual users' client; raw drives autocannon");
   if (flags.expectLimit && scenario !== 'ratelimit')
     throw new UserError('--expect-limit goes with --scenario ratelimit');
   if ((flags.killAt !== undefined || flags.killInstance) && scenario !== 'failover') {
@@ -149,6 +168,8 @@ function resolveModel(flags: BenchFlags, scenario: ScenarioName): LoadModel {
   }
   const maxClients = flags.maxClients ?? (scenario === 'raw' ? (flags.clients ?? 10) : 100);
   if (flags.rate || flags.ramp || flags.findCapacity) {
+    if (flags.stages || flags.rampUp !== undefined)
+      throw new UserError('--stages and --ramp-up ramp users (closed model); --ramp ramps arrivals');
     if (flags.clients !== undefined && scenario !== 'raw') {
       throw new UserError(
         '--clients is the closed model; with --rate/--ramp size the pool with --max-clients',
@@ -170,7 +191,31 @@ function resolveModel(flags: BenchFlags, scenario: ScenarioName): LoadModel {
   if (flags.maxClients !== undefined && scenario !== 'raw')
     throw new UserError('--max-clients goes with --rate or --ramp');
   const [thinkMinMs, thinkMaxMs] = parseThink(flags.think ?? '0');
-  return { kind: 'closed', clients: flags.clients ?? 10, thinkMinMs, thinkMaxMs };
+  const stages = closedStages(flags, scenario);
+  const clients = stages ? peakUsers(stages) : (flags.clients ?? 10);
+  return { kind: 'closed', clients, thinkMinMs, thinkMaxMs, ...(stages ? { stages } : {}) };
+}
+
+/** Users over time: --stages, or --clients held for --duration (spread over --ramp-up). */
+function closedStages(flags: BenchFlags, scenario: ScenarioName): UserStage[] | undefined {
+  if (scenario === 'raw') {
+    if (flags.stages || flags.rampUp !== undefined)
+      throw new UserError('--stages and --ramp-up run virtual users; raw drives autocannon connections');
+    return undefined;
+  }
+  if (flags.stages) {
+    if (flags.clients !== undefined) throw new UserError('--stages sets the users: drop --clients');
+    if (flags.duration !== undefined) throw new UserError('--stages sets its own length: drop --duration');
+    if (flags.rampUp !== undefined) throw new UserError('--stages ramps users itself: drop --ramp-up');
+    return parseUserStages(flags.stages);
+  }
+  const durationMs = flags.duration ?? (flags.iterations ? undefined : DEFAULT_DURATION_MS);
+  if (durationMs === undefined) {
+    if (flags.rampUp !== undefined)
+      throw new UserError('--ramp-up needs --duration (the ramp is part of it)');
+    return undefined;
+  }
+  return constantUsers(flags.clients ?? 10, durationMs, flags.rampUp ?? 0);
 }
 
 function resolveMix(flags: BenchFlags, scenario: ScenarioName): Record<Era, number> {

@@ -121,6 +121,56 @@ const stageSchema = z
   .object({ fromPerSecond: z.number(), toPerSecond: z.number(), durationMs: z.number() })
   .strict();
 
+const userIterationsSchema = z
+  .object({
+    vu: count.describe('Virtual user number (unique within the report; merged reports renumber)'),
+    era: z.enum(['2025', '2026']),
+    iterations: count.describe('Iterations the user completed: a request and the think time after it'),
+    offered: z
+      .number()
+      .nullable()
+      .describe("Iterations the closed model's arithmetic expects from this user; null in the open model"),
+  })
+  .strict();
+
+export const loadSummarySchema = z
+  .object({
+    model: z.enum(['closed', 'open', 'raw']),
+    offered: z
+      .object({
+        iterations: z
+          .number()
+          .nullable()
+          .describe('Closed: users x active time / (think + latency); open: the arrivals scheduled'),
+        perSecond: z.number().nullable(),
+        basis: z.string().describe('The arithmetic, in words'),
+      })
+      .strict(),
+    achieved: z.object({ iterations: count, perSecond: z.number() }).strict(),
+    achievedRatio: z.number().nullable().describe('achieved / offered; gate with --threshold "achieved>95%"'),
+    shortfall: z.boolean().describe('achievedRatio below 95%'),
+    stoppedEarly: count.describe('Virtual users whose loop ended while they should still have run'),
+    warnings: z.array(z.string()),
+    perUser: z.array(userIterationsSchema),
+  })
+  .strict()
+  .describe('Offered versus achieved load');
+
+const encoded = z.string().describe('HdrHistogram, compressed and base64-encoded (microseconds)');
+
+export const histogramsSchema = z
+  .object({
+    encoding: z.literal('hdr-compressed-base64'),
+    unit: z.literal('us'),
+    all: encoded,
+    setup: encoded,
+    byMethod: z.record(z.string(), encoded),
+    byTool: z.record(z.string(), encoded),
+    timeline: z.array(encoded).describe('One per timeline entry, in the same order'),
+  })
+  .strict()
+  .describe('The exact latency distributions, so reports from many processes or machines merge exactly');
+
 export const capacitySchema = z
   .object({
     p99TargetMs: z.number(),
@@ -163,6 +213,12 @@ export const benchReportSchema = z
         clients: count.nullable(),
         maxClients: count.nullable(),
         stages: z.array(stageSchema).nullable(),
+        userStages: z
+          .array(z.object({ from: count, to: count, durationMs: z.number() }).strict())
+          .nullable()
+          .describe('Closed model: users over time (--stages, or --clients with --ramp-up)'),
+        procs: count.describe('Load processes the users were split across (--procs)'),
+        client: z.enum(['sdk', 'lean']).describe("The virtual users' client (--client)"),
         durationMs: z.number().nullable(),
         iterations: count.nullable(),
         thinkMs: z.object({ min: z.number(), max: z.number() }).strict(),
@@ -246,6 +302,8 @@ export const benchReportSchema = z
         })
         .strict(),
     ),
+    load: loadSummarySchema,
+    histograms: histogramsSchema,
     scenario: scenarioSchema,
     capacity: capacitySchema.nullable(),
     thresholds: z.array(
@@ -265,6 +323,9 @@ export const benchReportSchema = z
 export type BenchReport = z.infer<typeof benchReportSchema>;
 export type ScenarioSummary = z.infer<typeof scenarioSchema>;
 export type ScenarioCheck = z.infer<typeof checkSchema>;
+export type LoadSummary = z.infer<typeof loadSummarySchema>;
+export type UserIterations = z.infer<typeof userIterationsSchema>;
+export type EncodedHistograms = z.infer<typeof histogramsSchema>;
 export type CapacityResult = z.infer<typeof capacitySchema>;
 export type ThresholdResult = BenchReport['thresholds'][number];
 

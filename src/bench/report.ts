@@ -1,5 +1,6 @@
+import { sliceSize } from './load/user-stages.js';
 import type { MetricsResult } from './metrics.js';
-import { REPORT_VERSION, type BenchReport, type ScenarioSummary } from './report-schema.js';
+import { REPORT_VERSION, type BenchReport, type LoadSummary, type ScenarioSummary } from './report-schema.js';
 import type { BenchOptions, BenchTarget, Era } from './types.js';
 
 /**
@@ -17,6 +18,8 @@ export interface ReportInput {
   dropped: number;
   interrupted: number;
   virtualUsers: Record<Era, number>;
+  /** Offered versus achieved (load/offered.ts). */
+  load: LoadSummary;
 }
 
 export function generatorVersion(): string {
@@ -41,9 +44,20 @@ export function buildReport(input: ReportInput): BenchReport {
       model: model.kind,
       era: options.mix['2025'] === 100 ? '2025' : options.mix['2026'] === 100 ? '2026' : 'mixed',
       mix: { ...options.mix },
-      clients: model.kind === 'closed' ? model.clients : null,
+      // With --procs, each process reports its own share; the merge adds them back up.
+      clients: model.kind === 'closed' ? sliceSize(model.clients, options.userSlice) : null,
       maxClients: model.kind === 'open' ? model.maxClients : null,
       stages: model.kind === 'open' ? model.stages.map((stage) => ({ ...stage })) : null,
+      userStages:
+        model.kind === 'closed' && model.stages
+          ? model.stages.map((stage) => ({
+              from: sliceSize(stage.from, options.userSlice),
+              to: sliceSize(stage.to, options.userSlice),
+              durationMs: stage.durationMs,
+            }))
+          : null,
+      procs: options.procs ?? 1,
+      client: options.client ?? 'sdk',
       durationMs: options.durationMs ?? null,
       iterations: options.iterations ?? null,
       thinkMs:
@@ -81,6 +95,8 @@ export function buildReport(input: ReportInput): BenchReport {
     instances: metrics.instances,
     eras: { '2025': era('2025'), '2026': era('2026') },
     timeline: metrics.timeline,
+    load: input.load,
+    histograms: metrics.histograms,
     scenario: input.scenario,
     capacity: null,
     thresholds: [],

@@ -12,6 +12,7 @@ import { withBenchTarget, type ClusterStarter, type SpawnRequest } from './spawn
 import { formatSummary } from './summary-table.js';
 import { applyThresholds, failureLines } from './thresholds.js';
 import type { BenchTarget } from './types.js';
+import type { BenchEventSource } from '../ui/bench-view-model.js';
 
 /**
  * `mcp-scale bench` as a library call: resolve the flags, find the target,
@@ -41,6 +42,15 @@ export async function runBenchCommand(flags: BenchFlags, io: BenchIo): Promise<B
     io.startCluster,
     (target) => runPlan(plan, target, io),
   );
+  return finishReport(report, plan, io);
+}
+
+/** Judges the thresholds, writes the outputs (before the verdict, so a failing CI run keeps them), then fails. */
+export function finishReport(
+  report: BenchReport,
+  plan: Pick<BenchPlan, 'thresholds' | 'output'>,
+  io: Pick<BenchIo, 'stdout'>,
+): BenchReport {
   applyThresholds(report, plan.thresholds);
   writeOutputs(report, plan, io);
   if (!report.passed) throw new ThresholdError(failureLines(report.thresholds));
@@ -54,7 +64,8 @@ async function spawnConfig(flags: SettingInputs, configFile: string | undefined)
   return { config };
 }
 
-type Display = (engine: BenchEngine) => { close(): void };
+type Display = (engine: BenchEventSource) => { close(): void };
+type RunningBench = BenchEventSource & { stop(): void };
 
 /** The dashboard on a TTY, plain lines otherwise, nothing with --json; loaded before the run starts. */
 async function loadDisplay(plan: BenchPlan, io: BenchIo): Promise<Display | undefined> {
@@ -70,13 +81,13 @@ async function loadDisplay(plan: BenchPlan, io: BenchIo): Promise<Display | unde
 async function runPlan(plan: BenchPlan, target: BenchTarget, io: BenchIo): Promise<BenchReport> {
   const options = { ...plan.options, url: target.url };
   const display = await loadDisplay(plan, io);
-  let current: { engine: BenchEngine; display?: { close(): void } } | undefined;
+  let current: { engine: RunningBench; display?: { close(): void } } | undefined;
   let interrupted = false;
   const onInterrupt = (): void => {
     interrupted = true;
     current?.engine.stop();
   };
-  const attach = (engine: BenchEngine): void => {
+  const attach = (engine: RunningBench): void => {
     current?.display?.close();
     current = { engine, ...(display ? { display: display(engine) } : {}) };
   };
@@ -88,7 +99,11 @@ async function runPlan(plan: BenchPlan, target: BenchTarget, io: BenchIo): Promi
         stopped: () => interrupted,
       });
     }
-    const engine = new BenchEngine(options, target);
+    const procs = options.procs ?? 1;
+    const engine =
+      procs > 1
+        ? new (await import('./procs/procs-engine.js')).ProcsEngine(options, target, procs)
+        : new BenchEngine(options, target);
     attach(engine);
     return await engine.run();
   } finally {
@@ -97,7 +112,11 @@ async function runPlan(plan: BenchPlan, target: BenchTarget, io: BenchIo): Promi
   }
 }
 
-function writeOutputs(report: BenchReport, plan: BenchPlan, io: BenchIo): void {
+function writeOutputs(
+  report: BenchReport,
+  plan: Pick<BenchPlan, 'output'>,
+  io: Pick<BenchIo, 'stdout'>,
+): void {
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (plan.output.out) fs.writeFileSync(plan.output.out, json);
   if (plan.output.html) fs.writeFileSync(plan.output.html, renderHtmlReport(report));

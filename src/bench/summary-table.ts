@@ -22,6 +22,7 @@ export function formatSummary(report: BenchReport): string {
   lines.push(
     `errors     ${num(totals.errors)} (${pct(totals.errorRate)})   dropped ${num(totals.dropped)}   interrupted ${num(totals.interrupted)}`,
   );
+  lines.push(...loadLines(report));
   lines.push('');
   lines.push(...latencyTable(report));
   lines.push('');
@@ -62,6 +63,22 @@ export function formatSummary(report: BenchReport): string {
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Offered versus achieved, and a loud line for every way the load fell short. */
+function loadLines(report: BenchReport): string[] {
+  const load = report.load;
+  const offered =
+    load.offered.iterations === null
+      ? 'not defined'
+      : `${num(Math.round(load.offered.iterations))} iterations (${rate(load.offered.perSecond ?? 0)})`;
+  const ratio = load.achievedRatio === null ? '' : ` = ${pct(load.achievedRatio)} of offered`;
+  const lines = [
+    `offered    ${offered}   ${load.offered.basis}`,
+    `achieved   ${num(load.achieved.iterations)} iterations (${rate(load.achieved.perSecond)})${ratio}`,
+  ];
+  for (const warning of load.warnings) lines.push(`WARNING    ${warning}`);
+  return lines;
 }
 
 function latencyTable(report: BenchReport): string[] {

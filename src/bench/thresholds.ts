@@ -9,7 +9,8 @@ import type { BenchReport, ThresholdResult } from './report-schema.js';
  *
  * Latency metrics (p50 p90 p99 p99.9 max mean min; UNIT us|ms|s, required;
  * filter {tool=NAME} or {method=NAME}); ratios (errors, cache_hit_ratio,
- * dropped_ratio; UNIT %, bare = a fraction; errors takes {kind=http_429});
+ * dropped_ratio, achieved = achieved/offered iterations; UNIT %, bare = a
+ * fraction; errors takes {kind=http_429});
  * rates (rps, throughput; UNIT /s optional); counts (bare whole numbers).
  */
 type Unit = 'ms' | 'ratio' | 'per_second' | 'count';
@@ -54,6 +55,7 @@ const COUNTS: Record<string, Reader> = {
   cache_hits: (r) => r.cache.hits,
   cache_misses: (r) => r.cache.misses,
   checks_failed: (r) => r.scenario.checks.filter((check) => !check.passed).length,
+  users_stopped_early: (r) => r.load.stoppedEarly,
 };
 
 const RATIOS: Record<string, Reader> = {
@@ -64,6 +66,8 @@ const RATIOS: Record<string, Reader> = {
         : 0
       : r.totals.errorRate,
   cache_hit_ratio: (r) => r.cache.hitRatio,
+  /** Achieved iterations over offered ones (null when nothing was offered: raw without a rate). */
+  achieved: (r) => r.load.achievedRatio,
   dropped_ratio: (r) => {
     const attempted = r.totals.iterations + r.totals.dropped;
     return attempted > 0 ? r.totals.dropped / attempted : 0;

@@ -23,6 +23,8 @@ export const NO_INSTANCE = '(none)';
 
 export class Timeline {
   private readonly closed: TimelineBucket[] = [];
+  /** Each closed second's exact distribution, for merging reports. */
+  private readonly encoded: string[] = [];
   private readonly histogram = new LatencyHistogram();
   private open: TimelineBucket | undefined;
 
@@ -44,6 +46,7 @@ export class Timeline {
       const bucket = this.open;
       const summary = this.histogram.summary();
       Object.assign(bucket, { p50: summary.p50, p90: summary.p90, p99: summary.p99, max: summary.max });
+      this.encoded.push(this.histogram.encode());
       this.histogram.reset();
       this.closed.push(bucket);
       this.open = undefined;
@@ -53,6 +56,7 @@ export class Timeline {
     if (last) {
       for (let s = last.second + 1; s < second && (!this.open || s < this.open.second); s++) {
         this.closed.push(emptyBucket(s));
+        this.encoded.push(EMPTY_ENCODED);
       }
     }
   }
@@ -67,8 +71,15 @@ export class Timeline {
     if (this.open) this.closeBefore(this.open.second + 1);
     return [...this.closed];
   }
+
+  /** The encoded histogram of each bucket `finish()` returned, in order. */
+  encodedBuckets(): string[] {
+    return [...this.encoded];
+  }
 }
 
-function emptyBucket(second: number): TimelineBucket {
+const EMPTY_ENCODED = new LatencyHistogram().encode();
+
+export function emptyBucket(second: number): TimelineBucket {
   return { second, requests: 0, errors: 0, limited: 0, p50: 0, p90: 0, p99: 0, max: 0, byInstance: {} };
 }

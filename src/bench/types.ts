@@ -1,3 +1,6 @@
+import type { UserStage } from './load/user-stages.js';
+import type { UserSlice } from './load/vu-factory.js';
+
 /**
  * Types shared by the bench engine, its scenarios, the report and the
  * display. The engine produces ResponseRecords; everything else (metrics,
@@ -95,7 +98,15 @@ export interface RateStage {
 }
 
 export type LoadModel =
-  | { kind: 'closed'; clients: number; thinkMinMs: number; thinkMaxMs: number }
+  | {
+      kind: 'closed';
+      /** The most users at once (the peak of `stages`). */
+      clients: number;
+      thinkMinMs: number;
+      thinkMaxMs: number;
+      /** Users over time; absent when only --iterations bounds the run (all users from the start). */
+      stages?: UserStage[];
+    }
   | { kind: 'open'; stages: RateStage[]; maxClients: number; preAllocate: number };
 
 /** Fully resolved options the engine runs with (the CLI builds these). */
@@ -125,6 +136,12 @@ export interface BenchOptions {
   killInstance?: string;
   /** mixed: include the 1 s streamed report (default true; find-capacity leaves it out). */
   slowCalls?: boolean;
+  /** The client virtual users run: the MCP SDKs (default) or the lean wire client. */
+  client?: 'sdk' | 'lean';
+  /** Load processes the users are split across (--procs; 1 = this process only). */
+  procs?: number;
+  /** Inside one of those processes: which users are its own. */
+  userSlice?: UserSlice;
   /** How often the engine emits `tick` events. */
   tickMs: number;
 }

@@ -15,7 +15,9 @@ export function buildProgram(): Command {
     )
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)
-    .configureHelp({ showGlobalOptions: false, sortSubcommands: false });
+    .configureHelp({ showGlobalOptions: false, sortSubcommands: false })
+    // A command's options end at its subcommand (`bench --json` vs `bench merge --json`).
+    .enablePositionalOptions();
   registerCommands(program);
   applyErrorPolicy(program);
   return program;

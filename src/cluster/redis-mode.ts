@@ -1,6 +1,7 @@
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { OperationalError } from '../errors.js';
 import { closeRedis, connectRedis, redactRedisUrl, waitForRedis } from '../redis/connection.js';
+import { startLocalRedisHa, type LocalRedisHa } from '../redis/local-ha.js';
 import { findRedisServer, startLocalRedis, type LocalRedis } from '../redis/local-server.js';
 
 /**
@@ -8,21 +9,50 @@ import { findRedisServer, startLocalRedis, type LocalRedis } from '../redis/loca
  *  - `url`: named with --redis (or the config file);
  *  - `env`: REDIS_URL;
  *  - `private`: a redis-server serve started itself on a free port (and stops);
+ *  - `ha`: `--redis ha`, a private primary, replica and three sentinels (and stops them);
  *  - `memory`: no Redis at all, single-node in-memory mode.
  * It never silently shares a Redis the user did not name.
  */
-export type RedisMode = 'url' | 'env' | 'private' | 'memory';
+export type RedisMode = 'url' | 'env' | 'private' | 'ha' | 'memory';
 
 export interface ServeRedis {
   mode: RedisMode;
   url?: string;
   local?: LocalRedis;
+  ha?: LocalRedisHa;
+  /** Every process serve started for Redis (reaped by the next run if serve was SIGKILLed). */
+  pids: number[];
+  /** A folder serve created for them (sentinel config files), removed with them. */
+  dir?: string;
+  close(): Promise<void>;
   /** What the banner says about it. */
   description: string;
 }
 
 export async function resolveServeRedis(config: ClusterConfig, env = process.env): Promise<ServeRedis> {
   if (config.redis === 'memory') return memory('--redis memory');
+  if (config.redis === 'ha') {
+    if (!findRedisServer())
+      throw new OperationalError(
+        '--redis ha needs redis-server on PATH (it also runs the sentinels)',
+        'REDIS_MISSING',
+      );
+    const ha = await startLocalRedisHa();
+    const redacted = redactRedisUrl(ha.url);
+    return {
+      mode: 'ha',
+      url: ha.url,
+      ha,
+      pids: ha.pids(),
+      dir: ha.dir,
+      close: () => ha.close(),
+      description: [
+        `private Sentinel-managed Redis ${redacted} (stopped with serve)`,
+        `                primary pid ${ha.primary.pid} port ${ha.primary.port}, replica pid ${ha.replica.pid} port ${ha.replica.port}`,
+        `                sentinels ${ha.sentinels.map((s) => `pid ${s.pid} port ${s.port}`).join(', ')}`,
+      ].join('\n'),
+    };
+  }
   if (config.redis !== 'auto') return checked('url', config.redis);
   if (env.REDIS_URL) return checked('env', env.REDIS_URL);
   if (findRedisServer()) {
@@ -33,6 +63,8 @@ export async function resolveServeRedis(config: ClusterConfig, env = process.env
       mode: 'private',
       url: local.url,
       local,
+      pids: [local.pid],
+      close: () => local.close(),
       description: `private redis-server on ${redactRedisUrl(local.url)} (pid ${local.pid}, password-protected, stopped with serve)`,
     };
   }
@@ -42,6 +74,8 @@ export async function resolveServeRedis(config: ClusterConfig, env = process.env
 function memory(why: string): ServeRedis {
   return {
     mode: 'memory',
+    pids: [],
+    close: async () => {},
     description: `single-node in-memory mode (${why}): sessions and limits live in the gateway, caches per worker; nothing is shared beyond this machine`,
   };
 }
@@ -60,5 +94,11 @@ async function checked(mode: 'url' | 'env', url: string): Promise<ServeRedis> {
   } finally {
     await closeRedis(client);
   }
-  return { mode, url, description: `${redactRedisUrl(url)}${mode === 'env' ? ' (REDIS_URL)' : ''}` };
+  return {
+    mode,
+    url,
+    pids: [],
+    close: async () => {},
+    description: `${redactRedisUrl(url)}${mode === 'env' ? ' (REDIS_URL)' : ''}`,
+  };
 }

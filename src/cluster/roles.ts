@@ -18,6 +18,10 @@ import { closeOnSignals, signalFailed, signalReady, type ReadyMessage } from './
 /** A role's Redis: the flag, else REDIS_URL, else memory. Roles never start a Redis. */
 export function roleRedisUrl(config: ClusterConfig, env = process.env): string | undefined {
   if (config.redis === 'memory') return undefined;
+  if (config.redis === 'ha')
+    throw new UserError(
+      '--redis ha is for serve (it starts a private Sentinel-managed Redis); give a role the redis-sentinel:// URL',
+    );
   if (config.redis === 'auto') return env.REDIS_URL || undefined;
   return config.redis;
 }

@@ -18,6 +18,10 @@ export interface ClusterState {
   readyFile?: string;
   /** A private redis-server this supervisor started: stopped by the next run if the supervisor was killed. */
   privateRedisPid?: number;
+  /** Every private Redis process (`--redis ha`: primary, replica, sentinels), reaped the same way. */
+  privateRedisPids?: number[];
+  /** Their folder (sentinel config files), removed when they are reaped. */
+  privateRedisDir?: string;
 }
 
 export function stateHome(env = process.env): string {
@@ -69,14 +73,19 @@ export function findRunningCluster(env = process.env): ClusterState | undefined 
  * redis-server would linger: stop it, if that pid is still a redis-server.
  */
 function reapAbandoned(state: ClusterState, file: string): void {
-  const pid = state.privateRedisPid;
-  if (pid && isProcessAlive(pid)) {
+  const pids = new Set([
+    ...(state.privateRedisPid ? [state.privateRedisPid] : []),
+    ...(state.privateRedisPids ?? []),
+  ]);
+  for (const pid of pids) {
+    if (!isProcessAlive(pid)) continue;
     let command = '';
     try {
       command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
       // not Linux, or gone: leave it
     }
+    // Sentinels run as `redis-server … [sentinel]` too.
     if (command.includes('redis-server')) {
       try {
         process.kill(pid, 'SIGTERM');
@@ -85,5 +94,8 @@ function reapAbandoned(state: ClusterState, file: string): void {
       }
     }
   }
+  // Only a folder serve created for this purpose (a mkdtemp under the temp dir).
+  if (state.privateRedisDir && path.basename(state.privateRedisDir).startsWith('mcp-scale-ha-'))
+    fs.rmSync(state.privateRedisDir, { recursive: true, force: true });
   fs.rmSync(file, { force: true });
 }

@@ -8,7 +8,7 @@ import type { RunningLoadBalancer } from '../gen/run-lb.js';
 import { roleInvocation, withoutSettingEnv } from '../config/settings/role-invocation.js';
 import { generateClusterSecret } from './identity.js';
 import { ManagedChild } from './managed-child.js';
-import { resolveServeRedis, type RedisMode } from './redis-mode.js';
+import { resolveServeRedis, type RedisMode, type ServeRedis } from './redis-mode.js';
 import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
 
 export interface StartClusterOptions {
@@ -27,12 +27,21 @@ export interface ReadyInfo {
   /** What MCP clients connect to (the load balancer when --lb). */
   url: string;
   gateway: { url: string; pid: number; port: number };
-  redis: { mode: RedisMode; url?: string };
+  redis: ReadyRedis;
   instances: { id: string; pid: number; port: number; url: string }[];
   lb?: { kind: string; affinity: string; url: string; pid: number };
   sessions: 'stateful' | 'stateless';
   server: string;
   prefix: string;
+}
+
+/** The ready file's `redis`: with `--redis ha`, each process serve started, in its current role. */
+export interface ReadyRedis {
+  mode: RedisMode;
+  url?: string;
+  primary?: { pid: number; port: number };
+  replica?: { pid: number; port: number };
+  sentinels?: { pid: number; port: number }[];
 }
 
 export interface RunningCluster {
@@ -81,10 +90,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const cleanup = async () => {
     await balancer?.close();
     await gateway?.stop(config.drainTimeoutMs + 2000);
-    // The gateway is gone, so workers have nothing in flight and leave at once;
+    // The gateways are gone, so workers have nothing in flight and leave at once;
     // the margin only keeps SIGKILL from racing a drain that is finishing.
     await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs + 2000)));
-    await redis.local?.close();
+    await redis.close();
   };
 
   try {
@@ -176,7 +185,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const info = (): ReadyInfo => ({
     url: entryUrl,
     gateway: { url: gatewayUrl, pid: gatewayChild.pid ?? 0, port: gatewayPort },
-    redis: { mode: redis.mode, url: redis.url },
+    redis: readyRedis(redis),
     instances: workers.map((worker) => ({
       id: worker.spec.name,
       pid: worker.pid ?? 0,
@@ -195,6 +204,11 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   };
   // A restarted worker has a new pid: keep the ready file true.
   for (const child of [...workers, gatewayChild]) child.on('restarted', refreshReadyFile);
+  // --redis ha: the ready file names the current primary (what `bench --kill redis` kills).
+  redis.ha?.onSwitch(() => {
+    log(`Redis failover: the sentinels promoted pid ${redis.ha!.primary.pid} port ${redis.ha!.primary.port}`);
+    refreshReadyFile();
+  });
   refreshReadyFile();
   const stateFile =
     options.writeState === false
@@ -207,6 +221,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
           startedAt: new Date().toISOString(),
           readyFile: options.readyFile,
           privateRedisPid: redis.local?.pid,
+          privateRedisPids: redis.pids,
+          privateRedisDir: redis.dir,
         });
 
   let closing: Promise<void> | undefined;
@@ -226,6 +242,19 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       })();
       return closing;
     },
+  };
+}
+
+function readyRedis(redis: ServeRedis): ReadyRedis {
+  const { ha } = redis;
+  if (!ha) return { mode: redis.mode, url: redis.url };
+  const node = (server: { pid: number; port: number }) => ({ pid: server.pid, port: server.port });
+  return {
+    mode: redis.mode,
+    url: redis.url,
+    primary: node(ha.primary),
+    replica: node(ha.replica),
+    sentinels: ha.sentinels.map(node),
   };
 }
 

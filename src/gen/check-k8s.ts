@@ -32,6 +32,7 @@ const MODELS: Record<string, Loader> = {
     (await import('kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler')).HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': async () =>
     (await import('kubernetes-models/policy/v1/PodDisruptionBudget')).PodDisruptionBudget,
+  'batch/v1/Job': async () => (await import('kubernetes-models/batch/v1/Job')).Job,
   'networking.k8s.io/v1/Ingress': async () =>
     (await import('kubernetes-models/networking.k8s.io/v1/Ingress')).Ingress,
   'networking.k8s.io/v1/NetworkPolicy': async () =>

@@ -120,7 +120,9 @@ export function composeChoices(options: GenOptions): string[] {
     'Choices made, and why:',
     options.redis === 'auto'
       ? '- Redis 7 with an append-only file (appendfsync everysec) on a named volume: sessions, limits and the worker registry survive a Redis restart, losing at most a second of writes; RDB snapshots are off so there is one persistence story. It requires the password in .env (MCP_SCALE_REDIS_PASSWORD) and publishes no port. Its healthcheck gates everything that needs it.'
-      : `- Redis is yours (--redis ${redactRedisUrl(options.redis)}; the URL itself is in .env): no Redis service is started here.`,
+      : options.redis === 'ha'
+        ? "- Redis 7 under Sentinel (--redis ha): redis-primary, redis-replica and three sentinels (quorum 2, down-after 5s). When the primary dies a sentinel majority promotes the replica and gateways and workers follow it through the sentinels without a restart. Replication is asynchronous: writes of the last moment before a crash can be lost. Passwords (requirepass/masterauth, the sentinels' own) are generated into .env; each sentinel keeps the config file it rewrites on its own volume."
+        : `- Redis is yours (--redis ${redactRedisUrl(options.redis)}; the URL itself is in .env): no Redis service is started here.`,
     `- ${options.instances} worker service(s), one per worker rather than \`deploy.replicas\`, so each has a stable id (w1, w2, ...) and an address it advertises in the Redis registry.`,
     gatewayTier
       ? `- ${options.gateways} gateway service(s) find the workers through the Redis registry; nginx balances over the gateways.`
@@ -134,7 +136,16 @@ export function composeChoices(options: GenOptions): string[] {
 }
 
 export type K8sFile =
-  'secret' | 'redis' | 'workers' | 'gateways' | 'hpa' | 'pdb' | 'network-policy' | 'ingress' | 'gateway-api';
+  | 'secret'
+  | 'redis'
+  | 'redis-ha'
+  | 'workers'
+  | 'gateways'
+  | 'hpa'
+  | 'pdb'
+  | 'network-policy'
+  | 'ingress'
+  | 'gateway-api';
 
 /** The comment block of each Kubernetes file: the choices that file embodies. */
 export function k8sChoices(options: GenOptions, file: K8sFile): string[] {
@@ -145,6 +156,8 @@ export function k8sChoices(options: GenOptions, file: K8sFile): string[] {
 const K8S_TITLES: Record<K8sFile, string> = {
   secret: 'the cluster secret and the Redis URL.',
   redis: 'Redis for sessions, limits, cache and the worker registry.',
+  'redis-ha':
+    'Sentinel-managed Redis (primary, replica, three sentinels) for sessions, limits, cache and the registry.',
   workers: 'the workers (each hosts the MCP server).',
   gateways: 'the gateways (sessions, routing, limits).',
   hpa: 'the worker autoscaler.',
@@ -188,7 +201,15 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
       return [
         '- A single-replica StatefulSet with an append-only file (appendfsync everysec) on a PersistentVolumeClaim: sessions, limits and the registry survive a pod restart, losing at most a second of writes.',
         "- requirepass from the Secret (written into a config file on an emptyDir, never on the command line); restricted securityContext with the image's own redis uid (999).",
-        '- For production prefer a managed, replicated Redis: re-run with --redis URL and this file is not generated.',
+        '- For production prefer a replicated Redis: re-run with --redis ha (primary, replica, three sentinels) or --redis URL (a managed one), and this file is not generated.',
+      ];
+    case 'redis-ha':
+      return [
+        '- mcp-scale-redis: a StatefulSet of 2 data pods, each with an append-only file on its own PersistentVolumeClaim. On start a pod asks the sentinels which pod is the primary and replicates from it; on a first start pod 0 is the primary.',
+        '- mcp-scale-sentinel: a StatefulSet of 3 sentinels (quorum 2, down-after 5s, failover-timeout 60s). Each writes its config file on a writable emptyDir (sentinel rewrites it), asking the other sentinels for the current primary first, so a restarted sentinel never points back at a demoted pod.',
+        '- Pods announce their stable DNS names (resolve-hostnames, announce-hostnames, replica-announce-ip), so a rescheduled pod with a new IP keeps its identity.',
+        "- Passwords come from the Secret (requirepass/masterauth for the data pods, the sentinels' own): never in argv. Gateways and workers connect with the redis-sentinel:// URL in the Secret and follow a failover without a restart.",
+        '- Replication is asynchronous: writes acknowledged in the last moment before a primary crashes can be lost (docs/high-availability.md).',
       ];
     case 'workers':
       return [

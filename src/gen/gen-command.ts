@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { OperationalError, UserError } from '../errors.js';
+import { DEFAULT_BENCH_ARGS, type BenchJobInput } from './bench-job.js';
 import { checkGenerated, type CheckResult } from './check.js';
 import { genWarnings } from './choices.js';
 import { genOptionsFromConfig, genSecretsFor } from './options.js';
@@ -40,6 +41,8 @@ export interface GenRequest {
   clusterSecretFile?: string;
   /** `--rotate-secret`: new secrets instead of those already in `out`. */
   rotateSecret?: boolean;
+  /** gen bench: the Job's pods, target and the bench flags each pod runs (refused with other targets). */
+  bench?: { pods?: string | number; url?: string; flags?: string[] };
 }
 
 /**
@@ -64,7 +67,7 @@ export async function runGen(
     outDir,
     secrets: genSecretsFor(request.config, outDir, request),
   });
-  const files = renderTarget(target as GenTarget, options);
+  const files = renderTarget(target as GenTarget, options, benchJobInput(target, request.bench));
   const warnings = [...genWarnings(options), ...targetWarnings(target as GenTarget, options)];
   for (const warning of warnings) io.stderr.write(`mcp-scale gen: warning: ${warning}\n`);
   const written = writeGenerated(files, out, io.stdout);
@@ -101,6 +104,22 @@ const SECRET_SOURCES: Record<GenOptions['secretSource'], string> = {
   new: 'new (a later run into the same --out keeps it)',
   rotated: 'rotated (--rotate-secret): restart every gateway and worker with the new Secret/.env',
 };
+/** `gen bench --pods N [--bench-url URL] [-- bench flags…]`; refused with any other target. */
+function benchJobInput(target: string, bench: GenRequest['bench']): BenchJobInput {
+  const flags = bench?.flags ?? [];
+  if (target !== 'bench') {
+    if (bench?.pods !== undefined) throw new UserError(`--pods goes with gen bench, not gen ${target}`);
+    if (bench?.url !== undefined) throw new UserError(`--bench-url goes with gen bench, not gen ${target}`);
+    if (flags.length > 0)
+      throw new UserError(`bench flags after -- go with gen bench, not gen ${target}: ${flags.join(' ')}`);
+    return { pods: 3, benchArgs: DEFAULT_BENCH_ARGS };
+  }
+  return {
+    pods: bench?.pods === undefined ? 3 : Number(bench.pods),
+    benchArgs: flags.length > 0 ? flags : DEFAULT_BENCH_ARGS,
+    ...(bench?.url !== undefined ? { url: bench.url } : {}),
+  };
+}
 
 /** Relative to the current folder when inside it, absolute otherwise. */
 function displayPath(file: string): string {

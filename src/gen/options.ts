@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import path from 'node:path';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { resolveClusterConfig } from '../config/settings/resolve.js';
@@ -8,6 +9,7 @@ import { WORKER_ID_PATTERN } from '../protocol/headers.js';
 import { NODE_IMAGE, NODE_IMAGE_PATTERN } from './images.js';
 import { DEFAULT_STREAMS_PER_IP } from './proxy-model.js';
 import { resolveGenSecrets, type GenSecrets } from './secrets.js';
+import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import type { GenOptions, ProxyRateLimit, UpstreamAddress } from './types.js';
 
 const DEFAULT_STREAM_TIMEOUT_MS = 3_600_000;
@@ -108,6 +110,14 @@ export function genOptionsFromConfig(
     clusterSecret: secrets.clusterSecret,
     redisPassword: config.redis === 'auto' ? secrets.redisPassword : undefined,
     secretSource: secrets.source,
+    // Hex: safe unquoted in redis.conf, sentinel.conf, a URL and a shell.
+    redisHa:
+      config.redis === 'ha'
+        ? {
+            password: crypto.randomBytes(24).toString('hex'),
+            sentinelPassword: crypto.randomBytes(24).toString('hex'),
+          }
+        : undefined,
     settings: config,
     contextDir: where.contextDir,
     outDir: where.outDir,
@@ -172,13 +182,16 @@ export function validateGenOptions(options: GenOptions): void {
   }
   if (
     options.redis !== 'auto' &&
+    options.redis !== 'ha' &&
     options.redis !== 'memory' &&
-    !/^rediss?(?:-cluster)?:\/\/[^\s'"$]+$/.test(options.redis)
+    !/^rediss?(?:-cluster|-sentinel)?:\/\/[^\s'"$]+$/.test(options.redis)
   ) {
     throw new UserError(
-      `gen needs --redis auto or a redis:// or rediss:// URL (redis-cluster:// for a Redis Cluster), got '${options.redis}'`,
+      `gen needs --redis auto, ha, or a redis:// or rediss:// URL (redis-cluster:// for a Redis Cluster, redis-sentinel:// for Sentinel), got '${redactRedisUrl(options.redis)}'`,
     );
   }
+  // The same parser as the roles': a URL they would refuse is refused here, at generation time.
+  if (options.redis.includes('://')) parseRedisUrl(options.redis);
   if (options.redis === 'memory') {
     throw new UserError('gen renders multi-node deployments: --redis memory cannot be shared between nodes');
   }

@@ -8,19 +8,25 @@ import {
   nginxChoices,
   type K8sFile,
 } from './choices.js';
+import { DEFAULT_BENCH_ARGS, renderBenchJob, type BenchJobInput } from './bench-job.js';
 import { dockerContext } from './docker-context.js';
 import { NGINX_IMAGE, REDIS_IMAGE, REDIS_UID } from './images.js';
 import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
 import { gatewayCommand, workerCommand, yamlList, type RoleCommand } from './role-args.js';
 import { renderTemplate } from './templates.js';
+import { HA_MASTER_NAME } from '../redis/local-ha.js';
 import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
 
 /**
  * Renders one `gen` target to files (nothing is written here). `all` is
  * every target in one folder plus a README.
  */
-export function renderTarget(target: GenTarget, options: GenOptions): GeneratedFile[] {
+export function renderTarget(
+  target: GenTarget,
+  options: GenOptions,
+  bench: BenchJobInput = { pods: 3, benchArgs: DEFAULT_BENCH_ARGS },
+): GeneratedFile[] {
   switch (target) {
     case 'nginx':
       return [renderNginx(options)];
@@ -32,6 +38,8 @@ export function renderTarget(target: GenTarget, options: GenOptions): GeneratedF
       return renderCompose(options);
     case 'k8s':
       return renderK8s(options);
+    case 'bench':
+      return [renderBenchJob(options, bench)];
     case 'all':
       return renderAll(options);
   }
@@ -82,8 +90,13 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
+  const ha = composeRedisHa(options);
   // A Redis URL with a password (the deployed Redis has one) reaches the roles through .env, never argv.
-  const redisUrl = deployRedis ? `redis://:${options.redisPassword}@redis:6379` : options.redis;
+  const redisUrl = deployRedis
+    ? `redis://:${options.redisPassword}@redis:6379`
+    : ha.deployHa
+      ? ha.haUrl!
+      : options.redis;
   const dockerfile = path.join(outDir(options), 'Dockerfile');
   const workers = Array.from({ length: options.instances }, (_, i) => {
     const service = `worker-${i + 1}`;
@@ -109,6 +122,11 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
     nginxImage: NGINX_IMAGE,
     redisImage: REDIS_IMAGE,
     deployRedis,
+    ...ha,
+    redisServices: deployRedis ? ['redis'] : ha.deployHa ? [...ha.haSentinels] : [],
+    volumes: deployRedis
+      ? ['redis-data']
+      : [...ha.haDataNodes.map((n) => `${n.service}-data`), ...ha.haSentinels.map((s) => `${s}-data`)],
     env: dotEnvEntries([...workers, ...gateways].map((s) => s.role)),
     workers,
     gateways,
@@ -148,6 +166,31 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   ];
 }
 
+/** `--redis ha` in compose: a primary, a replica and three sentinels, named for their roles at start. */
+function composeRedisHa(options: GenOptions) {
+  if (options.redis !== 'ha' || !options.redisHa)
+    return { deployHa: false, haDataNodes: [], haSentinels: [], haUrl: undefined };
+  const haSentinels = ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3'];
+  const { password, sentinelPassword } = options.redisHa;
+  return {
+    deployHa: true,
+    haMasterName: HA_MASTER_NAME,
+    haDataNodes: [
+      { service: 'redis-primary', replicaOf: undefined },
+      { service: 'redis-replica', replicaOf: 'redis-primary' },
+    ],
+    haSentinels,
+    haUrl: `redis-sentinel://:${password}@${haSentinels.map((s) => `${s}:26379`).join(',')}/${HA_MASTER_NAME}?sentinelPassword=${sentinelPassword}`,
+  };
+}
+
+/** The three sentinel pods by their stable names (the headless Service of their StatefulSet). */
+function k8sHaUrl(options: GenOptions): string {
+  const { password, sentinelPassword } = options.redisHa!;
+  const sentinels = [0, 1, 2].map((i) => `mcp-scale-sentinel-${i}.mcp-scale-sentinel:26379`).join(',');
+  return `redis-sentinel://:${password}@${sentinels}/${HA_MASTER_NAME}?sentinelPassword=${sentinelPassword}`;
+}
+
 function renderK8s(options: GenOptions): GeneratedFile[] {
   if (options.affinity === 'session') {
     throw new UserError(
@@ -156,8 +199,13 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   }
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
+  const deployHa = options.redis === 'ha' && options.redisHa !== undefined;
   // Every role reads the Redis URL (it carries a password) and the secrets from the Secret.
-  const redisUrl = deployRedis ? `redis://:${options.redisPassword}@mcp-scale-redis:6379` : options.redis;
+  const redisUrl = deployRedis
+    ? `redis://:${options.redisPassword}@mcp-scale-redis:6379`
+    : deployHa
+      ? k8sHaUrl(options)
+      : options.redis;
   const viaEnv = ['redis'];
   const worker = workerCommand(options, {
     id: '$(POD_NAME)',
@@ -173,6 +221,8 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const k = {
     deployRedis,
     gatewayTier,
+    haMasterName: HA_MASTER_NAME,
+    redisHa: deployHa ? options.redisHa : undefined,
     workerPort: WORKER_PORT,
     gatewayPort: GATEWAY_PORT,
     backendPort: gatewayTier ? GATEWAY_PORT : WORKER_PORT,
@@ -190,7 +240,11 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     workerEnv: Object.keys(worker.env),
     gatewayEnv: Object.keys(gateway.env),
     secrets: mergedEnv(withGateways ? [worker, gateway] : [worker]),
-    pdbComponents: options.affinity === 'gateway' ? ['worker', 'gateway'] : ['worker'],
+    pdbComponents: [
+      'worker',
+      ...(options.affinity === 'gateway' ? ['gateway'] : []),
+      ...(deployHa ? ['redis', 'sentinel'] : []),
+    ],
     hosts: options.serverName === '_' ? [] : options.serverName.split(' '),
     backendService: options.affinity === 'gateway' ? 'mcp-scale-gateway' : 'mcp-scale-worker',
     limitRps: options.rateLimit ? Math.max(1, Math.ceil(options.rateLimit.perSecond)) : undefined,
@@ -198,6 +252,7 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const files: [K8sFile, boolean][] = [
     ['secret', true],
     ['redis', deployRedis],
+    ['redis-ha', deployHa],
     ['workers', true],
     ['gateways', options.affinity === 'gateway'],
     ['hpa', true],

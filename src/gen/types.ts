@@ -1,7 +1,7 @@
 import type { Affinity, ClusterConfig, SessionMode } from '../config/cluster-config.js';
 
 /** What `mcp-scale gen <target>` can render. */
-export const GEN_TARGETS = ['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'all'] as const;
+export const GEN_TARGETS = ['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'bench', 'all'] as const;
 export type GenTarget = (typeof GEN_TARGETS)[number];
 
 /**
@@ -57,8 +57,13 @@ export interface GenOptions {
   sessions: SessionMode;
   /** Session lifetime: HAProxy's stick-table entries expire with it. */
   sessionTtlMs: number;
-  /** 'auto' deploys Redis (compose service, k8s StatefulSet); a URL uses that Redis instead. */
+  /**
+   * 'auto' deploys one Redis (compose service, k8s StatefulSet); 'ha' deploys a primary, a replica
+   * and three sentinels; a URL uses that Redis instead.
+   */
   redis: string;
+  /** With --redis ha: the data nodes' password (requirepass/masterauth) and the sentinels' own. */
+  redisHa?: { password: string; sentinelPassword: string };
   maxBodyBytes: number;
   /** proxy_read_timeout / timeout tunnel: how long an idle SSE stream may stay open. */
   streamTimeoutMs: number;

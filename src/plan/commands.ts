@@ -33,7 +33,13 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
     rec.rateLimit,
     ...(rec.ipRateLimit ? ['--ip-rate-limit', rec.ipRateLimit] : []),
   ];
-  const genRedis = rec.redis === 'cluster' ? ['--redis', REDIS_CLUSTER_PLACEHOLDER] : [];
+  const genRedis =
+    rec.redis === 'cluster'
+      ? ['--redis', REDIS_CLUSTER_PLACEHOLDER]
+      : rec.redis === 'replicated'
+        ? ['--redis', 'ha']
+        : [];
+  const serveRedis = rec.redis === 'none' ? 'memory' : rec.redis === 'replicated' ? 'ha' : 'auto';
   if (rec.redis === 'cluster') {
     notes.push({
       source: 'note',
@@ -76,22 +82,25 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
       notes.push({
         source: 'note',
         text:
-          'gen k8s without --redis deploys one Redis pod: for the replicated Redis, run a primary with a replica ' +
-          '(or a managed Redis with failover) and add --redis redis://HOST:6379 to the gen command.',
+          'gen --redis ha deploys a Redis primary, a replica and three sentinels; for a managed Redis with failover ' +
+          'pass its URL instead (redis-sentinel://… or its primary endpoint; docs/high-availability.md).',
       });
     }
     const rehearsal = Math.min(rec.workers, LOCAL_REHEARSAL_WORKERS);
     commands.push(
-      command(`Rehearse the same settings on this machine with ${rehearsal} workers (one local Redis)`, [
-        'serve',
-        '--instances',
-        String(rehearsal),
-        '--redis',
-        'auto',
-        '--affinity',
-        rec.affinity,
-        ...limits,
-      ]),
+      command(
+        `Rehearse the same settings on this machine with ${rehearsal} workers (${serveRedis === 'ha' ? 'a local primary, replica and 3 sentinels' : 'one local Redis'})`,
+        [
+          'serve',
+          '--instances',
+          String(rehearsal),
+          '--redis',
+          serveRedis,
+          '--affinity',
+          rec.affinity,
+          ...limits,
+        ],
+      ),
     );
   } else {
     const instances = ['--instances', String(rec.workers)];
@@ -138,7 +147,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
         'serve',
         ...instances,
         '--redis',
-        rec.redis === 'none' ? 'memory' : 'auto',
+        serveRedis,
         ...(proxy ? ['--lb', proxy] : []),
         '--affinity',
         rec.affinity,
@@ -155,8 +164,8 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
       notes.push({
         source: 'note',
         text:
-          'serve --redis auto starts one local redis-server; no flag sets up a replica: in production run a primary ' +
-          'with a replica (or a managed Redis with failover) and pass its URL with --redis redis://HOST:6379.',
+          'serve --redis ha starts a private primary, replica and three sentinels; in production use the generated ' +
+          'ones or a managed Redis with failover (docs/high-availability.md).',
       });
     } else if (rec.redis === 'cluster') {
       notes.push({

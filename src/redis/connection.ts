@@ -1,9 +1,9 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import { UserError } from '../errors.js';
-import { redactRedisUrl } from './redact.js';
+import { parseRedisUrl } from './redis-url.js';
 
+export { parseRedisUrl, type RedisTarget } from './redis-url.js';
 /** The URL with any password replaced, for banners and logs. */
-export { redactRedisUrl };
+export { redactRedisUrl } from './redact.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -20,11 +20,13 @@ export interface RedisConnectOptions {
 }
 
 /**
- * The only place that turns a Redis URL into a client. Supports
- * `redis://[:password@]host:port[/db]`, `rediss://` (TLS) and
- * `redis-cluster://host:port,host:port` (Redis Cluster; `rediss-cluster://` for TLS).
+ * The only place that turns a Redis URL into a client (the URL forms are in
+ * redis-url.ts): one Redis, a Redis Cluster, or a Sentinel-managed primary.
+ * Failover is ioredis's: it asks the sentinels for the current primary on
+ * every (re)connect and listens for +switch-master (failoverDetector).
  */
 export function connectRedis(url: string, options: RedisConnectOptions = {}): RedisClient {
+  const target = parseRedisUrl(url);
   const commandTimeout = options.commandTimeoutMs ?? 1000;
   const common: RedisOptions = {
     // ioredis applies any number, even 0 (an instant timeout): leave it unset to disable.
@@ -34,38 +36,60 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
     connectionName: options.connectionName,
     // Reconnect forever with a capped backoff: Redis coming back must heal
     // everything without a restart.
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryStrategy: (times) => backoff(times),
     lazyConnect: false,
   };
-  const clusterMatch = /^(rediss?)-cluster:\/\/(.+)$/.exec(url);
-  if (clusterMatch) {
-    const tls = clusterMatch[1] === 'rediss';
-    const rest = clusterMatch[2] ?? '';
-    const at = rest.lastIndexOf('@');
-    const auth = at >= 0 ? rest.slice(0, at) : '';
-    const hosts = (at >= 0 ? rest.slice(at + 1) : rest).replace(/\/.*$/, '');
-    const [username, password] = auth.includes(':') ? auth.split(':', 2) : [undefined, auth || undefined];
-    const nodes = hosts.split(',').map((hostPort) => {
-      const [host, port] = hostPort.split(':');
-      return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
-    });
-    return new Cluster(nodes, {
+  if (target.kind === 'cluster') {
+    return new Cluster(target.nodes, {
       enableOfflineQueue: common.enableOfflineQueue,
-      clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      clusterRetryStrategy: (times) => backoff(times),
       redisOptions: {
         ...common,
-        username: username ? decodeURIComponent(username) : undefined,
-        password: password ? decodeURIComponent(password) : undefined,
-        tls: tls ? {} : undefined,
+        username: target.username,
+        password: target.password,
+        tls: target.tls ? {} : undefined,
       },
     });
   }
-  if (!/^rediss?:\/\//.test(url)) {
-    throw new UserError(
-      `invalid Redis URL '${redactRedisUrl(url)}': use redis://, rediss:// or redis-cluster://`,
-    );
+  if (target.kind === 'sentinel') {
+    return new Redis({
+      ...common,
+      sentinels: target.sentinels,
+      name: target.masterName,
+      db: target.db,
+      username: target.username,
+      password: target.password,
+      sentinelUsername: target.sentinelUsername,
+      sentinelPassword: target.sentinelPassword,
+      ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+      // A short cap: while the old primary is down, each reconnect asks the
+      // sentinels again, and the first one after the promotion succeeds. With
+      // the 2 s cap a client found the new primary up to 2 s late (ioredis's
+      // failoverDetector only helps connected clients). Never give up (null
+      // would make ioredis stop for good).
+      retryStrategy: (times: number) => backoff(times, 500),
+      sentinelRetryStrategy: (times: number) => backoff(times, 500),
+      sentinelCommandTimeout: 1000,
+      // Subscribe to the sentinels' +switch-master: reconnect as soon as a
+      // replica is promoted, instead of when the old connection times out.
+      failoverDetector: true,
+      reconnectOnError,
+    });
   }
-  return new Redis(url, common);
+  // A managed Redis that fails over behind one DNS name: reconnect, and reach the new primary.
+  return new Redis(target.url, { ...common, reconnectOnError });
+}
+
+/**
+ * A demoted primary that is still reachable answers writes with READONLY:
+ * reconnect (through the sentinels, or the endpoint's DNS) and resend the command.
+ */
+function reconnectOnError(error: Error): 2 | false {
+  return error.message.startsWith('READONLY') ? 2 : false;
+}
+
+function backoff(times: number, capMs = 2000): number {
+  return Math.min(50 * 2 ** Math.min(times, 6), capMs);
 }
 
 /** A second connection for SUBSCRIBE (a subscribed connection can run nothing else). */

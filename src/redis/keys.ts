@@ -14,6 +14,11 @@
  *   {p}cache-stats:{tool}      hash   hit/miss/bypass counters for `cache stats`
  *   {p}demo:*                  demo server's shared shop state
  *
+ * Redis Cluster: every command mcp-scale sends names exactly one key (the Lua
+ * scripts take KEYS[1] only; deletes and reads of several keys are one command
+ * per key), so no key needs a {hash tag} and keys spread over every primary.
+ * Keep it so: a multi-key command here must put its keys in one slot.
+ *
  * Channels (pub/sub):
  *   {p}bus:{topic}             cluster bus topics (server events, session invalidation, cache flush)
  */

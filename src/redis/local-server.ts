@@ -17,14 +17,23 @@ export interface LocalRedis {
 
 export interface LocalRedisOptions {
   port?: number;
-  /** Extra arguments, e.g. ['--maxmemory', '64mb']. */
+  /** Extra arguments, e.g. ['--maxmemory', '64mb']. Visible in `ps`: never put a secret here. */
   args?: string[];
   /**
-   * Require a password (`requirepass`): a given one, or `true` for a fresh
-   * random one (32 bytes). It reaches redis-server on stdin as a config
-   * line, never in argv where every user of the machine could read it.
+   * Require a password: a given one, or `true` for a fresh random one (32
+   * bytes). `requirepass` and `masterauth` (so the server can also replicate
+   * from, or be a replica of, a server with the same password) reach
+   * redis-server on stdin as config lines, never in argv where every user of
+   * the machine could read them.
    */
   password?: string | true;
+  /** Configuration directives given on stdin (one per line), e.g. `replicaof 127.0.0.1 6379`. */
+  config?: string[];
+  /**
+   * Run as a Redis Sentinel from this config file (which sentinel rewrites,
+   * so it must be writable and private to this user).
+   */
+  sentinelConfigFile?: string;
   binary?: string;
   readyTimeoutMs?: number;
 }
@@ -56,10 +65,15 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
 }
 
 async function launch(binary: string, port: number, options: LocalRedisOptions): Promise<LocalRedis> {
+  const sentinel = options.sentinelConfigFile !== undefined;
   const password = options.password === true ? randomBytes(32).toString('hex') : options.password;
+  const stdinConfig = [
+    ...(password !== undefined ? [`requirepass ${password}`, `masterauth ${password}`] : []),
+    ...(options.config ?? []),
+  ];
   const args = [
-    // `-`: the config file is stdin (the password travels there).
-    ...(password !== undefined ? ['-'] : []),
+    // Sentinel needs its own (rewritable) file; a data node reads its config from stdin ('-').
+    ...(sentinel ? [options.sentinelConfigFile!, '--sentinel'] : ['-']),
     '--port',
     String(port),
     '--bind',
@@ -74,17 +88,19 @@ async function launch(binary: string, port: number, options: LocalRedisOptions):
   ];
   // Its own process group: a terminal's Ctrl+C must not stop Redis under
   // workers that are still draining; whoever started it stops it by pid.
-  const child = spawn(binary, args, {
-    stdio: [password !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  if (password !== undefined) child.stdin?.end(`requirepass ${password}\n`);
-  await waitForReady(child, options.readyTimeoutMs ?? 10_000);
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(sentinel ? '' : stdinConfig.map((line) => `${line}\n`).join(''));
+  // A sentinel logs no "Ready to accept connections": it is ready once it monitors its master.
+  await waitForReady(child, options.readyTimeoutMs ?? 10_000, sentinel ? '+monitor master' : READY_LINE);
   const pid = child.pid ?? 0;
   let closed: Promise<void> | undefined;
   return {
-    url: password !== undefined ? `redis://:${password}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
-    password,
+    url:
+      password !== undefined && !sentinel
+        ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`
+        : `redis://127.0.0.1:${port}`,
+    password: sentinel ? undefined : password,
     port,
     pid,
     close() {
@@ -94,16 +110,18 @@ async function launch(binary: string, port: number, options: LocalRedisOptions):
   };
 }
 
-function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+const READY_LINE = 'Ready to accept connections';
+
+function waitForReady(child: ChildProcess, timeoutMs: number, marker: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(
-      () => fail(new Error(`redis-server did not become ready in ${timeoutMs} ms`)),
+      () => fail(new Error(`redis-server did not become ready in ${timeoutMs} ms (waited for '${marker}')`)),
       timeoutMs,
     );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
+      if (output.includes(marker)) {
         cleanup();
         // Keep draining output so a chatty server never blocks on a full pipe.
         child.stdout?.resume();

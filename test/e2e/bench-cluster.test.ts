@@ -317,3 +317,91 @@ describe('bench --scenario ratelimit against serve --rate-limit 30/1m', () => {
     expect(report.rateLimit.withRetryAfter).toBe(sent429);
   });
 });
+
+describe('bench load across processes and machines against serve --instances 2 (issue 17)', () => {
+  let cluster: TestCluster;
+  let dir: string;
+  beforeAll(async () => {
+    cluster = await startServe(['--instances', '2']);
+    await waitForCatalogFetch(cluster.info);
+    dir = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'mcp-scale-bench-e2e-'));
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('think time with --procs 2 and a second machine: every user runs to the end; bench merge equals the gateway', async () => {
+    const before = await scrapeCluster(cluster.info);
+    const a = path.join(dir, 'a.json');
+    const b = path.join(dir, 'b.json');
+    const common = [
+      '--think',
+      '200ms',
+      '--duration',
+      '4s',
+      '--scenario',
+      'cache',
+      '--tool',
+      'get_user',
+      '--args',
+      '{}',
+    ];
+    // Two "load machines" at once: one with two processes (SDK clients), one with the lean client.
+    const [procs, lean] = await Promise.all([
+      benchCli([
+        cluster.url,
+        ...common,
+        '--clients',
+        '6',
+        '--era',
+        '2026',
+        '--procs',
+        '2',
+        '--out',
+        a,
+        '--json',
+      ]),
+      benchCli([
+        cluster.url,
+        ...common,
+        '--clients',
+        '3',
+        '--era',
+        '2026',
+        '--client',
+        'lean',
+        '--out',
+        b,
+        '--json',
+      ]),
+    ]);
+    expect(procs.code, procs.stderr).toBe(0);
+    expect(lean.code, lean.stderr).toBe(0);
+    const merged = path.join(dir, 'merged.json');
+    const merge = await benchCli(['merge', a, b, '--out', merged, '--threshold', 'achieved>95%', '--json']);
+    expect(merge.code, merge.stderr).toBe(0);
+    const after = await scrapeCluster(cluster.info);
+
+    const reports = [a, b].map((file) => JSON.parse(fs.readFileSync(file, 'utf8')) as BenchReport);
+    const report = JSON.parse(fs.readFileSync(merged, 'utf8')) as BenchReport;
+    expect(reportSchemaErrors(report)).toEqual([]);
+    expect(report.options.procs).toBe(3);
+    for (const one of [...reports, report]) {
+      expect(one.totals.errors).toBe(0);
+      expect(one.load.stoppedEarly).toBe(0);
+      expect(one.load.warnings).toEqual([]);
+      // Each user within one iteration of active time / (think + latency): none went quiet.
+      for (const user of one.load.perUser) {
+        expect(user.offered).not.toBeNull();
+        expect(Math.abs(user.iterations - (user.offered ?? 0))).toBeLessThanOrEqual(1);
+        expect(user.iterations).toBeGreaterThan(5);
+      }
+    }
+    expect(report.load.perUser).toHaveLength(9);
+    // Counts: what the gateway itself counted (2026 era: every exchange is a JSON-RPC request).
+    expect(delta(before.gateway, after.gateway, GATEWAY_REQUESTS)).toBe(report.totals.requests);
+    expect(report.totals.requests).toBe(reports[0]!.totals.requests + reports[1]!.totals.requests);
+    expect(report.latency.byTool.get_user?.count).toBe(report.totals.iterations);
+  });
+});

@@ -173,9 +173,10 @@ describe('plan: the serve commands that differ most start for real', () => {
   const started = [
     // --redis memory, no load balancer, 1 worker (started as printed).
     { plan: '1 user (one instance, memory mode)', redisMode: 'memory' },
-    // --redis auto (a private redis-server), --lb nginx, a per-IP limit; 5 workers, started with
-    // 3 (only the --instances wiring is checked, not 5 processes on 2 cores).
-    { plan: '101 users (gateways behind nginx)', redisMode: 'private' },
+    // --redis ha (the medium band recommends a replicated Redis: a private primary, replica and
+    // 3 sentinels), --lb nginx, a per-IP limit; 5 workers, started with 3 (only the --instances
+    // wiring is checked, not 5 processes on 2 cores).
+    { plan: '101 users (gateways behind nginx)', redisMode: 'ha' },
   ];
 
   it.each(started)('$plan', async ({ plan, redisMode }) => {

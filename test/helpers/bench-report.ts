@@ -1,4 +1,5 @@
 import { MetricsCollector } from '../../src/bench/metrics.js';
+import { closedModelLoad } from '../../src/bench/load/offered.js';
 import { buildReport } from '../../src/bench/report.js';
 import type { BenchReport } from '../../src/bench/report-schema.js';
 import type { ResponseRecord } from '../../src/bench/types.js';
@@ -44,6 +45,24 @@ export function sampleReport(): BenchReport {
     dropped: 0,
     interrupted: 0,
     virtualUsers: { '2025': 2, '2026': 0 },
+    load: closedModelLoad({
+      users: [0, 1].map((vu) => ({
+        vu,
+        era: '2025' as const,
+        iterations: 49,
+        activeMs: 2000,
+        setupMs: 5,
+        retryWaitMs: 0,
+        requestMs: 49 * 5.5,
+        stoppedEarly: false,
+      })),
+      thinkMinMs: 0,
+      thinkMaxMs: 0,
+      meanLatencyMs: 5.5,
+      budget: undefined,
+      durationMs: 2000,
+      timed: true,
+    }),
   });
 }
 

@@ -102,5 +102,25 @@ export function genCases(): GenCase[] {
         },
       }),
     },
+    // Sentinel-managed Redis deployed with the cluster: primary, replica, three sentinels; two gateways.
+    {
+      name: 'redis-ha',
+      target: 'all',
+      options: {
+        ...make({ redis: 'ha', gateways: 2 }),
+        redisHa: {
+          password: 'golden-redis-password-0123456789',
+          sentinelPassword: 'golden-sentinel-password-0123',
+        },
+      },
+    },
+    // A managed Sentinel deployment named by URL: nothing Redis is deployed.
+    {
+      name: 'managed-sentinel-k8s',
+      target: 'k8s',
+      options: make({
+        redis: 'redis-sentinel://:pw@10.0.0.5:26379,10.0.0.6:26379/mymaster?sentinelPassword=spw',
+      }),
+    },
   ];
 }

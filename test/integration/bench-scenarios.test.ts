@@ -6,7 +6,7 @@ import { BenchEngine, runBench } from '../../src/bench/engine.js';
 import { readReadyFile } from '../../src/bench/ready-file.js';
 import { isProcessAlive } from '../../src/util/process.js';
 import { startChildServer } from '../helpers/bench-children.js';
-import { benchOptions } from '../helpers/bench-options.js';
+import { benchOptions as baseOptions } from '../helpers/bench-options.js';
 import { startBenchProxy } from '../helpers/bench-proxy.js';
 import { startBenchServer, type BenchServer } from '../helpers/bench-servers.js';
 
@@ -30,7 +30,13 @@ function tempFile(name: string, content: string): string {
   return file;
 }
 
-describe('bench scenarios', () => {
+/**
+ * Every virtual-user scenario runs under both clients (--client sdk|lean) and
+ * must reach the same verdicts; raw drives autocannon, so it runs once.
+ */
+describe.each(['sdk', 'lean'] as const)('bench scenarios (%s client)', (client) => {
+  const benchOptions = (url: string, flags: Parameters<typeof baseOptions>[1]) =>
+    baseOptions(url, { ...flags, client });
   it('affinity: sessions kept on their instance by a sticky proxy pass', async () => {
     const a = await server({ sdk: 'v1', instanceId: 'a' });
     const b = await server({ sdk: 'v1', instanceId: 'b' });
@@ -124,44 +130,6 @@ describe('bench scenarios', () => {
     expect(wrong.scenario.checks.find((c) => c.name === 'limit held exactly')?.passed).toBe(false);
   });
 
-  it('raw: one pre-opened session per connection, distinct ids, counts equal to what the server answered', async () => {
-    const s = await server({ sdk: 'v1', instanceId: 'raw' });
-    const report = await runBench(benchOptions(s.url, { scenario: 'raw', clients: 4, iterations: 200 }), {
-      url: s.url,
-    });
-
-    expect(report.scenario).toMatchObject({ name: 'raw', connections: 4, sessionsOpened: 4, method: 'ping' });
-    expect(s.counts.sessionsCreated).toBe(4);
-    expect(report.latency.byMethod.ping?.count).toBe(s.counts.byMethod.ping);
-    expect(s.counts.byMethod.ping).toBe(200);
-    expect(report.totals.errors).toBe(0);
-    expect(report.scenario.name === 'raw' && report.scenario.ignoreCoordinatedOmission).toBe(false);
-  });
-
-  it('raw with --rate turns off autocannon coordinated-omission correction', async () => {
-    const s = await server({ sdk: 'v1', instanceId: 'raw-rate' });
-    const report = await runBench(
-      benchOptions(s.url, {
-        scenario: 'raw',
-        clients: 2,
-        rate: '100/s',
-        iterations: 50,
-        tool: 'get_user',
-        args: '{}',
-      }),
-      { url: s.url },
-    );
-
-    expect(report.scenario).toMatchObject({
-      name: 'raw',
-      ratePerSecond: 100,
-      ignoreCoordinatedOmission: true,
-    });
-    expect(report.latency.byTool.get_user?.count).toBe(50);
-    expect(s.counts.byTool.get_user).toBe(50);
-    expect(report.totals.errors).toBe(0);
-  });
-
   it('script: walks the user sequence in order with templates filled in', async () => {
     const s = await server({ sdk: 'v2', instanceId: 'scripted' });
     const file = tempFile(
@@ -226,5 +194,48 @@ describe('bench scenarios', () => {
     expect(report.scenario.checks.find((c) => c.name === 'no session lost')?.passed).toBe(false);
     // The users re-initialized on the survivor and carried on.
     expect(w2.sessions.length).toBe(2 + w1.sessions.length);
+  });
+});
+
+/** raw drives autocannon, not virtual users: one client, run once. */
+describe('bench raw scenario', () => {
+  const benchOptions = baseOptions;
+
+  it('raw: one pre-opened session per connection, distinct ids, counts equal to what the server answered', async () => {
+    const s = await server({ sdk: 'v1', instanceId: 'raw' });
+    const report = await runBench(benchOptions(s.url, { scenario: 'raw', clients: 4, iterations: 200 }), {
+      url: s.url,
+    });
+
+    expect(report.scenario).toMatchObject({ name: 'raw', connections: 4, sessionsOpened: 4, method: 'ping' });
+    expect(s.counts.sessionsCreated).toBe(4);
+    expect(report.latency.byMethod.ping?.count).toBe(s.counts.byMethod.ping);
+    expect(s.counts.byMethod.ping).toBe(200);
+    expect(report.totals.errors).toBe(0);
+    expect(report.scenario.name === 'raw' && report.scenario.ignoreCoordinatedOmission).toBe(false);
+  });
+
+  it('raw with --rate turns off autocannon coordinated-omission correction', async () => {
+    const s = await server({ sdk: 'v1', instanceId: 'raw-rate' });
+    const report = await runBench(
+      benchOptions(s.url, {
+        scenario: 'raw',
+        clients: 2,
+        rate: '100/s',
+        iterations: 50,
+        tool: 'get_user',
+        args: '{}',
+      }),
+      { url: s.url },
+    );
+
+    expect(report.scenario).toMatchObject({
+      name: 'raw',
+      ratePerSecond: 100,
+      ignoreCoordinatedOmission: true,
+    });
+    expect(report.latency.byTool.get_user?.count).toBe(50);
+    expect(s.counts.byTool.get_user).toBe(50);
+    expect(report.totals.errors).toBe(0);
   });
 });

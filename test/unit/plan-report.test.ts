@@ -164,7 +164,7 @@ describe('plan from a bench --find-capacity report', () => {
     ).toThrow(/^no load step in b\.json met p99 <= 10 ms/);
   });
 
-  it('a measured medium-band plan on Kubernetes says that gen deploys a single Redis pod', () => {
+  it('a measured medium-band plan on Kubernetes deploys a replicated Redis (gen --redis ha)', () => {
     const report = parseCapacityReport({
       capacity: { p99TargetMs: 250, callsPerSecond: 60, workers: 3, steps: [] },
     });
@@ -172,10 +172,12 @@ describe('plan from a bench --find-capacity report', () => {
     const result = planTopology({ users: 800, callsPerUser: { points: 60, durationMs: 60_000 }, report });
     expect(result.recommendation).toMatchObject({ workers: 58, redis: 'replicated', platform: 'kubernetes' });
     const k8s = result.commands.find((command) => command.argv[2] === 'k8s');
-    expect(k8s?.argv).not.toContain('--redis');
+    expect(k8s?.argv.join(' ')).toContain('--redis ha');
     expect(
       result.reasoning.some((line) =>
-        /gen k8s without --redis deploys one Redis pod.*add --redis redis:\/\/HOST:6379/.test(line.text),
+        /gen --redis ha deploys a Redis primary, a replica and three sentinels.*redis-sentinel:\/\//.test(
+          line.text,
+        ),
       ),
     ).toBe(true);
   });

@@ -5,6 +5,7 @@ import {
   StreamableHTTPClientTransport as ModernTransport,
 } from '@modelcontextprotocol/client';
 import type { Era } from '../types.js';
+import { createLeanConnection } from './lean-connection.js';
 import type { FetchLike } from './response-probe.js';
 
 /**
@@ -137,7 +138,16 @@ class ModernConnection implements EraConnection {
   }
 }
 
-export function createEraConnection(era: Era, url: string, fetchFn: FetchLike): EraConnection {
+/** Which client a virtual user runs: the SDKs (default) or the lean wire client (lean-connection.ts). */
+export type ClientKind = 'sdk' | 'lean';
+
+export function createEraConnection(
+  era: Era,
+  url: string,
+  fetchFn: FetchLike,
+  client: ClientKind = 'sdk',
+): EraConnection {
+  if (client === 'lean') return createLeanConnection(era, url, fetchFn);
   const target = new URL(url);
   return era === '2025' ? new LegacyConnection(target, fetchFn) : new ModernConnection(target, fetchFn);
 }

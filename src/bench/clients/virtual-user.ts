@@ -3,6 +3,7 @@ import { classifyError } from './classify-error.js';
 import {
   createEraConnection,
   type CallOptions,
+  type ClientKind,
   type EraConnection,
   type ToolResultLike,
 } from './era-connection.js';
@@ -23,6 +24,8 @@ export interface VirtualUserDeps {
   /** ms since the bench started. */
   clock: () => number;
   record: (record: ResponseRecord) => void;
+  /** The SDK clients or the lean wire client (--client). */
+  client?: ClientKind;
   /** Aborted when the run ends hard (after the graceful stop): the user closes its client. */
   signal: AbortSignal;
 }
@@ -30,6 +33,12 @@ export interface VirtualUserDeps {
 export class VirtualUser {
   /** Iterations this user has started (scenarios use it to walk sequences). */
   iteration = 0;
+  /** Iterations that ran to the end (their request answered, failed or timed out). */
+  completed = 0;
+  /** Time spent opening sessions inside iterations, ms (the closed model's arithmetic leaves it out). */
+  setupMs = 0;
+  /** Time from each request's send to its answer, ms. */
+  requestMs = 0;
   /** Do not send before this time (Retry-After honoured), ms since start. */
   notBefore = 0;
   private connection: EraConnection | undefined;
@@ -55,7 +64,7 @@ export class VirtualUser {
     await this.connection?.close(false);
     this.connection = undefined;
     this.sessionLost = false;
-    const connection = createEraConnection(this.era, this.deps.url, this.probe.fetch);
+    const connection = createEraConnection(this.era, this.deps.url, this.probe.fetch, this.deps.client);
     this.probe.reset();
     const method = this.era === '2025' ? 'initialize' : 'server/discover';
     try {
@@ -77,20 +86,33 @@ export class VirtualUser {
   /** Runs one iteration: (re)connects when needed, then sends the step. */
   async execute(step: Step, intendedAt: number): Promise<void> {
     this.iteration += 1;
+    try {
+      await this.runIteration(step, intendedAt);
+    } finally {
+      if (!this.deps.signal.aborted) this.completed += 1;
+    }
+  }
+
+  private async runIteration(step: Step, intendedAt: number): Promise<void> {
     let sendAt = intendedAt;
     const mustConnect =
       !this.connection ||
       this.deps.behaviour.sessionPerCall ||
       (this.sessionLost && this.deps.behaviour.reinitOn404);
     if (mustConnect) {
-      if (!(await this.connect(intendedAt))) return;
+      const connected = await this.connect(intendedAt);
       sendAt = this.deps.clock();
+      this.setupMs += sendAt - intendedAt;
+      if (!connected) return;
     }
     const connection = this.connection;
     if (!connection) return;
     await this.send(connection, step, sendAt);
+    const answeredAt = this.deps.clock();
+    this.requestMs += answeredAt - sendAt;
     if (this.deps.behaviour.sessionPerCall) {
       await connection.close(true);
+      this.setupMs += this.deps.clock() - answeredAt;
       if (this.connection === connection) this.connection = undefined;
     }
   }

@@ -20,6 +20,12 @@ export function registerBenchCommand(program: Command): void {
     .addOption(
       new Option('--era <era>', 'client era: 2025 | 2026 | mixed').choices(['2025', '2026', 'mixed']),
     )
+    .addOption(
+      new Option(
+        '--client <kind>',
+        "virtual users' client: sdk (the MCP SDKs) or lean (wire-level, cheaper)",
+      ).choices(['sdk', 'lean']),
+    )
     .option('--mix <shares>', 'share of users per era, e.g. 2025=70,2026=30')
     .option(
       '--clients <n>',
@@ -27,7 +33,9 @@ export function registerBenchCommand(program: Command): void {
       intArg(1, 100_000),
     )
     .option('--rate <rate>', 'open model: arrivals per second, e.g. 200/s')
-    .option('--ramp <stages>', 'open model stages, e.g. 0-200/s:30s,hold:60s')
+    .option('--ramp <stages>', 'open model: arrival-rate stages, e.g. 0-200/s:30s,hold:60s')
+    .option('--stages <stages>', 'closed model: user stages, same syntax, e.g. 0-500:30s,hold:2m,500-0:10s')
+    .option('--ramp-up <duration>', 'closed model: start the --clients spread over this long', durationArg)
     .option('--max-clients <n>', 'open model: most users in the pool (default 100)', intArg(1, 100_000))
     .option(
       '--pre-allocate <n>',
@@ -35,6 +43,10 @@ export function registerBenchCommand(program: Command): void {
       intArg(0, 100_000),
     )
     .option('--duration <duration>', 'how long to run (default 10s)', durationArg)
+    .option(
+      '--procs <n>',
+      'split the users across N load processes (threads), or auto = cores - 1 (default 1)',
+    )
     .option('--iterations <n>', 'stop after this many requests in total', intArg(1))
     .option('--think <duration>', 'closed model: pause between calls, e.g. 100ms or 50ms-200ms')
     .option('--timeout <duration>', 'per-request timeout (default 30s)', durationArg)
@@ -81,6 +93,8 @@ export function registerBenchCommand(program: Command): void {
     });
   // With --spawn, the cluster takes serve's settings (the same flags, the same meaning).
   addSettingOptions(command, 'serve');
+  command.enablePositionalOptions();
+  registerMergeCommand(command);
   withExamples(command, [
     'mcp-scale bench http://127.0.0.1:8080/mcp --clients 20 --duration 30s',
     'mcp-scale bench --rate 200/s --duration 1m --era mixed --mix 2025=70,2026=30',
@@ -88,6 +102,8 @@ export function registerBenchCommand(program: Command): void {
     'mcp-scale bench --scenario ratelimit --expect-limit 60/1m --json',
     'mcp-scale bench --scenario failover --ready-file .mcp-scale/ready.json',
     'mcp-scale bench --scenario raw --clients 50 --duration 10s',
+    'mcp-scale bench --clients 500 --ramp-up 30s --duration 2m --procs auto',
+    'mcp-scale bench --stages 0-500:30s,hold:2m,500-0:10s --think 500ms-1500ms --threshold "achieved>95%"',
     'mcp-scale bench --script calls.json --threshold "p99<250ms" --threshold "errors<0.1%"',
     'mcp-scale bench --spawn --instances 3 --find-capacity --p99 250ms --out capacity.json',
   ]);
@@ -107,4 +123,33 @@ async function loadClusterStarter(json: boolean): Promise<ClusterStarter> {
     });
     return { url: cluster.url, readyInfo: cluster.info(), close: () => cluster.close() };
   };
+}
+
+/** `mcp-scale bench merge`: reports of many load processes or machines as one. */
+function registerMergeCommand(bench: Command): void {
+  const merge = bench
+    .command('merge')
+    .description('Merge bench reports (--out files) of runs that loaded the same target together, exactly')
+    .argument('<reports...>', 'report files written by `mcp-scale bench --out`')
+    .option('--json', 'print the merged report as JSON instead of the table')
+    .option('--out <file>', 'write the merged report JSON')
+    .option('--html <file>', 'write the merged HTML report')
+    .option(
+      '--threshold <expr>',
+      'fail (exit 99) unless true on the merged report (repeatable)',
+      collectStrings,
+    )
+    .action(
+      async (
+        files: string[],
+        flags: { json?: boolean; out?: string; html?: string; threshold?: string[] },
+      ) => {
+        const { runBenchMerge } = await import('../../bench/merge/merge-command.js');
+        runBenchMerge(files, flags, { stdout: process.stdout });
+      },
+    );
+  withExamples(merge, [
+    'mcp-scale bench merge pod-0.json pod-1.json pod-2.json --html merged.html',
+    'mcp-scale bench merge reports/*.json --json --threshold "p99<250ms" --threshold "achieved>95%"',
+  ]);
 }

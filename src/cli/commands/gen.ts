@@ -9,6 +9,8 @@ interface GenCommandOptions {
   context?: string;
   clusterSecretFile?: string;
   rotateSecret?: boolean;
+  pods?: string;
+  benchUrl?: string;
 }
 
 /**
@@ -29,12 +31,16 @@ export function registerGenCommand(program: Command): void {
         'docker',
         'compose',
         'k8s',
+        'bench',
         'all',
       ]),
     )
+    .argument('[bench-flags...]', 'gen bench: the `mcp-scale bench` flags each pod runs, after --')
     .option('--out <dir>', 'write files into this folder, or - for stdout (default -)')
     .option('--check', 'validate: nginx -t, haproxy -c, compose/k8s schemas, Dockerfile dry run')
     .option('--json', 'report written files, warnings and checks as JSON (needs --out DIR)')
+    .option('--pods <n>', 'gen bench: pods of the Kubernetes Job, each running a bench (default 3)')
+    .option('--bench-url <url>', 'gen bench: what the pods bench (default the gateway Service of gen k8s)')
     .option(
       '--context <dir>',
       'Docker build context: mcp-scale itself or a project depending on it (default .)',
@@ -55,8 +61,9 @@ export function registerGenCommand(program: Command): void {
     'mcp-scale gen haproxy --upstream g1=10.0.0.5:8080 --upstream g2=10.0.0.6:8080 --out /etc/haproxy/mcp --check',
     'mcp-scale gen compose --config mcp-scale.config.json --out deploy',
     'mcp-scale gen k8s --redis rediss://user:pass@redis.internal:6380 --image ghcr.io/acme/mcp:1.0 --max-replicas 20 --out k8s',
+    'mcp-scale gen bench --pods 5 --image ghcr.io/acme/mcp:1.0 --out k8s --check -- --clients 100 --ramp-up 30s --duration 3m',
   ]);
-  command.action(async (target: string, options: GenCommandOptions) => {
+  command.action(async (target: string, benchFlags: string[], options: GenCommandOptions) => {
     const [{ resolveClusterConfig }, { runGen }] = await Promise.all([
       import('../../config/settings/resolve.js'),
       import('../../gen/gen-command.js'),
@@ -74,6 +81,7 @@ export function registerGenCommand(program: Command): void {
       context: options.context,
       clusterSecretFile: options.clusterSecretFile,
       rotateSecret: options.rotateSecret,
+      bench: { pods: options.pods, url: options.benchUrl, flags: benchFlags },
     });
   });
 }

@@ -24,6 +24,8 @@ export function registerServeCommand(program: Command): void {
     'mcp-scale serve --server ./dist/my-server.js --instances 2',
     'mcp-scale serve --server-cmd "python my_server.py --port {port}"',
     'mcp-scale serve --lb nginx --affinity session',
+    'mcp-scale serve --redis ha --ready-file /tmp/cluster.json   # primary + replica + 3 sentinels',
+    "mcp-scale serve --redis 'redis-sentinel://:pass@10.0.0.5:26379,10.0.0.6:26379/mymaster'",
   ]);
   command.action(async (options: ServeCommandOptions) => {
     const [{ resolveClusterConfig }, { startCluster }, { formatBanner }, { closeOnSignals }] =

@@ -4,7 +4,7 @@ import { setting } from './types.js';
 
 /** A Redis URL with credentials is a secret: it travels by environment, never argv. */
 export function redisUrlHasCredentials(url: string): boolean {
-  return /^[a-z-]+:\/\/[^/]*@/i.test(url);
+  return /^[a-z-]+:\/\/[^/]*@/i.test(url) || /[?&]sentinelPassword=/.test(url);
 }
 
 /** What runs: how many of each role, where state lives, which server. */
@@ -31,12 +31,15 @@ export const TOPOLOGY_SETTINGS = [
   setting({
     name: 'redis',
     env: 'MCP_SCALE_REDIS_URL',
-    codec: text('url', 'auto, memory, or a redis://, rediss:// or redis-cluster://h:p,h:p URL'),
+    codec: text(
+      'url',
+      'auto, memory, ha, or a redis://, rediss://, redis-cluster://h:p,h:p or redis-sentinel://h:p,h:p/<master> URL',
+    ),
     default: 'auto',
     roles: ['gateway', 'worker', 'supervisor', 'gen'],
     secret: (v) => redisUrlHasCredentials(v),
     redact: redactRedisUrl,
-    help: 'Redis: auto (serve: REDIS_URL or a private redis-server; gen: deploy one) | memory | a URL',
+    help: 'Redis: auto (serve: REDIS_URL or a private redis-server; gen: deploy one) | memory | ha (serve, gen: a primary, a replica and 3 sentinels) | a URL: redis://, rediss://, redis-cluster://h:p,h:p, redis-sentinel://[:pass@]h:p,h:p/<master>[?sentinelPassword=…]',
     get: (c) => c.redis,
     set: (c, v) => (c.redis = v),
   }),
