@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests start for real: Redis, nginx, HAProxy, and
-# Chromium (the bench HTML report is rendered in headless Chromium).
-packages=(redis-server nginx haproxy chromium)
+# Chromium (the bench HTML report and the dashboard are rendered in headless
+# Chromium), Prometheus (promtool checks gen prometheus; a real server scrapes a cluster).
+packages=(redis-server nginx haproxy chromium prometheus)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -4,6 +4,7 @@ import { startGatewayFor, startWorker } from './fixtures.js';
 import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
 import { measureSessionMemory } from './memory.js';
 import { measureRehome } from './rehome.js';
+import { formatTracingOverhead, measureTracingOverhead } from './tracing-overhead.js';
 
 /**
  * `npm run bench:perf`: the gateway's cost, measured in one run as ratios
@@ -109,6 +110,10 @@ async function main(): Promise<void> {
       () => w3.stop(),
     );
     const rehome = await measureRehome(failover.url, w2, 100);
+    for (const stop of cleanup.splice(0)) await stop().catch(() => {});
+
+    log('OpenTelemetry tracing: off, sampled 100 %, sampled 1 %…');
+    const tracing = await measureTracingOverhead({ rounds: args.rounds, seconds: args.seconds, log });
 
     const report = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -139,6 +144,7 @@ async function main(): Promise<void> {
       },
       memory: { ...memory, target: '< 2 KB per idle session' },
       rehome: { ...rehome, target: 'p99 < 50 ms' },
+      tracing,
     };
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -159,6 +165,7 @@ mcp-scale performance (${report.machine.cpus} cores, ${report.machine.node}, med
     +${(memory.bytesPerOpenGetStream / 1024).toFixed(2)} KB per open GET stream (${memory.streams} streams)
   re-home after kill -9 of the owning worker (3 workers, ${rehome.sessions} sessions coming back 8 at a time, ${rehome.failures} failed)
     p50 ${rehome.p50.toFixed(2)} ms, p99 ${rehome.p99.toFixed(2)} ms, max ${rehome.max.toFixed(2)} ms over a ${rehome.baselineMs.toFixed(2)} ms call   (target p99 < 50 ms)
+${formatTracingOverhead(tracing)}
 `);
     }
   } finally {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { inSpan } from '../telemetry/mcp-spans.js';
 import { UNCACHEABLE, type CacheStore } from './cache-store.js';
 import type { StoreGuard } from './store-guard.js';
 
@@ -49,8 +50,12 @@ export class SingleFlight {
   async lookup(key: string, lockKey: string): Promise<FlightOutcome> {
     const leader = this.leaders.get(key);
     if (leader) {
-      const value = await this.bounded(leader);
-      return value === undefined ? { kind: 'fetch-uncached' } : { kind: 'hit', value };
+      // Another call in this worker is fetching the same entry: wait for its value.
+      return inSpan('single-flight wait', { 'mcp_scale.cache.wait': 'worker' }, async (span) => {
+        const value = await this.bounded(leader);
+        span.setAttribute('mcp_scale.cache.wait.result', value === undefined ? 'fetch' : 'hit');
+        return value === undefined ? { kind: 'fetch-uncached' } : { kind: 'hit', value };
+      });
     }
     let settle!: (value: string | undefined) => void;
     const promise = new Promise<string | undefined>((resolve) => (settle = resolve));
@@ -91,7 +96,12 @@ export class SingleFlight {
     if (value !== undefined) return { kind: 'hit', value };
     const token = randomBytes(12).toString('base64url');
     if (await this.tryLock(lockKey, token, lockTtlMs)) return this.holding(key, lockKey, token);
-    return this.waitForFill(key, lockKey, token);
+    // Another worker holds the lock: wait for its value (or its lock to go).
+    return inSpan('single-flight wait', { 'mcp_scale.cache.wait': 'cluster' }, async (span) => {
+      const outcome = await this.waitForFill(key, lockKey, token);
+      span.setAttribute('mcp_scale.cache.wait.result', outcome.kind);
+      return outcome;
+    });
   }
 
   /**

@@ -40,8 +40,8 @@ export interface ToolCall {
 
 /** What to do with a call: answer it from the cache, or send it to the server and report back. */
 export type CallPlan =
-  | { kind: 'hit'; result: Record<string, unknown> }
-  | { kind: 'fetch'; finish(result: unknown): void; abandon(): void };
+  | { kind: 'hit'; outcome: 'hit'; result: Record<string, unknown> }
+  | { kind: 'fetch'; outcome: 'miss' | 'bypass'; finish(result: unknown): void; abandon(): void };
 
 /**
  * The tool-result cache of one worker: decides per call (policy), looks up,
@@ -137,7 +137,7 @@ export class ToolResultCache {
       const entry = parseEntry(outcome.value);
       if (entry) {
         this.count(call.tool, 'hit');
-        return { kind: 'hit', result: entry.result };
+        return { kind: 'hit', outcome: 'hit', result: entry.result };
       }
       return this.direct(call.tool, 'miss');
     }
@@ -147,6 +147,7 @@ export class ToolResultCache {
     const flight = outcome.flight;
     return {
       kind: 'fetch',
+      outcome: 'miss',
       finish: (result) => {
         const text = isCacheableResult(result)
           ? serializeEntry({ v: 1, tool: call.tool, args: call.args, result, storedAt: Date.now() })
@@ -191,9 +192,9 @@ export class ToolResultCache {
     await this.flushStats();
   }
 
-  private direct(tool: string, outcome: CacheOutcome): CallPlan {
+  private direct(tool: string, outcome: 'miss' | 'bypass'): CallPlan {
     this.count(tool, outcome);
-    return { kind: 'fetch', finish: () => {}, abandon: () => {} };
+    return { kind: 'fetch', outcome, finish: () => {}, abandon: () => {} };
   }
 
   private count(tool: string, outcome: CacheOutcome): void {

@@ -1,3 +1,4 @@
+import { ATTR, inSpan } from '../telemetry/mcp-spans.js';
 import type { HostedMcpServer, LoadedServer } from '../worker/server-loader.js';
 import type { ServerFactoryContext } from '../worker/server-module.js';
 import { withCacheMarker } from './cache-entry.js';
@@ -71,7 +72,12 @@ export function tapTransport(
     let plan: CallPlan;
     try {
       const args = isRecord(params.arguments) ? params.arguments : {};
-      plan = await cache.plan({ tool, args, user, era });
+      // Runs in the worker's request span: the lookup (and any single-flight wait) nests under it.
+      plan = await inSpan('cache lookup', { [ATTR.toolName]: tool }, async (span) => {
+        const planned = await cache.plan({ tool, args, user, era });
+        span.setAttribute(ATTR.cacheOutcome, planned.outcome);
+        return planned;
+      });
     } catch {
       return deliver.call(transport, message, extra);
     }

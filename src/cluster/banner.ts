@@ -1,5 +1,6 @@
 import { formatDuration } from '../config/duration.js';
 import type { ClusterConfig } from '../config/cluster-config.js';
+import { resolveTracing } from '../telemetry/tracing-config.js';
 import type { RunningCluster } from './supervisor.js';
 
 /** The one banner `serve` prints when everything is ready. */
@@ -19,8 +20,13 @@ export function formatBanner(cluster: RunningCluster, config: ClusterConfig): st
     `  workers       ${info.instances.map((w) => `${w.id} pid ${w.pid} port ${w.port}`).join(', ')}`,
     `  server        ${info.server}`,
     `  gateway       pid ${info.gateway.pid} port ${info.gateway.port}`,
+    `  dashboard     ${new URL('/_mcp-scale/', info.gateway.url).toString()}${
+      config.adminToken ? ' (sign in with the admin token)' : ' (loopback clients)'
+    }`,
     `  Redis         ${cluster.redisDescription}`,
   ];
+  const tracing = resolveTracing(config.otlpEndpoint);
+  if (tracing) lines.push(`  traces        OTLP ${tracing.protocol} to ${tracing.tracesUrl}`);
   if (info.lb)
     lines.push(
       `  load balancer ${info.lb.kind} (affinity ${info.lb.affinity}) pid ${info.lb.pid} at ${info.lb.url}`,

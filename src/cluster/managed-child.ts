@@ -15,6 +15,8 @@ export interface ChildSpec {
   readyTimeoutMs: number;
   /** Restart after an unexpected exit, with backoff. */
   restart: boolean;
+  /** Give up after this many restarts (undefined = never give up). */
+  maxRestarts?: number;
   log(line: string): void;
 }
 
@@ -144,6 +146,13 @@ export class ManagedChild extends EventEmitter {
     if (this.spec.launch.kind === 'command') this.signal(child, 'SIGKILL');
     this.emit('exit', { code, signal });
     if (this.stopping || !this.spec.restart) return;
+    if (this.spec.maxRestarts !== undefined && this.restarts >= this.spec.maxRestarts) {
+      this.spec.log(
+        `[${this.spec.name}] exited (${signal ?? code}); not restarted: it was restarted ${this.restarts} times (--max-restarts ${this.spec.maxRestarts})`,
+      );
+      this.emit('gave-up', this);
+      return;
+    }
     const ranFor = Date.now() - this.startedAt;
     this.quickCrashes = ranFor < QUICK_CRASH_MS ? this.quickCrashes + 1 : 0;
     const delay = Math.min(100 * 2 ** Math.max(0, this.quickCrashes - 1), 5000);

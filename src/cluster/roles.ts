@@ -7,6 +7,8 @@ import { WORKER_ID_PATTERN } from '../protocol/headers.js';
 import { startWorkerHost } from '../worker/host.js';
 import fs from 'node:fs';
 import { writeJsonAtomic } from '../util/files.js';
+import { resolveTracing } from '../telemetry/tracing-config.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { closeOnSignals, signalFailed, signalReady, type ReadyMessage } from './ready-signal.js';
 
 /**
@@ -41,6 +43,8 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
     throw new UserError(`--id '${id}' may use letters, digits, _ and - (at most 64)`);
   if (config.serverCmd) throw new UserError('--server-cmd is for serve: such a command is its own worker');
   const redisUrl = roleRedisUrl(config);
+  // Before the host starts, so the hosted server's module sees the provider too.
+  const tracing = startTracing(resolveTracing(config.otlpEndpoint), 'worker', id);
   try {
     const worker = await startWorkerHost({
       id,
@@ -84,9 +88,11 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
     });
     closeOnSignals(async () => {
       await worker.close();
+      await tracing.close();
       removeReadyFile(options.readyFile);
     });
   } catch (error) {
+    await tracing.close();
     signalFailed('worker', (error as Error).message);
     throw error;
   }
@@ -111,6 +117,11 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
   if (workers.length === 0 && !redisUrl) {
     throw new UserError('give workers with --worker URL, or --redis URL to find them in the registry');
   }
+  const tracing = startTracing(
+    resolveTracing(config.otlpEndpoint),
+    'gateway',
+    `${config.host}:${config.port}`,
+  );
   try {
     const { createAdmission } = await import('./admission-factory.js');
     const admission = await createAdmission(config, redisUrl);
@@ -150,6 +161,7 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
     });
     closeOnSignals(async () => {
       await gateway.close();
+      await tracing.close();
       removeReadyFile(options.readyFile);
     });
   } catch (error) {
@@ -157,6 +169,7 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
       (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
         ? `port ${config.port} is already in use (--port)`
         : (error as Error).message;
+    await tracing.close();
     signalFailed('gateway', message);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(message);
     throw error;

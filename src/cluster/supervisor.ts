@@ -101,6 +101,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       const id = `w${i}`;
       const port = await findFreePort();
       const worker = invoke('worker', { host: '127.0.0.1', port, directWorkers });
+      const workerEnv: NodeJS.ProcessEnv = { ...worker.env, PORT: String(port) };
+      // A --server-cmd worker is the user's process: the endpoint reaches it the OTel way.
+      if (config.serverCmd && config.otlpEndpoint)
+        workerEnv.OTEL_EXPORTER_OTLP_ENDPOINT = config.otlpEndpoint;
       const launch = config.serverCmd
         ? { kind: 'command' as const, command: config.serverCmd.replaceAll('{port}', String(port)) }
         : { kind: 'role' as const, cliPath: CLI_PATH, args: [...worker.args, '--id', id] };
@@ -110,11 +114,12 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
         new ManagedChild({
           name: id,
           launch,
-          env: { ...worker.env, PORT: String(port) },
+          env: workerEnv,
           port,
           probeUrl: config.serverCmd ? httpUrl('127.0.0.1', port, config.path) : undefined,
           readyTimeoutMs: 30_000,
           restart: true,
+          maxRestarts: config.maxRestarts,
           log,
         }),
       );

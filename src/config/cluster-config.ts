@@ -93,6 +93,14 @@ export interface ClusterConfig {
   cache: CacheConfig;
   lb?: 'nginx' | 'haproxy';
   affinity: Affinity;
+  /**
+   * OTLP/HTTP base endpoint for traces (`--otlp-endpoint`); wins over
+   * OTEL_EXPORTER_OTLP_ENDPOINT. The other OTEL_* variables are read as OTel
+   * defines them (src/telemetry/tracing-config.ts).
+   */
+  otlpEndpoint?: string;
+  /** `serve`: restarts of one worker before the supervisor leaves it down (undefined = no limit). */
+  maxRestarts?: number;
   /** Settings only `gen` reads (proxy, image, Kubernetes); see src/gen/options.ts. */
   gen?: GenSettings;
 }
@@ -126,6 +134,17 @@ export interface GenSettings {
   gatewayApi?: boolean;
   /** gatewayClassName of the generated Gateway. */
   gatewayClass?: string;
+  /** `gen prometheus|grafana` (src/gen/monitoring/monitoring-options.ts). */
+  discovery?: 'static' | 'kubernetes';
+  gatewayTarget?: string[];
+  workerTarget?: string[];
+  scrapeIntervalMs?: number;
+  alertForMs?: number;
+  alert429Ratio?: number;
+  alertP99Ms?: number;
+  alertRehomeRate?: number;
+  alertSessionsCap?: number;
+  metricsTokenFile?: string;
 }
 
 export const DEMO_CACHE_TTL_MS: Record<string, number> = {

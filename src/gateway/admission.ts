@@ -8,6 +8,8 @@ export interface Refusal {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** The rate-limit policy that refused (429s), for metrics and traces. */
+  policy?: string;
 }
 
 /**
@@ -37,6 +39,8 @@ export interface Limiter {
   admit(request: AdmissionRequest): Promise<AdmissionResult>;
   /** For /readyz and status: the limiter's view of its backend. */
   status?(): { degraded: boolean; detail: string };
+  /** The policy names a 429 may carry, so their counters exist before the first refusal. */
+  policyNames?(): string[];
   close?(): Promise<void>;
 }
 

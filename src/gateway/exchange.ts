@@ -3,6 +3,7 @@ import { HEADER } from '../protocol/headers.js';
 import { errorBody, type JsonRpcId, RPC, sendRpcError } from '../protocol/jsonrpc.js';
 import type { Refusal } from './admission.js';
 import type { ClassifiedPost, Era } from '../protocol/classify.js';
+import type { ExchangeTrace } from './exchange-trace.js';
 
 /** One request through the gateway, as the routing code sees it. */
 export interface Exchange {
@@ -19,6 +20,8 @@ export interface Exchange {
   extra: Record<string, string>;
   body?: Buffer;
   classified?: ClassifiedPost;
+  /** Its spans, when tracing is on. */
+  trace?: ExchangeTrace;
 }
 
 /** The client went away: nothing to answer, nobody to blame. */

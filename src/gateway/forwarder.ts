@@ -1,4 +1,6 @@
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
+import { ATTR, failSpan, injectContext, mcpTracer } from '../telemetry/mcp-spans.js';
 import { ClientGoneError, type Exchange } from './exchange.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { relayResponse, type RelayOutcome } from './relay.js';
@@ -39,6 +41,10 @@ export class Forwarder {
     headers: Record<string, string>,
   ): Promise<Dispatcher.ResponseData> {
     const stream = x.req.method === 'GET';
+    // The upstream exchange: a client span whose context the worker continues.
+    const span = x.trace ? this.startUpstreamSpan(x, worker) : undefined;
+    const sent = span ? { ...headers } : headers;
+    if (span) injectContext(sent, trace.setSpan(context.active(), span));
     const abort = new AbortController();
     const onClose = () => abort.abort();
     x.res.once('close', onClose);
@@ -48,11 +54,12 @@ export class Forwarder {
       if (stream) worker.openStreams--;
       else worker.inflight--;
       x.res.off('close', onClose);
+      span?.end();
     };
     try {
       const upstream = await sendUpstream(worker, {
         method: x.req.method as 'GET' | 'POST' | 'DELETE',
-        headers,
+        headers: sent,
         body: x.body,
         stream,
         signal: abort.signal,
@@ -60,6 +67,7 @@ export class Forwarder {
       });
       // The slot is held until the body is done, so the cap counts real work.
       upstream.body.once('close', release);
+      span?.setAttribute(ATTR.httpStatus, upstream.statusCode);
       if (!stream) {
         this.metrics.duration.observe(
           { era: x.era, method: x.label },
@@ -68,10 +76,28 @@ export class Forwarder {
       }
       return upstream;
     } catch (error) {
+      if (span) failSpan(span, (error as { failure?: string }).failure ?? 'error', (error as Error).message);
       release();
       if (abort.signal.aborted) throw new ClientGoneError('the client closed the connection');
       throw error;
     }
+  }
+
+  private startUpstreamSpan(x: Exchange, worker: WorkerState) {
+    const url = new URL(worker.url);
+    // The routing decision, on the route span and the server span alike.
+    trace.getActiveSpan()?.setAttribute(ATTR.worker, worker.id);
+    x.trace!.span?.setAttribute(ATTR.worker, worker.id);
+    return mcpTracer().startSpan(`${x.req.method ?? 'POST'} ${worker.id}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [ATTR.httpMethod]: x.req.method ?? 'POST',
+        [ATTR.serverAddress]: url.hostname,
+        [ATTR.serverPort]: Number(url.port),
+        [ATTR.worker]: worker.id,
+        [ATTR.era]: x.era,
+      },
+    });
   }
 
   relay(

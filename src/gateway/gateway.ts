@@ -14,6 +14,9 @@ import { KeySchema } from '../redis/keys.js';
 import { httpUrl } from '../util/net.js';
 import { anonymous, unlimited, type Authenticator, type Limiter } from './admission.js';
 import { CorsPolicy } from './cors.js';
+import { serveDashboard } from './dashboard/dashboard-routes.js';
+import { TrafficHistory } from './dashboard/traffic-history.js';
+import { WorkerStats } from './dashboard/worker-stats.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { McpRouter } from './router.js';
 import {
@@ -50,6 +53,8 @@ export interface GatewayOptions {
   /** Narrows trustProxy to these addresses / CIDR ranges (implies it). */
   trustedProxies?: string[];
   healthIntervalMs?: number;
+  /** Interval of the dashboard's traffic history (default 2 s). */
+  historyIntervalMs?: number;
   /** Header and whole-request timeouts (default 15 s / 30 s). */
   requestTimeouts?: RequestTimeouts;
   authenticator?: Authenticator;
@@ -70,8 +75,20 @@ export interface GatewayStatus {
     sessions?: number;
     inflight: number;
     streams: number;
+    /** Restarts this gateway noticed (the worker's pid changed). */
+    restarts: number;
   }[];
   limits?: { degraded: boolean; detail: string };
+  /** Counts since this gateway started (the dashboard's totals). */
+  traffic: {
+    /** Requests on the MCP endpoint, by era. */
+    requests: { legacy: number; modern: number };
+    /** 429s by rate-limit policy (every configured policy, 0 until it refuses). */
+    rateLimited: Record<string, number>;
+    rehomes: number;
+  };
+  /** The last 50 worker events this gateway saw (down, up, restarted), oldest first. */
+  events: { at: number; worker: string; event: 'down' | 'up' | 'restarted'; pid?: number }[];
 }
 
 export interface Gateway {
@@ -114,12 +131,29 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connectionsPerWorker: Math.max(32, options.maxInflight),
   });
   const catalog = new ToolCatalog(pool, () => ({ [HEADER.identity]: identityClaim({}) }));
-  const metrics = new GatewayMetrics(
-    () => directory.size,
-    () => pool.healthyCount(),
-  );
-  const cors = new CorsPolicy(options.corsOrigins);
   const limiter = options.limiter ?? unlimited;
+  const metrics = new GatewayMetrics({
+    sessionCount: () => directory.size,
+    workers: () => pool.list(),
+    policies: () => limiter.policyNames?.() ?? [],
+    redis: () => ({ mode: redis ? 'redis' : 'memory', ready: !redis || redis.status === 'ready' }),
+    degraded: () => status().degraded,
+  });
+  // What happened to workers lately, for the dashboard (a bounded log: polling would miss a quick restart).
+  const events: GatewayStatus['events'] = [];
+  const logEvent = (worker: string, event: 'down' | 'up' | 'restarted', pid?: number) => {
+    events.push({ at: Date.now(), worker, event, ...(pid !== undefined ? { pid } : {}) });
+    if (events.length > 50) events.shift();
+  };
+  pool.on('restarted', (worker) => {
+    metrics.workerRestarts.inc({ worker: worker.id });
+    logEvent(worker.id, 'restarted', worker.pid);
+  });
+  pool.on('down', (worker) => logEvent(worker.id, 'down'));
+  pool.on('recovered', (worker) => logEvent(worker.id, 'up', worker.pid));
+  const history = new TrafficHistory(options.historyIntervalMs);
+  const workerStats = new WorkerStats(options.adminToken);
+  const cors = new CorsPolicy(options.corsOrigins);
   const router = new McpRouter({
     options: {
       maxBodyBytes: options.maxBodyBytes,
@@ -132,6 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     directory,
     catalog,
     metrics,
+    history,
     authenticator: options.authenticator ?? anonymous,
     limiter,
     corsHeaders: (req) => cors.headers(req),
@@ -163,9 +198,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         sessions: w.sessions,
         inflight: w.inflight,
         streams: w.openStreams,
+        restarts: w.restarts,
       })),
       limits,
+      traffic: {
+        requests: history.requestTotals(),
+        rateLimited: metrics.rateLimitedCounts(limiter.policyNames?.() ?? []),
+        rehomes: metrics.rehomeCount(),
+      },
+      events: [...events],
     };
+  };
+
+  const dashboard = {
+    status,
+    history,
+    workerStats,
+    pool,
+    adminToken: options.adminToken,
+    secure: (req: IncomingMessage) =>
+      options.trustProxy && String(req.headers['x-forwarded-proto']).split(',')[0]?.trim() === 'https',
   };
 
   let draining = false;
@@ -190,9 +242,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   function serveOps(req: IncomingMessage, res: ServerResponse, path: string) {
-    const admin = path === '/metrics' || path.startsWith('/_mcp-scale/');
-    const refused = checkOpsAccess(req, hostPolicy, { required: admin, token: options.adminToken });
-    if (refused) return writeJson(res, refused.status, { error: refused.error });
+    const admin = path === '/metrics' || path === '/_mcp-scale' || path.startsWith('/_mcp-scale/');
+    const refused = checkOpsAccess(req, hostPolicy, {
+      required: admin,
+      token: options.adminToken,
+      cookie: true,
+    });
+    if (refused) {
+      // With --admin-token, a browser without the cookie yet gets the dashboard's login page.
+      if (admin && refused.status === 401 && serveDashboard(req, res, path, false, dashboard)) return;
+      return writeJson(res, refused.status, { error: refused.error });
+    }
+    if (admin && serveDashboard(req, res, path, true, dashboard)) return;
     if (path === '/healthz')
       return writeJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
     if (path === '/readyz') {
@@ -250,6 +311,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         await closed;
         directory.close();
+        history.close();
         await pool.close();
         await limiter.close?.();
         await bus.close();

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context } from '@opentelemetry/api';
 import { GatewayHintCache } from '../cache/hint-cache.js';
 import {
   BodyAbortedError,
@@ -21,7 +22,9 @@ import {
   unavailable,
   type Exchange,
 } from './exchange.js';
+import { ExchangeTrace } from './exchange-trace.js';
 import { Forwarder } from './forwarder.js';
+import type { TrafficHistory } from './dashboard/traffic-history.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Rehomer } from './sessions/rehome.js';
 import type { SessionDirectory } from './sessions/session-directory.js';
@@ -30,6 +33,7 @@ import type { ToolCatalog } from './tool-catalog.js';
 import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
 import { upstreamHeaders } from './upstream-headers.js';
 import { UpstreamError } from './upstream.js';
+import { ATTR, inSpan } from '../telemetry/mcp-spans.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface RouterOptions {
@@ -47,6 +51,7 @@ export interface RouterDeps {
   directory: SessionDirectory;
   catalog: ToolCatalog;
   metrics: GatewayMetrics;
+  history: TrafficHistory;
   authenticator: Authenticator;
   limiter: Limiter;
   /** Extra response headers for every MCP response (CORS). */
@@ -81,6 +86,7 @@ export class McpRouter {
       label: req.method ?? 'GET',
       headers: {},
       extra: this.deps.corsHeaders(req),
+      trace: ExchangeTrace.start(req),
     };
     try {
       await this.route(x);
@@ -92,7 +98,16 @@ export class McpRouter {
         fail(x, 500, null, RPC.internalError, 'Internal error in the gateway');
       }
     } finally {
-      this.deps.metrics.requests.inc({ era: x.era, method: x.label, status: String(res.statusCode) });
+      const status = res.statusCode;
+      this.deps.metrics.requests.inc({ era: x.era, method: x.label, status: String(status) });
+      if (req.method === 'GET') {
+        this.deps.history.record(x.era, status, undefined);
+      } else {
+        const ms = performance.now() - x.started;
+        this.deps.history.record(x.era, status, ms);
+        this.deps.metrics.observeOperation(x.label, x.era, status, ms / 1000);
+      }
+      x.trace?.end(x.era, res.statusCode, x.classified);
     }
   }
 
@@ -101,8 +116,13 @@ export class McpRouter {
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
       return fail(x, 405, null, RPC.serverError, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
     }
+    const authStart = x.trace ? ExchangeTrace.now() : 0;
     const auth = await this.deps.authenticator.authenticate(x.req);
-    if (!auth.ok) return refuse(x, auth);
+    x.trace?.authDone(authStart, auth.ok);
+    if (!auth.ok) {
+      if (auth.status === 429) this.deps.metrics.countRateLimited(auth.policy ?? 'ip');
+      return refuse(x, auth);
+    }
     x.user = auth.user;
     // The client's credential stops here once the gateway has verified it
     // (the MCP authorization spec forbids passing a token through); the
@@ -121,11 +141,29 @@ export class McpRouter {
     } else {
       x.label = method === 'GET' ? 'GET stream' : 'DELETE session';
     }
+    if (!x.trace) return this.admitAndRoute(x);
+    return context.with(x.trace.begin(x.era, x.classified), () => this.admitAndRoute(x));
+  }
 
-    const admission = await this.deps.limiter.admit(this.admissionRequest(x));
-    if (!admission.ok) return refuse(x, admission);
+  private async admitAndRoute(x: Exchange): Promise<void> {
+    const admission = x.trace
+      ? await inSpan('rate limit', {}, async (span) => {
+          const result = await this.deps.limiter.admit(this.admissionRequest(x));
+          span.setAttribute('mcp_scale.limit.decision', result.ok ? 'allow' : 'deny');
+          if (!result.ok && result.policy) span.setAttribute('mcp_scale.limit.policy', result.policy);
+          return result;
+        })
+      : await this.deps.limiter.admit(this.admissionRequest(x));
+    if (!admission.ok) {
+      if (admission.status === 429) this.deps.metrics.countRateLimited(admission.policy ?? 'unknown');
+      return refuse(x, admission);
+    }
     Object.assign(x.extra, admission.headers);
+    if (!x.trace) return this.dispatch(x);
+    return inSpan('route', { [ATTR.era]: x.era }, () => this.dispatch(x));
+  }
 
+  private dispatch(x: Exchange): Promise<void> {
     const sessionId = headerValue(x.req.headers[HEADER.sessionId]);
     if (x.era === 'legacy' && sessionId) return this.sessions.forward(x, sessionId);
     if (x.era === 'legacy' && x.classified?.isInitialize) return this.sessions.open(x);

@@ -23,6 +23,8 @@ export interface WorkerState extends WorkerTarget {
   /** From the worker's /healthz when it answers with JSON (our worker host). */
   pid?: number;
   sessions?: number;
+  /** Restarts seen by this gateway: the pid on /healthz changed. */
+  restarts: number;
   consecutiveFailures: number;
   lastCheck?: number;
   /** Request/response traffic: bounded, keep-alive. */
@@ -52,7 +54,11 @@ export interface WorkerPoolOptions {
  * one pair of undici pools each. Picks the least-loaded healthy worker for
  * anything not pinned to a session.
  */
-export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
+export class WorkerPool extends EventEmitter<{
+  recovered: [WorkerState];
+  restarted: [WorkerState];
+  down: [WorkerState];
+}> {
   private readonly workers = new Map<string, WorkerState>();
   private timer?: NodeJS.Timeout;
   private checking = false;
@@ -146,6 +152,7 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
     if (!worker || !worker.healthy) return;
     worker.healthy = false;
     worker.consecutiveFailures = this.options.unhealthyAfter;
+    this.emit('down', worker);
     this.options.onChange?.(this.list());
   }
 
@@ -160,6 +167,7 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
       draining: false,
       inflight: 0,
       openStreams: 0,
+      restarts: 0,
       consecutiveFailures: 0,
       requests: new Pool(url.origin, { ...poolOptions, connections: this.options.connectionsPerWorker }),
       streams: new Pool(url.origin, { ...poolOptions, connections: null }),
@@ -225,7 +233,12 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
     if (body !== undefined) {
       try {
         const info = JSON.parse(body) as { pid?: number; sessions?: number };
+        const restarted = worker.pid !== undefined && info.pid !== undefined && info.pid !== worker.pid;
         worker.pid = info.pid;
+        if (restarted) {
+          worker.restarts++;
+          this.emit('restarted', worker);
+        }
         worker.sessions = info.sessions;
       } catch {
         // not our worker host
@@ -239,8 +252,9 @@ export class WorkerPool extends EventEmitter<{ recovered: [WorkerState] }> {
       // A worker restarted under the same id and URL (serve, compose) serves again.
       worker.draining = false;
       if (recovered) this.emit('recovered', worker);
-    } else if (++worker.consecutiveFailures >= this.options.unhealthyAfter) {
+    } else if (++worker.consecutiveFailures >= this.options.unhealthyAfter && worker.healthy) {
       worker.healthy = false;
+      this.emit('down', worker);
     }
   }
 

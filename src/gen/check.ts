@@ -5,6 +5,7 @@ import { validateK8sManifest } from './check-k8s.js';
 import { checkPodSecurity, podTemplateOf } from './pod-security.js';
 import { parseAllDocuments } from 'yaml';
 import { checkHaproxyConfig, checkNginxConfig } from './check-proxy.js';
+import { checkWithPromtool } from './monitoring/check-prometheus.js';
 import type { GeneratedFile, GeneratedKind } from './types.js';
 
 export interface CheckResult {
@@ -72,6 +73,10 @@ async function checkOne(
     }
     case 'env':
       return fromProblems('env', checkEnvFile(file.content));
+    case 'prometheus':
+    case 'prometheus-rules':
+    case 'grafana':
+      return checkWithPromtool(file, all);
     case 'dockerignore':
     case 'readme':
       return undefined;

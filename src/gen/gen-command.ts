@@ -148,6 +148,11 @@ function targetWarnings(target: GenTarget, options: GenOptions): string[] {
   if (target === 'all' && options.affinity === 'session') {
     warnings.push('no k8s/ files: --affinity session is not supported on Kubernetes (see README.md)');
   }
+  if (target === 'prometheus' && !options.monitoring.metricsTokenFile) {
+    warnings.push(
+      'gateways and workers answer /metrics only to loopback clients unless the admin token is sent: give --metrics-token-file unless Prometheus runs on the same host',
+    );
+  }
   if (options.upstreams && (target === 'compose' || target === 'all')) {
     warnings.push('--upstream is ignored by compose and all: their proxies name the compose services');
   }

@@ -9,6 +9,7 @@ import { WORKER_ID_PATTERN } from '../protocol/headers.js';
 import { NODE_IMAGE, NODE_IMAGE_PATTERN } from './images.js';
 import { DEFAULT_STREAMS_PER_IP } from './proxy-model.js';
 import { resolveGenSecrets, type GenSecrets } from './secrets.js';
+import { monitoringOptions } from './monitoring/monitoring-options.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import type { GenOptions, ProxyRateLimit, UpstreamAddress } from './types.js';
 
@@ -110,6 +111,7 @@ export function genOptionsFromConfig(
     clusterSecret: secrets.clusterSecret,
     redisPassword: config.redis === 'auto' ? secrets.redisPassword : undefined,
     secretSource: secrets.source,
+    monitoring: monitoringOptions(config),
     // Hex: safe unquoted in redis.conf, sentinel.conf, a URL and a shell.
     redisHa:
       config.redis === 'ha'

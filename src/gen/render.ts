@@ -15,6 +15,9 @@ import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
 import { gatewayCommand, workerCommand, yamlList, type RoleCommand } from './role-args.js';
 import { renderTemplate } from './templates.js';
+import { alertRulesFile } from './monitoring/alert-rules.js';
+import { grafanaDashboard } from './monitoring/grafana-dashboard.js';
+import { prometheusConfig, RULES_FILE } from './monitoring/prometheus-config.js';
 import { HA_MASTER_NAME } from '../redis/local-ha.js';
 import type { GenOptions, GenTarget, GeneratedFile } from './types.js';
 
@@ -38,11 +41,36 @@ export function renderTarget(
       return renderCompose(options);
     case 'k8s':
       return renderK8s(options);
+    case 'prometheus':
+      return renderPrometheus(options);
+    case 'grafana':
+      return [{ path: 'grafana-dashboard.json', kind: 'grafana', content: grafanaDashboard() }];
     case 'bench':
       return [renderBenchJob(options, bench)];
     case 'all':
       return renderAll(options);
   }
+}
+
+function renderPrometheus(options: GenOptions): GeneratedFile[] {
+  const m = options.monitoring;
+  const header = [
+    'mcp-scale gen prometheus: scrape config for gateways and workers, with the alert rules next to it.',
+    m.discovery === 'static'
+      ? `Targets: gateways ${m.gatewayTargets.join(', ')}; workers ${m.workerTargets.join(', ')}.`
+      : 'Targets: Kubernetes pods labelled app.kubernetes.io/name=mcp-scale (component gateway|worker), port "http".',
+    m.metricsTokenFile
+      ? `/metrics is read with the admin token in ${m.metricsTokenFile}.`
+      : '/metrics answers loopback clients only unless the admin token is sent: see --metrics-token-file.',
+  ];
+  return [
+    { path: 'prometheus.yml', kind: 'prometheus', content: prometheusConfig(m, header) },
+    {
+      path: RULES_FILE,
+      kind: 'prometheus-rules',
+      content: alertRulesFile(m, ['mcp-scale gen prometheus: alert rules, each with its runbook.']),
+    },
+  ];
 }
 
 export function renderNginx(options: GenOptions): GeneratedFile {

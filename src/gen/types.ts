@@ -1,7 +1,18 @@
 import type { Affinity, ClusterConfig, SessionMode } from '../config/cluster-config.js';
+import type { MonitoringOptions } from './monitoring/monitoring-options.js';
 
 /** What `mcp-scale gen <target>` can render. */
-export const GEN_TARGETS = ['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'bench', 'all'] as const;
+export const GEN_TARGETS = [
+  'nginx',
+  'haproxy',
+  'docker',
+  'compose',
+  'k8s',
+  'bench',
+  'prometheus',
+  'grafana',
+  'all',
+] as const;
 export type GenTarget = (typeof GEN_TARGETS)[number];
 
 /**
@@ -9,7 +20,17 @@ export type GenTarget = (typeof GEN_TARGETS)[number];
  * the file name, so `all` and single targets share one path.
  */
 export type GeneratedKind =
-  'nginx' | 'haproxy' | 'dockerfile' | 'dockerignore' | 'compose' | 'env' | 'k8s' | 'readme';
+  | 'nginx'
+  | 'haproxy'
+  | 'dockerfile'
+  | 'dockerignore'
+  | 'compose'
+  | 'env'
+  | 'k8s'
+  | 'readme'
+  | 'prometheus'
+  | 'prometheus-rules'
+  | 'grafana';
 
 export interface GeneratedFile {
   /** Relative to the output folder, forward slashes. */
@@ -99,6 +120,8 @@ export interface GenOptions {
   redisPassword?: string;
   /** Where the cluster secret came from: a flag, a file, the output folder, or new. */
   secretSource: 'flag' | 'file' | 'existing' | 'new' | 'rotated';
+  /** `gen prometheus` / `gen grafana`: targets, discovery, alert thresholds. */
+  monitoring: MonitoringOptions;
   /** Every resolved setting: the roles' command lines and secrets are derived from it. */
   settings: ClusterConfig;
   /** Docker build context (absolute). */

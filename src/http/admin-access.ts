@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isLoopbackAddress } from '../util/net.js';
+import { hasAdminCookie } from './admin-cookie.js';
 import { checkHostAndOrigin, type HostPolicy } from './host-validation.js';
 
 /** Why an operational request is refused: the status and a one-line reason. */
@@ -15,18 +16,21 @@ export interface AdminRefusal {
  * probe may omit Host), for all of them: a rebinding page must not read
  * /healthz (pids, sessions) either. Then, for the admin ones (/metrics,
  * /_mcp-scale/*): with `--admin-token`, a Bearer token is required from
- * everyone, loopback included; without one, loopback peers only.
+ * everyone, loopback included (or, where `cookie` is set, the dashboard's
+ * HttpOnly cookie that the token was exchanged for); without one, loopback
+ * peers only.
  */
 export function checkOpsAccess(
   req: IncomingMessage,
   policy: HostPolicy,
-  admin: { required: boolean; token?: string },
+  admin: { required: boolean; token?: string; cookie?: boolean },
 ): AdminRefusal | undefined {
   const rejected = checkHostAndOrigin(req, policy, true);
   if (rejected) return { status: 403, error: `Forbidden: ${rejected}` };
   if (!admin.required) return undefined;
   if (admin.token !== undefined) {
-    return bearerMatches(req.headers.authorization, admin.token)
+    return bearerMatches(req.headers.authorization, admin.token) ||
+      (admin.cookie === true && hasAdminCookie(req, admin.token))
       ? undefined
       : { status: 401, error: 'a Bearer admin token is required (--admin-token)' };
   }

@@ -136,6 +136,10 @@ export class GatewayLimiter implements Limiter {
     return { degraded: false, detail: 'limits shared through Redis' };
   }
 
+  policyNames(): string[] {
+    return [...this.counters.keys()];
+  }
+
   async close(): Promise<void> {
     await closeRedis(this.redis);
   }
@@ -199,6 +203,7 @@ export class GatewayLimiter implements Limiter {
         ...rateLimitHeaders(standings, refusedBy),
       },
       body: limitedBody(ids, batch, refusedBy),
+      policy: refusedBy.policy.name,
     };
   }
 

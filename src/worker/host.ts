@@ -30,6 +30,8 @@ import { authInfoFor, identifyWorkerRequest } from './request-identity.js';
 import { ClusterServerEventBus } from './server-events.js';
 import { fromFactory, loadServerModule, type LoadedServer } from './server-loader.js';
 import type { ServerFactory, ServerFactoryContext } from './server-module.js';
+import { tracingActive } from '../telemetry/mcp-spans.js';
+import { withErrorTracing, WorkerRequestTrace } from './request-trace.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerHostOptions {
@@ -135,9 +137,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   });
   const unwrapped = await loadServer(options, bus, redis, keys, context('__probe__', 'legacy'), toolCache);
   // Every server instance's transport is tapped by the cache (see cache/transport-tap.ts).
-  const loaded = toolCache
+  const cached = toolCache
     ? await attachWorkerCache(toolCache, unwrapped, context(undefined, 'legacy'))
     : unwrapped;
+  const loaded = tracingActive() ? withErrorTracing(cached) : cached;
   const legacy = new LegacySessions({
     workerId: options.id,
     loaded,
@@ -169,7 +172,13 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     () => legacy.size,
     () => inflight,
   );
-  if (toolCache) toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
+  if (toolCache) {
+    toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
+    // Tools with a TTL have their hit/miss/bypass series from the start (hit-ratio panels and alerts).
+    for (const tool of Object.keys(toolCache.settings.ttlMs)) {
+      for (const outcome of ['hit', 'miss', 'bypass']) metrics.cache.inc({ tool, outcome }, 0);
+    }
+  }
   const hostPolicy = hostPolicyFor(options.host, options.allowedHosts ?? [], []);
   let origin = '';
 
@@ -254,37 +263,49 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       streams.add(res);
       res.once('close', () => streams.delete(res));
     }
-    const abort = new AbortController();
-    // The SDK ends an exchange when its signal aborts: only when the client
-    // left before the answer was complete.
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    const request = toWebRequest(req, body, origin, abort.signal);
-    const authInfo = authInfoFor(identified.identity);
-    let era: 'legacy' | 'modern' = 'legacy';
-    let response: Response;
-    const legacyRequest = !modern
-      ? true
-      : classified
-        ? classified.era === 'legacy'
-        : await isLegacy(request, parsedBody, options.maxBodyBytes);
-    // 2026 requestState is minted and verified for the request in hand (cluster/request-state.ts).
-    const single = classified && !classified.batch ? classified.messages[0] : undefined;
-    const inRequest = <T>(fn: () => Promise<T>): Promise<T> =>
-      single && typeof single.method === 'string'
-        ? requestState.run({ method: single.method, user, params: single.params }, fn)
-        : fn();
-    if (modern && (stateless || !legacyRequest)) {
-      // Stateless mode: the SDK's own stateless leg answers 2025 requests too.
-      era = legacyRequest ? 'legacy' : 'modern';
-      response = await inRequest(() => modern.fetch(request, { authInfo: authInfo as never, parsedBody }));
-    } else {
-      response = await inRequest(() => legacy.handle(request, parsedBody, user, authInfo));
+    const span = WorkerRequestTrace.start(req, parsedBody, options.id);
+    /** Hands the request to the SDK (2025 sessions or the 2026 handler) and sends its answer. */
+    const answer = async (): Promise<{ era: 'legacy' | 'modern'; status: number }> => {
+      const abort = new AbortController();
+      // The SDK ends an exchange when its signal aborts: only when the client
+      // left before the answer was complete.
+      res.once('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
+      const request = toWebRequest(req, body, origin, abort.signal);
+      const authInfo = authInfoFor(identified.identity);
+      let era: 'legacy' | 'modern' = 'legacy';
+      let response: Response;
+      const legacyRequest = !modern
+        ? true
+        : classified
+          ? classified.era === 'legacy'
+          : await isLegacy(request, parsedBody, options.maxBodyBytes);
+      // 2026 requestState is minted and verified for the request in hand (cluster/request-state.ts).
+      const single = classified && !classified.batch ? classified.messages[0] : undefined;
+      const inRequest = <T>(fn: () => Promise<T>): Promise<T> =>
+        single && typeof single.method === 'string'
+          ? requestState.run({ method: single.method, user, params: single.params }, fn)
+          : fn();
+      if (modern && (stateless || !legacyRequest)) {
+        // Stateless mode: the SDK's own stateless leg answers 2025 requests too.
+        era = legacyRequest ? 'legacy' : 'modern';
+        response = await inRequest(() => modern.fetch(request, { authInfo: authInfo as never, parsedBody }));
+      } else {
+        response = await inRequest(() => legacy.handle(request, parsedBody, user, authInfo));
+      }
+      metrics.requests.inc({ era, status: String(response.status) });
+      await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
+      return { era, status: response.status };
+    };
+    if (!span) return (await answer()).era;
+    let outcome: { era: string; status: number } = { era: 'legacy', status: 500 };
+    try {
+      outcome = await span.run(answer);
+      return outcome.era;
+    } finally {
+      span.end(outcome.status, outcome.era);
     }
-    metrics.requests.inc({ era, status: String(response.status) });
-    await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
-    return era;
   };
 
   const server = http.createServer(serverOptions(options.requestTimeouts), (req, res) => {

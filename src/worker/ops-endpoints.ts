@@ -60,6 +60,11 @@ export function serveWorkerOps(
     });
   }
   if (admin) {
+    // JSON (prom-client's own shape) for the gateway's dashboard; text for Prometheus.
+    if (String(req.headers.accept).includes('application/json')) {
+      void state.metrics.registry.getMetricsAsJSON().then((json) => writeJson(res, 200, json));
+      return;
+    }
     void state.metrics.registry.metrics().then((text) => {
       res.writeHead(200, { 'content-type': state.metrics.registry.contentType });
       res.end(text);

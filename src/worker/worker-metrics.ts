@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 /** Prometheus metrics of one worker host (a registry per host, so tests can run several in one process). */
 export class WorkerMetrics {
@@ -10,6 +10,8 @@ export class WorkerMetrics {
 
   constructor(workerId: string, sessionCount: () => number, inflightCount: () => number) {
     this.registry.setDefaultLabels({ worker: workerId });
+    // process_start_time_seconds and friends: restarts and resource use, as for any Node service.
+    collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
       name: 'mcp_scale_worker_requests_total',
       help: 'HTTP requests served on the MCP endpoint, by wire era and HTTP status',

@@ -6,6 +6,7 @@ import type { WorkerHost } from '../../src/worker/host.js';
 import { connectV1, jsonOf } from '../helpers/clients.js';
 import { cacheConfig, startCacheWorker } from '../helpers/cache-fixtures.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const PREFIX = 'lockfaults:';
 
@@ -58,8 +59,14 @@ describe('a single-flight lock granted after its caller gave up is released, not
     expect((await client.callTool({ name: 'get_product', arguments: { id: 'p00077' } }))._meta).toMatchObject(
       { 'mcp-scale/cache': 'miss' },
     );
-    expect((await client.callTool({ name: 'get_product', arguments: { id: 'p00077' } }))._meta).toMatchObject(
-      { 'mcp-scale/cache': 'hit' },
+    // With a 50 ms budget a loaded machine can bypass that store too: wait for the hit.
+    await waitUntil(
+      async () =>
+        (await client.callTool({ name: 'get_product', arguments: { id: 'p00077' } }))._meta?.[
+          'mcp-scale/cache'
+        ] === 'hit',
+      'the entry is cached',
+      10_000,
     );
     await client.close();
   });

@@ -22,7 +22,7 @@ export function registerGenCommand(program: Command): void {
   const command = program
     .command('gen')
     .description(
-      'Render production configs (nginx, HAProxy, Dockerfile, compose, Kubernetes) and check them.',
+      'Render production configs (nginx, HAProxy, Dockerfile, compose, Kubernetes, Prometheus, Grafana) and check them.',
     )
     .addArgument(
       new Argument('<target>', 'what to render').choices([
@@ -31,13 +31,18 @@ export function registerGenCommand(program: Command): void {
         'docker',
         'compose',
         'k8s',
+        'prometheus',
+        'grafana',
         'bench',
         'all',
       ]),
     )
     .argument('[bench-flags...]', 'gen bench: the `mcp-scale bench` flags each pod runs, after --')
     .option('--out <dir>', 'write files into this folder, or - for stdout (default -)')
-    .option('--check', 'validate: nginx -t, haproxy -c, compose/k8s schemas, Dockerfile dry run')
+    .option(
+      '--check',
+      'validate: nginx -t, haproxy -c, compose/k8s schemas, Dockerfile dry run, promtool check config/rules',
+    )
     .option('--json', 'report written files, warnings and checks as JSON (needs --out DIR)')
     .option('--pods <n>', 'gen bench: pods of the Kubernetes Job, each running a bench (default 3)')
     .option('--bench-url <url>', 'gen bench: what the pods bench (default the gateway Service of gen k8s)')
@@ -60,6 +65,9 @@ export function registerGenCommand(program: Command): void {
     'mcp-scale gen nginx --affinity session --instances 4 --server-name mcp.example.com --tls-cert /etc/tls/mcp.pem --tls-key /etc/tls/mcp.key',
     'mcp-scale gen haproxy --upstream g1=10.0.0.5:8080 --upstream g2=10.0.0.6:8080 --out /etc/haproxy/mcp --check',
     'mcp-scale gen compose --config mcp-scale.config.json --out deploy',
+    'mcp-scale gen prometheus --out monitoring --check',
+    'mcp-scale gen prometheus --discovery kubernetes --metrics-token-file /etc/prometheus/mcp-scale-token --out monitoring',
+    'mcp-scale gen grafana --out monitoring',
     'mcp-scale gen k8s --redis rediss://user:pass@redis.internal:6380 --image ghcr.io/acme/mcp:1.0 --max-replicas 20 --out k8s',
     'mcp-scale gen bench --pods 5 --image ghcr.io/acme/mcp:1.0 --out k8s --check -- --clients 100 --ramp-up 30s --duration 3m',
   ]);

@@ -26,6 +26,7 @@ export function registerServeCommand(program: Command): void {
     'mcp-scale serve --lb nginx --affinity session',
     'mcp-scale serve --redis ha --ready-file /tmp/cluster.json   # primary + replica + 3 sentinels',
     "mcp-scale serve --redis 'redis-sentinel://:pass@10.0.0.5:26379,10.0.0.6:26379/mymaster'",
+    'mcp-scale serve --otlp-endpoint http://127.0.0.1:4318   # traces to an OTLP/HTTP collector',
   ]);
   command.action(async (options: ServeCommandOptions) => {
     const [{ resolveClusterConfig }, { startCluster }, { formatBanner }, { closeOnSignals }] =
@@ -40,6 +41,8 @@ export function registerServeCommand(program: Command): void {
       configFile: configFileOption(options),
       flags: settingInputs(options, 'serve'),
     });
+    // Refused here, in one line, rather than by every child at start.
+    (await import('../../telemetry/tracing-config.js')).resolveTracing(config.otlpEndpoint);
     if (!options.json) process.stderr.write('mcp-scale serve: starting…\n');
     const cluster = await startCluster({ config, readyFile: options.readyFile });
     if (options.json) printJson(cluster.info());

@@ -66,6 +66,24 @@ export function integer(placeholder: string, min: number, max: number): Codec<nu
   });
 }
 
+/** A number above min and at most max (ratios, rates per second); `form` says it in words. */
+export function decimal(placeholder: string, min: number, max: number, form: string): Codec<number> {
+  return codec({
+    form,
+    placeholder,
+    schema: scalar.transform(
+      tryParse((v) => {
+        const n = typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v);
+        if (!Number.isFinite(n) || n <= min || n > max)
+          throw new Error(`expected ${form}, got ${JSON.stringify(v)}`);
+        return n;
+      }),
+    ),
+    format: (v) => [String(v)],
+    show: String,
+  });
+}
+
 export function oneOf<T extends string>(choices: readonly T[]): Codec<T> {
   const form = `one of ${choices.join(', ')}`;
   return codec({

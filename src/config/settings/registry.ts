@@ -4,6 +4,7 @@ import { CACHE_SETTINGS } from './cache.js';
 import { GEN_SETTINGS } from './gen.js';
 import { LIMIT_SETTINGS } from './limits.js';
 import { NETWORK_SETTINGS } from './network.js';
+import { MONITORING_SETTINGS, OBSERVABILITY_SETTINGS } from './observability.js';
 import { TOPOLOGY_SETTINGS } from './topology.js';
 import type { CommandName, Role, Setting } from './types.js';
 
@@ -19,7 +20,9 @@ export const SETTING_GROUPS: readonly { title: string; settings: readonly Settin
   { title: 'Authentication', settings: AUTH_SETTINGS },
   { title: 'Rate limits', settings: LIMIT_SETTINGS },
   { title: 'Tool-result cache', settings: CACHE_SETTINGS },
+  { title: 'Traces and supervision', settings: OBSERVABILITY_SETTINGS },
   { title: 'gen only (proxy, image, Kubernetes)', settings: GEN_SETTINGS },
+  { title: 'gen only (Prometheus and Grafana)', settings: MONITORING_SETTINGS },
 ];
 
 export const SETTINGS: readonly Setting[] = SETTING_GROUPS.flatMap((group) => group.settings);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ATTR, inSpan } from '../../telemetry/mcp-spans.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import { replaySession } from './replay.js';
 import { deleteUpstreamSession } from '../upstream.js';
@@ -49,9 +50,19 @@ export class Rehomer {
   ): Promise<SessionRecord> {
     let running = this.inProgress.get(record.id);
     if (!running) {
-      running = this.run(record, identity, reason, allowSameWorker).finally(() =>
-        this.inProgress.delete(record.id),
-      );
+      running = inSpan(
+        'session re-home',
+        {
+          [ATTR.sessionId]: record.id,
+          'mcp_scale.rehome.reason': reason,
+          'mcp_scale.rehome.from': record.worker,
+        },
+        (span) =>
+          this.run(record, identity, reason, allowSameWorker).then((moved) => {
+            span.setAttribute('mcp_scale.rehome.to', moved.worker);
+            return moved;
+          }),
+      ).finally(() => this.inProgress.delete(record.id));
       this.inProgress.set(record.id, running);
     }
     return running;
@@ -82,7 +93,7 @@ export class Rehomer {
         if (!result.record) throw new Error('the session ended while it was being moved');
         return result.record;
       }
-      this.metrics.rehomes.inc({ reason });
+      this.metrics.countRehome(reason);
       const old = this.pool.get(current.worker);
       if (old && old.id !== target.id) {
         if (old.healthy) void this.deleteUpstream(old.id, current.upstream, identity);

@@ -1,4 +1,6 @@
 import type { SessionRecord } from './session-record.js';
+import { SpanKind, trace } from '@opentelemetry/api';
+import { ATTR, inSpan, injectContext } from '../../telemetry/mcp-spans.js';
 import { callUpstream } from '../upstream.js';
 import type { WorkerState } from '../worker-pool.js';
 
@@ -22,7 +24,7 @@ export async function replaySession(
   } catch {
     throw new ReplayError('the stored initialize parameters are corrupt');
   }
-  const init = await callUpstream(
+  const init = await replayCall(
     worker,
     { jsonrpc: '2.0', id: 'mcp-scale:rehome:init', method: 'initialize', params },
     identityHeaders,
@@ -39,13 +41,13 @@ export async function replaySession(
   const headers: Record<string, string> = { ...identityHeaders, 'mcp-session-id': init.sessionId };
   if (protocolVersion) headers['mcp-protocol-version'] = protocolVersion;
 
-  await callUpstream(worker, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers, timeoutMs);
+  await replayCall(worker, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers, timeoutMs);
   const replays: { method: string; params: Record<string, unknown> }[] = [];
   if (record.logLevel) replays.push({ method: 'logging/setLevel', params: { level: record.logLevel } });
   for (const uri of record.subscriptions) replays.push({ method: 'resources/subscribe', params: { uri } });
   await Promise.all(
     replays.map(async ({ method, params: callParams }, index) => {
-      const reply = await callUpstream(
+      const reply = await replayCall(
         worker,
         { jsonrpc: '2.0', id: `mcp-scale:rehome:${index}`, method, params: callParams },
         headers,
@@ -60,5 +62,27 @@ export async function replaySession(
       }
     }),
   );
+  trace.getActiveSpan()?.setAttribute('mcp_scale.rehome.replayed_calls', 2 + replays.length);
   return init.sessionId;
+}
+
+/** One replayed message, as its own client span (the worker's span continues it). */
+function replayCall(
+  worker: WorkerState,
+  message: { jsonrpc: '2.0'; id?: string; method: string; params?: unknown },
+  headers: Record<string, string>,
+  timeoutMs: number,
+): ReturnType<typeof callUpstream> {
+  return inSpan(
+    `replay ${message.method}`,
+    { [ATTR.method]: message.method, [ATTR.worker]: worker.id },
+    async (span) => {
+      const traced = { ...headers };
+      injectContext(traced);
+      const reply = await callUpstream(worker, message, traced, timeoutMs);
+      span.setAttribute(ATTR.httpStatus, reply.status);
+      return reply;
+    },
+    SpanKind.CLIENT,
+  );
 }
