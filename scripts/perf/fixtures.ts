@@ -21,6 +21,7 @@ export async function startRole(
   name: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  execArgv?: string[],
 ): Promise<RoleProcess> {
   const port = await findFreePort();
   const child = new ManagedChild({
@@ -29,6 +30,7 @@ export async function startRole(
       kind: 'role',
       cliPath: CLI_PATH,
       args: [role, '--host', '127.0.0.1', '--port', String(port), ...args],
+      execArgv,
     },
     env: { ...process.env, MCP_SCALE_CLUSTER_SECRET: SECRET, ...env },
     port,
@@ -68,5 +70,8 @@ export function startGatewayFor(
     ['--redis', redisUrl, '--prefix', prefix, ...workers.flatMap((w) => ['--worker', `${w.id}=${w.url}`])],
     // Heap figures per session need a collected heap.
     { NODE_OPTIONS: '--expose-gc' },
+    // MCP_SCALE_PERF_GATEWAY_NODE_ARGS: node options for the gateway alone, e.g.
+    // '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it (not allowed in NODE_OPTIONS).
+    process.env.MCP_SCALE_PERF_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
   );
 }

@@ -3,6 +3,7 @@ import { startLocalRedis } from '../../src/redis/local-server.js';
 import { startGatewayFor, startWorker } from './fixtures.js';
 import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
 import { measureSessionMemory } from './memory.js';
+import { measureProxyCpu } from './proxy-cpu.js';
 import { measureRehome } from './rehome.js';
 import { formatTracingOverhead, measureTracingOverhead } from './tracing-overhead.js';
 
@@ -13,11 +14,15 @@ import { formatTracingOverhead, measureTracingOverhead } from './tracing-overhea
  * limits off. Prints a human report, or JSON with --json.
  *
  *   node dist-dev/scripts/perf/run.js [--rounds 3] [--seconds 5] [--json]
+ *   node dist-dev/scripts/perf/run.js --cpu-only 800 [--rounds 3] [--seconds 5]
+ *     (only the CPU per proxied call, gateway vs nginx, at 800 calls/s)
  */
 interface Args {
   rounds: number;
   seconds: number;
   json: boolean;
+  /** Only the CPU per proxied call, at this fixed rate (for profiling rounds). */
+  cpuOnlyRate?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -26,6 +31,7 @@ function parseArgs(argv: string[]): Args {
     if (argv[i] === '--rounds') args.rounds = Number(argv[++i]);
     else if (argv[i] === '--seconds') args.seconds = Number(argv[++i]);
     else if (argv[i] === '--json') args.json = true;
+    else if (argv[i] === '--cpu-only') args.cpuOnlyRate = Number(argv[++i]);
   }
   return args;
 }
@@ -54,6 +60,10 @@ async function main(): Promise<void> {
     const sessions: Record<string, string[]> = {};
     for (const [name, url] of Object.entries(targets)) sessions[name] = await openSessions(url, connections);
 
+    if (args.cpuOnlyRate) {
+      await cpuOnly(args, targets, sessions, gateway.child.pid ?? 0, nginx.pid, worker.child.pid ?? 0, log);
+      return;
+    }
     log(`warm-up (${args.seconds}s per target)…`);
     for (const [name, url] of Object.entries(targets))
       await saturate(url, sessions[name]!, args.seconds * 1000);
@@ -88,6 +98,20 @@ async function main(): Promise<void> {
     }
     const added = (q: 'p50' | 'p99') =>
       median(latency.gateway![q].map((value, i) => value - latency.direct![q][i]!));
+
+    log(`CPU per proxied call at ${rate}/s (gateway vs nginx in front of the same worker)…`);
+    const cpu = await measureProxyCpu(
+      [
+        { name: 'gateway', url: gateway.url, sessions: sessions.gateway!, pid: gateway.child.pid ?? 0 },
+        { name: 'nginx', url: nginxUrl, sessions: sessions.nginx!, pid: nginx.pid },
+      ],
+      worker.child.pid ?? 0,
+      rate,
+      args.seconds * 1000,
+      args.rounds,
+      log,
+    );
+    const cpuRatio = median(cpu.proxyUsPerCall.gateway!.map((us, i) => us / cpu.proxyUsPerCall.nginx![i]!));
     for (const [name, url] of Object.entries(targets)) await closeSessions(url, sessions[name]!);
 
     log('gateway memory per session…');
@@ -142,6 +166,15 @@ async function main(): Promise<void> {
         gateway: { p50Ms: median(latency.gateway!.p50), p99Ms: median(latency.gateway!.p99) },
         target: 'p50 <= +1 ms, p99 <= +3 ms',
       },
+      cpuPerCall: {
+        ratePerSecond: rate,
+        gatewayUs: median(cpu.proxyUsPerCall.gateway!),
+        nginxUs: median(cpu.proxyUsPerCall.nginx!),
+        gatewayOverNginx: cpuRatio,
+        workerUs: median(cpu.workerUsPerCall.gateway!),
+        errors: cpu.errors,
+        target: 'gateway <= 2x nginx',
+      },
       memory: { ...memory, target: '< 2 KB per idle session' },
       rehome: { ...rehome, target: 'p99 < 50 ms' },
       tracing,
@@ -160,6 +193,8 @@ mcp-scale performance (${report.machine.cpus} cores, ${report.machine.node}, med
   added latency at ${l.ratePerSecond}/s (40% of direct saturation), from the intended send time
     p50 +${l.p50Ms.toFixed(2)} ms (direct ${l.direct.p50Ms.toFixed(2)}, gateway ${l.gateway.p50Ms.toFixed(2)})   (target <= +1 ms)
     p99 +${l.p99Ms.toFixed(2)} ms (direct ${l.direct.p99Ms.toFixed(2)}, gateway ${l.gateway.p99Ms.toFixed(2)})   (target <= +3 ms)
+  CPU per proxied call at ${report.cpuPerCall.ratePerSecond}/s (process CPU from /proc)
+    gateway ${report.cpuPerCall.gatewayUs.toFixed(0)} µs, nginx ${report.cpuPerCall.nginxUs.toFixed(0)} µs = ${report.cpuPerCall.gatewayOverNginx.toFixed(2)}x nginx   (target <= 2x); the worker behind spends ${report.cpuPerCall.workerUs.toFixed(0)} µs
   gateway memory
     ${(memory.bytesPerIdleSession / 1024).toFixed(2)} KB per idle session (${memory.sessions} sessions)   (target < 2 KB)
     +${(memory.bytesPerOpenGetStream / 1024).toFixed(2)} KB per open GET stream (${memory.streams} streams)
@@ -171,6 +206,34 @@ ${formatTracingOverhead(tracing)}
   } finally {
     for (const stop of cleanup) await stop().catch(() => {});
   }
+}
+
+async function cpuOnly(
+  args: Args,
+  targets: Record<string, string>,
+  sessions: Record<string, string[]>,
+  gatewayPid: number,
+  nginxPid: number,
+  workerPid: number,
+  log: (line: string) => void,
+): Promise<void> {
+  const rate = args.cpuOnlyRate ?? 0;
+  for (const name of ['gateway', 'nginx']) await openLoop(targets[name]!, sessions[name]!, rate, 2000);
+  const cpu = await measureProxyCpu(
+    [
+      { name: 'gateway', url: targets.gateway!, sessions: sessions.gateway!, pid: gatewayPid },
+      { name: 'nginx', url: targets.nginx!, sessions: sessions.nginx!, pid: nginxPid },
+    ],
+    workerPid,
+    rate,
+    args.seconds * 1000,
+    args.rounds,
+    log,
+  );
+  const ratio = median(cpu.proxyUsPerCall.gateway!.map((us, i) => us / cpu.proxyUsPerCall.nginx![i]!));
+  console.log(
+    `CPU per proxied call at ${rate}/s: gateway ${median(cpu.proxyUsPerCall.gateway!).toFixed(0)} µs, nginx ${median(cpu.proxyUsPerCall.nginx!).toFixed(0)} µs = ${ratio.toFixed(2)}x nginx; worker ${median(cpu.workerUsPerCall.gateway!).toFixed(0)} µs (${cpu.errors} errors)`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -7,6 +7,8 @@ import type { AdminConnection } from './admin-redis.js';
 export interface SessionSummary {
   id: string;
   user: string | null;
+  /** Whom the session counts against under --max-sessions-per-user (null when that cap is off). */
+  owner: string | null;
   worker: string;
   upstream: string;
   createdAt: string;
@@ -21,6 +23,7 @@ function summarize(record: SessionRecord, ttlMs: number): SessionSummary {
   return {
     id: record.id,
     user: record.user ?? null,
+    owner: record.owner ?? null,
     worker: record.worker,
     upstream: record.upstream,
     createdAt: new Date(record.createdAt).toISOString(),
@@ -31,18 +34,31 @@ function summarize(record: SessionRecord, ttlMs: number): SessionSummary {
   };
 }
 
-/** Every gateway-owned session in Redis (SCAN, never KEYS), optionally one user's. */
+/**
+ * Every gateway-owned session in Redis (SCAN, never KEYS), optionally one
+ * user's: the authenticated user, or the `ip:<address>` an anonymous
+ * session counts against under --max-sessions-per-user. With that cap on,
+ * a user's sessions are read from their index instead of a full SCAN.
+ */
 export async function listSessions(
   admin: AdminConnection,
   filter: { user?: string; limit?: number } = {},
 ): Promise<SessionSummary[]> {
   const found: SessionSummary[] = [];
-  for await (const key of scanKeys(admin.redis, admin.keys.sessionPattern())) {
+  const indexed =
+    filter.user !== undefined ? await admin.redis.zrange(admin.keys.userSessions(filter.user), 0, -1) : [];
+  const keys =
+    indexed.length > 0
+      ? (async function* () {
+          for (const id of indexed) yield admin.keys.session(id);
+        })()
+      : scanKeys(admin.redis, admin.keys.sessionPattern());
+  for await (const key of keys) {
     const id = admin.keys.sessionIdFromKey(key);
     const [hash, ttl] = await Promise.all([admin.redis.hgetall(key), admin.redis.pttl(key)]);
     const record = fromHash(id, hash);
     if (!record) continue;
-    if (filter.user !== undefined && record.user !== filter.user) continue;
+    if (filter.user !== undefined && record.user !== filter.user && record.owner !== filter.user) continue;
     found.push(summarize(record, ttl));
     if (filter.limit !== undefined && found.length >= filter.limit) break;
   }

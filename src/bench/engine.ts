@@ -8,7 +8,7 @@ import { VuFactory } from './load/vu-factory.js';
 import { ArrivalSchedule, rateAt, totalDurationMs } from './load-profile.js';
 import { MetricsCollector, type LiveSnapshot } from './metrics.js';
 import { runRaw } from './raw-runner.js';
-import { buildReport } from './report.js';
+import { buildReport, sampleWorkerRss } from './report.js';
 import type { BenchReport, LoadSummary, ScenarioSummary } from './report-schema.js';
 import { RunControl } from './run-control.js';
 import { createScenario } from './scenarios/index.js';
@@ -96,6 +96,7 @@ export class BenchEngine {
     const { options, target, control } = this;
     const scenario = options.scenario === 'raw' ? undefined : createScenario(options, target);
     const startedAt = new Date();
+    const rssAtStart = target.readyInfo ? sampleWorkerRss(target) : undefined;
     const plannedMs = this.plannedMs();
     this.emit('start', { options, target, startedAt, plannedMs });
     const ticker = setInterval(() => this.emit('tick', this.tick(plannedMs)), options.tickMs);
@@ -120,6 +121,7 @@ export class BenchEngine {
       dropped: control.dropped,
       interrupted: control.interrupted,
       virtualUsers: this.factory?.eraCounts() ?? rawUsers(options),
+      workerMemory: rssAtStart ? { start: rssAtStart, end: sampleWorkerRss(target) } : null,
     });
     this.emit('done', report);
     return report;

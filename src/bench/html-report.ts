@@ -1,5 +1,6 @@
 import type { LatencySummary } from './histogram.js';
 import type { BenchReport } from './report-schema.js';
+import { failoverOf, KILL_COLUMNS, killRow } from './failover-section.js';
 import { formatSummary } from './summary-table.js';
 import { barChart, escapeHtml, lineChart } from './svg-charts.js';
 import { formatMeasured } from './thresholds.js';
@@ -81,7 +82,7 @@ ${throughputChart}
 ${instancesChart}
 <h2>Latency (ms)</h2>
 ${latencyTable(report)}
-<h2>Verdicts</h2>
+${killsTable(report)}<h2>Verdicts</h2>
 ${verdicts(report)}
 <h2>Summary</h2>
 <pre>${escapeHtml(formatSummary(report))}</pre>
@@ -121,6 +122,25 @@ function latencyTable(report: BenchReport): string {
   return `<table id="latency-table"><tr><th>requests</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>
 ${rows.map(([name, l]) => `<tr><td>${escapeHtml(name)}</td>${cells(l)}</tr>`).join('\n')}
 </table>`;
+}
+
+function killsTable(report: BenchReport): string {
+  const failover = failoverOf(report);
+  if (!failover || failover.kills.length === 0) return '';
+  const head = KILL_COLUMNS.map((column) => `<th>${escapeHtml(column)}</th>`).join('');
+  const rows = failover.kills
+    .map(
+      (kill) =>
+        `<tr>${killRow(kill)
+          .map((cell) => `<td>${escapeHtml(cell)}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('\n');
+  return `<h2>Kills (${escapeHtml(failover.kill)})</h2>
+<table id="kills"><tr>${head}</tr>
+${rows}
+</table>
+`;
 }
 
 function verdicts(report: BenchReport): string {

@@ -7,7 +7,15 @@ import { checkProcs, resolveProcs } from './procs/split-options.js';
 import { readScript } from './scenarios/script.js';
 import { parseThreshold, type Threshold } from './thresholds.js';
 import type { UserStage } from './load/user-stages.js';
-import type { BenchOptions, Era, EraChoice, LoadModel, ScenarioName } from './types.js';
+import {
+  KILL_TARGETS,
+  type BenchOptions,
+  type Era,
+  type EraChoice,
+  type KillTarget,
+  type LoadModel,
+  type ScenarioName,
+} from './types.js';
 
 /**
  * From the `bench` flags (as commander parsed them) to what the engine
@@ -51,6 +59,9 @@ export interface BenchFlags {
   spawn?: boolean;
   killAt?: number;
   killInstance?: string;
+  kill?: KillTarget;
+  /** ms */
+  killEvery?: number;
   findCapacity?: boolean;
   p99?: number;
   startRate?: string;
@@ -128,6 +139,8 @@ export function resolveBenchPlan(flags: BenchFlags): BenchPlan {
     ...(flags.readyFile ? { readyFile: flags.readyFile } : {}),
     ...(flags.killAt !== undefined ? { killAtMs: flags.killAt } : {}),
     ...(flags.killInstance ? { killInstance: flags.killInstance } : {}),
+    ...(flags.kill ? { killTarget: flags.kill } : {}),
+    ...(flags.killEvery !== undefined ? { killEveryMs: flags.killEvery } : {}),
     procs,
     client: flags.client ?? 'sdk',
     tickMs: 1000,
@@ -136,8 +149,20 @@ export function resolveBenchPlan(flags: BenchFlags): BenchPlan {
     throw new UserError("--client picks the virtual users' client; raw drives autocannon");
   if (flags.expectLimit && scenario !== 'ratelimit')
     throw new UserError('--expect-limit goes with --scenario ratelimit');
-  if ((flags.killAt !== undefined || flags.killInstance) && scenario !== 'failover') {
-    throw new UserError('--kill-at and --kill-instance go with --scenario failover');
+  if (
+    (flags.killAt !== undefined || flags.killInstance || flags.kill || flags.killEvery !== undefined) &&
+    scenario !== 'failover'
+  ) {
+    throw new UserError('--kill, --kill-at, --kill-every and --kill-instance go with --scenario failover');
+  }
+  if (flags.kill && !(KILL_TARGETS as readonly string[]).includes(flags.kill)) {
+    throw new UserError(`--kill must be one of ${KILL_TARGETS.join(', ')}, got '${flags.kill}'`);
+  }
+  if (flags.killEvery !== undefined && flags.killEvery < 500) {
+    throw new UserError('--kill-every must be at least 500ms: a process needs time to come back');
+  }
+  if (flags.kill === 'redis' && flags.killInstance) {
+    throw new UserError('--kill redis kills the current primary: drop --kill-instance');
   }
   if (scenario === 'failover' && !flags.spawn && !flags.readyFile) {
     throw new UserError(

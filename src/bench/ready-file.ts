@@ -8,15 +8,22 @@ import type { ReadyInfo } from './types.js';
  * answers: `{ "url": "...", "instances": [{ "id": "w1", "pid": 123, "port": 9001 }] }`.
  * Extra keys are allowed so the supervisor can add more without breaking bench.
  */
+const processSchema = z.object({
+  id: z.string().min(1),
+  pid: z.number().int().positive(),
+  port: z.number().int().nonnegative(),
+});
 const readyInfoSchema = z.object({
   url: z.string().url(),
-  instances: z.array(
-    z.object({
-      id: z.string().min(1),
-      pid: z.number().int().positive(),
-      port: z.number().int().nonnegative(),
-    }),
-  ),
+  instances: z.array(processSchema),
+  gateways: z.array(processSchema).optional(),
+  redis: z
+    .object({
+      mode: z.string().optional(),
+      pid: z.number().int().positive().optional(),
+      primary: z.object({ pid: z.number().int().positive(), port: z.number().int() }).optional(),
+    })
+    .optional(),
 });
 
 export function parseReadyInfo(value: unknown, source: string): ReadyInfo {
@@ -28,9 +35,21 @@ export function parseReadyInfo(value: unknown, source: string): ReadyInfo {
       `ready file ${source} is not {url, instances:[{id,pid,port}]}: ${where}: ${issue?.message}`,
     );
   }
+  const { url, instances, gateways, redis } = parsed.data;
+  const process = ({ id, pid, port }: z.infer<typeof processSchema>) => ({ id, pid, port });
   return {
-    url: parsed.data.url,
-    instances: parsed.data.instances.map(({ id, pid, port }) => ({ id, pid, port })),
+    url,
+    instances: instances.map(process),
+    ...(gateways ? { gateways: gateways.map(process) } : {}),
+    ...(redis
+      ? {
+          redis: {
+            ...(redis.mode ? { mode: redis.mode } : {}),
+            ...(redis.pid ? { pid: redis.pid } : {}),
+            ...(redis.primary ? { primary: { pid: redis.primary.pid, port: redis.primary.port } } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -28,6 +28,14 @@ export const latencySummarySchema = z
   })
   .strict();
 
+const workerRssSchema = z
+  .object({
+    id: z.string(),
+    pid: z.number().int().positive(),
+    rssBytes: count.nullable().describe('null when the process is gone (restarted) or /proc is unavailable'),
+  })
+  .strict();
+
 const checkSchema = z
   .object({ name: z.string(), passed: z.boolean(), detail: z.string() })
   .strict()
@@ -36,6 +44,39 @@ const checkSchema = z
   );
 
 const checks = z.array(checkSchema);
+
+const killSchema = z
+  .object({
+    n: z.number().int().positive(),
+    target: z.enum(['worker', 'gateway', 'redis']),
+    id: z.string(),
+    pid: z.number().int(),
+    atMs: z.number().describe('When, ms since the bench started'),
+    skipped: z.string().nullable().describe('Why nothing was killed at this time; null when a process was'),
+    replacedAfterMs: z
+      .number()
+      .nullable()
+      .describe('Until the ready file named a new live process in its place (null: not seen)'),
+    replacedByPid: z.number().int().nullable(),
+    recoveredAfterMs: z
+      .number()
+      .nullable()
+      .describe(
+        'Client view: to the first answer to a request sent after the last error of the window; 0 without errors; null when errors lasted to its end',
+      ),
+    errors: count.describe('Errors completed from this kill to the next (or the end)'),
+    errorWindow: z
+      .object({ firstMs: z.number(), lastMs: z.number() })
+      .strict()
+      .nullable()
+      .describe('First and last error, ms after the kill'),
+    errorsByKind: counts,
+    sessionsActive: count.describe('Sessions answered before the kill'),
+    sessionsKept: count.describe('Of those, answered again after the kill on the same session id'),
+    sessionsLost: count.describe('Sessions answered 404 in this window'),
+  })
+  .strict()
+  .describe('One kill of the failover scenario and what the clients saw until the next');
 
 const scenarioSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('mixed'), checks }).strict(),
@@ -82,11 +123,18 @@ const scenarioSchema = z.discriminatedUnion('name', [
     .object({
       name: z.literal('failover'),
       checks,
-      killed: z.object({ id: z.string(), pid: z.number().int(), atMs: z.number() }).strict().nullable(),
-      sessionsOnKilledInstance: count,
-      sessionsRehomed: count,
+      kill: z.enum(['worker', 'gateway', 'redis']).describe('The tier killed (--kill)'),
+      killEveryMs: z.number().nullable().describe('--kill-every; null: one kill'),
+      killed: z
+        .object({ id: z.string(), pid: z.number().int(), atMs: z.number() })
+        .strict()
+        .nullable()
+        .describe('The first kill'),
+      kills: z.array(killSchema),
+      sessionsOnKilledInstance: count.describe('Worker kills: sessions the first victim held'),
+      sessionsRehomed: count.describe('Worker kills: of those, answered again elsewhere'),
       sessionsLost: count,
-      errorsAfterKill: count,
+      errorsAfterKill: count.describe('Errors completed after the first kill'),
       lastErrorAfterKillMs: z.number().nullable(),
     })
     .strict(),
@@ -286,6 +334,16 @@ export const benchReportSchema = z
       })
       .strict(),
     instances: counts.describe('Responses per Mcp-Scale-Instance value; "(none)" when the header was absent'),
+    workerMemory: z
+      .object({
+        start: z.array(workerRssSchema),
+        end: z.array(workerRssSchema),
+      })
+      .strict()
+      .nullable()
+      .describe(
+        "Resident memory of the cluster's workers (the ready file's pids, read from /proc) when the run started and when it ended; null without a ready file",
+      ),
     eras: z.object({ '2025': eraSchema, '2026': eraSchema }).strict(),
     timeline: z.array(
       z

@@ -1,3 +1,4 @@
+import { processRssBytes } from '../util/process.js';
 import { sliceSize } from './load/user-stages.js';
 import type { MetricsResult } from './metrics.js';
 import { REPORT_VERSION, type BenchReport, type LoadSummary, type ScenarioSummary } from './report-schema.js';
@@ -18,6 +19,8 @@ export interface ReportInput {
   dropped: number;
   interrupted: number;
   virtualUsers: Record<Era, number>;
+  /** Worker RSS at the start and end of the run (ready-file targets only). */
+  workerMemory?: BenchReport['workerMemory'];
   /** Offered versus achieved (load/offered.ts). */
   load: LoadSummary;
 }
@@ -93,6 +96,7 @@ export function buildReport(input: ReportInput): BenchReport {
     rateLimit: metrics.limits,
     cache: { ...metrics.cache, hitRatio: marked > 0 ? metrics.cache.hits / marked : null },
     instances: metrics.instances,
+    workerMemory: input.workerMemory ?? null,
     eras: { '2025': era('2025'), '2026': era('2026') },
     timeline: metrics.timeline,
     load: input.load,
@@ -102,6 +106,15 @@ export function buildReport(input: ReportInput): BenchReport {
     thresholds: [],
     passed: true,
   };
+}
+
+/** RSS of each worker the ready file lists, read from /proc now. */
+export function sampleWorkerRss(target: BenchTarget): { id: string; pid: number; rssBytes: number | null }[] {
+  return (target.readyInfo?.instances ?? []).map(({ id, pid }) => ({
+    id,
+    pid,
+    rssBytes: processRssBytes(pid) ?? null,
+  }));
 }
 
 function round(value: number): number {

@@ -14,6 +14,8 @@ import type { BenchTarget, ReadyInfo } from './types.js';
 export interface StartedCluster {
   url: string;
   readyInfo: ReadyInfo;
+  /** The cluster as it is now (a restarted process has a new pid). */
+  currentReadyInfo?: () => ReadyInfo;
   close(): Promise<void>;
 }
 
@@ -39,14 +41,19 @@ export async function withBenchTarget<T>(
     if (!startCluster) throw new Error('bench --spawn needs a cluster starter');
     const cluster = await startCluster(request.spawn);
     try {
-      return await run({ url: cluster.url, readyInfo: cluster.readyInfo });
+      return await run({
+        url: cluster.url,
+        readyInfo: cluster.readyInfo,
+        ...(cluster.currentReadyInfo ? { currentReadyInfo: cluster.currentReadyInfo } : {}),
+      });
     } finally {
       await cluster.close();
     }
   }
   if (request.readyFile) {
-    const readyInfo = readReadyFile(request.readyFile);
-    return run({ url: request.url ?? readyInfo.url, readyInfo });
+    const file = request.readyFile;
+    const readyInfo = readReadyFile(file);
+    return run({ url: request.url ?? readyInfo.url, readyInfo, currentReadyInfo: () => readReadyFile(file) });
   }
   return run({ url: request.url ?? DEFAULT_URL });
 }

@@ -1,3 +1,4 @@
+import { failoverLines } from './failover-section.js';
 import type { LatencySummary } from './histogram.js';
 import type { BenchReport } from './report-schema.js';
 import { formatMeasured } from './thresholds.js';
@@ -39,8 +40,10 @@ export function formatSummary(report: BenchReport): string {
     `cache      hits ${num(c.hits)}   misses ${num(c.misses)}   unmarked ${num(c.unmarked)}   hit ratio ${c.hitRatio === null ? 'n/a' : pct(c.hitRatio)}`,
   );
   lines.push(`instances  ${describeInstances(report.instances)}`);
+  if (report.workerMemory) lines.push(`worker RSS ${describeWorkerMemory(report.workerMemory)}`);
   const kinds = Object.entries(report.errors.byKind).sort((a, b) => b[1] - a[1]);
   if (kinds.length > 0) lines.push(`errors by  ${kinds.map(([kind, n]) => `${kind} ${num(n)}`).join('   ')}`);
+  lines.push(...failoverLines(report));
   for (const check of report.scenario.checks) {
     lines.push(`check      ${check.passed ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
   }
@@ -141,3 +144,15 @@ const trim = (n: number): string => Number(n.toFixed(2)).toString();
 const rate = (n: number): string => `${trim(n)}/s`;
 const ms = (n: number): string => `${trim(n)}ms`;
 const pct = (ratio: number): string => `${(ratio * 100).toFixed(2)}%`;
+
+/** `w1 98.1 MB -> 120.4 MB   w2 …`: each worker's RSS at the start and end of the run. */
+function describeWorkerMemory(memory: NonNullable<BenchReport['workerMemory']>): string {
+  const mb = (bytes: number | null | undefined) =>
+    bytes === null || bytes === undefined ? 'gone' : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return memory.start
+    .map((start) => {
+      const end = memory.end.find((e) => e.id === start.id);
+      return `${start.id} ${mb(start.rssBytes)} -> ${mb(end?.rssBytes)}`;
+    })
+    .join('   ');
+}

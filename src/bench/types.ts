@@ -134,6 +134,10 @@ export interface BenchOptions {
   readyFile?: string;
   killAtMs?: number;
   killInstance?: string;
+  /** failover: which tier to kill (default worker). */
+  killTarget?: KillTarget;
+  /** failover: kill again this often until the load ends. */
+  killEveryMs?: number;
   /** mixed: include the 1 s streamed report (default true; find-capacity leaves it out). */
   slowCalls?: boolean;
   /** The client virtual users run: the MCP SDKs (default) or the lean wire client. */
@@ -146,13 +150,22 @@ export interface BenchOptions {
   tickMs: number;
 }
 
+export const KILL_TARGETS = ['worker', 'gateway', 'redis'] as const;
+export type KillTarget = (typeof KILL_TARGETS)[number];
+
 /** What the bench knows about a local cluster (from `serve --ready-file` or --spawn). */
 export interface ReadyInfo {
   url: string;
   instances: { id: string; pid: number; port: number }[];
+  /** `serve --gateways N`: each gateway and its own (admin) port. */
+  gateways?: { id: string; pid: number; port: number }[];
+  /** A Redis the supervisor started: its pid, or the current primary's with `--redis ha`. */
+  redis?: { mode?: string; pid?: number; primary?: { pid: number; port: number } };
 }
 
 export interface BenchTarget {
   url: string;
   readyInfo?: ReadyInfo;
+  /** The cluster as it is now (pids change when the supervisor restarts a process). */
+  currentReadyInfo?: () => ReadyInfo;
 }

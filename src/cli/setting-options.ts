@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { defaultFor, isSecretValue, settingsFor } from '../config/settings/registry.js';
+import { defaultFor, isSecretValue, SETTINGS, settingsFor } from '../config/settings/registry.js';
 import type { CommandName, Setting, SettingInputs } from '../config/settings/types.js';
 import { collectStrings } from './options.js';
 
@@ -17,6 +17,13 @@ export function addSettingOptions(command: Command, name: CommandName): Command 
     'read settings from a JSON or YAML file (keys: the settings, camelCased)',
   );
   for (const s of settingsFor(name)) command.addOption(optionFor(s, name));
+  return command;
+}
+
+/** Every setting's flag (`config print`, which resolves as any command). */
+export function addAllSettingOptions(command: Command): Command {
+  command.option('--config <file>', 'read settings from a JSON or YAML file');
+  for (const s of SETTINGS) command.addOption(optionFor(s, 'serve'));
   return command;
 }
 
@@ -39,11 +46,14 @@ function defaultNote(s: Setting, command: CommandName): string {
   return ` (default ${shown})`;
 }
 
-/** The setting values commander parsed, by setting name (options that are not settings are left out). */
-export function settingInputs(options: object, name: CommandName): SettingInputs {
+/**
+ * The setting values commander parsed, by setting name (options that are not
+ * settings are left out). Without a command: every setting given.
+ */
+export function settingInputs(options: object, name?: CommandName): SettingInputs {
   const values = options as Partial<Record<string, string | boolean | string[]>>;
   const inputs: Record<string, string | boolean | string[]> = {};
-  for (const s of settingsFor(name)) {
+  for (const s of name ? settingsFor(name) : SETTINGS) {
     const value = values[s.name];
     if (value !== undefined) inputs[s.name] = value;
   }

@@ -19,7 +19,11 @@ export function formatBanner(cluster: RunningCluster, config: ClusterConfig): st
     `  eras          2025 (${legacy}) + 2026-07-28 (stateless)`,
     `  workers       ${info.instances.map((w) => `${w.id} pid ${w.pid} port ${w.port}`).join(', ')}`,
     `  server        ${info.server}`,
-    `  gateway       pid ${info.gateway.pid} port ${info.gateway.port}`,
+    info.gateways.length > 1
+      ? `  gateways      ${info.gateways.map((g) => `${g.id} pid ${g.pid} ${info.lb ? 'port' : 'admin port'} ${g.port}`).join(', ')}${
+          info.lb ? '' : ` (sharing port ${info.gateway.port})`
+        }`
+      : `  gateway       pid ${info.gateway.pid} port ${info.gateway.port}`,
     `  dashboard     ${new URL('/_mcp-scale/', info.gateway.url).toString()}${
       config.adminToken ? ' (sign in with the admin token)' : ' (loopback clients)'
     }`,

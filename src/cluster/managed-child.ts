@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import readline from 'node:readline';
 import { isFailedMessage, isReadyMessage, type ReadyMessage } from './ready-signal.js';
@@ -6,8 +7,15 @@ import { isFailedMessage, isReadyMessage, type ReadyMessage } from './ready-sign
 export interface ChildSpec {
   /** w1, w2 …, gateway. */
   name: string;
-  /** How to start it: an mcp-scale role (node + CLI) or any shell command. */
-  launch: { kind: 'role'; cliPath: string; args: string[] } | { kind: 'command'; command: string };
+  /**
+   * How to start it: an mcp-scale role (node + CLI), the same role forked
+   * through Node's `cluster` module (gateways sharing one listening port,
+   * this process being the cluster primary), or any shell command.
+   */
+  launch:
+    | { kind: 'role'; cliPath: string; args: string[]; execArgv?: string[] }
+    | { kind: 'cluster-role'; cliPath: string; args: string[] }
+    | { kind: 'command'; command: string };
   env: NodeJS.ProcessEnv;
   port: number;
   /** For commands (no IPC): poll this URL until it answers any HTTP status. */
@@ -33,6 +41,7 @@ export class ManagedChild extends EventEmitter {
   private startedAt = 0;
   private restartTimer?: NodeJS.Timeout;
   restarts = 0;
+  private isServing = false;
   /** What the role reported when it became ready (URL and actual port). */
   ready?: ReadyMessage;
 
@@ -42,6 +51,11 @@ export class ManagedChild extends EventEmitter {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Started and ready, not exited since: what a liveness probe may judge (a slow start is not a hang). */
+  get serving(): boolean {
+    return this.isServing && this.running;
   }
 
   get running(): boolean {
@@ -65,27 +79,33 @@ export class ManagedChild extends EventEmitter {
       await this.kill(child, 'SIGKILL', 2000);
       throw error;
     }
-    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    this.isServing = true;
+    child.once('exit', (code, signal) => {
+      this.isServing = false;
+      this.onExit(child, code, signal);
+    });
     this.emit('ready', this);
   }
 
   private spawnChild(): ChildProcess {
     const { launch, env, name } = this.spec;
     const child =
-      launch.kind === 'role'
-        ? spawn(process.execPath, [launch.cliPath, ...launch.args], {
-            env,
-            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-            // Its own process group: Ctrl+C in a terminal reaches only the
-            // supervisor, which drains the gateway first, then the workers.
-            detached: true,
-          })
-        : spawn('/bin/sh', ['-c', execIfSimple(launch.command)], {
-            env,
-            stdio: ['ignore', 'pipe', 'pipe'],
-            // Its own process group, so stopping it stops what the shell started.
-            detached: true,
-          });
+      launch.kind === 'cluster-role'
+        ? forkClusterWorker(launch.cliPath, launch.args, env)
+        : launch.kind === 'role'
+          ? spawn(process.execPath, [...(launch.execArgv ?? []), launch.cliPath, ...launch.args], {
+              env,
+              stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+              // Its own process group: Ctrl+C in a terminal reaches only the
+              // supervisor, which drains the gateway first, then the workers.
+              detached: true,
+            })
+          : spawn('/bin/sh', ['-c', execIfSimple(launch.command)], {
+              env,
+              stdio: ['ignore', 'pipe', 'pipe'],
+              // Its own process group, so stopping it stops what the shell started.
+              detached: true,
+            });
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       readline.createInterface({ input: stream }).on('line', (line) => this.spec.log(`[${name}] ${line}`));
@@ -202,6 +222,18 @@ export class ManagedChild extends EventEmitter {
       // already gone
     }
   }
+}
+
+/**
+ * A cluster worker of this process: it shares the listening sockets this
+ * process holds for it (round robin, the primary accepts). It stays in our
+ * process group (cluster.fork has no `detached`), so the role ignores
+ * SIGINT and waits for the supervisor's SIGTERM to drain in order.
+ */
+function forkClusterWorker(cliPath: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  // Settings apply to the next fork only; execArgv [] as for spawned roles.
+  cluster.setupPrimary({ exec: cliPath, args, execArgv: [], silent: true });
+  return cluster.fork(env).process;
 }
 
 /**

@@ -8,6 +8,8 @@ export interface ReadyMessage {
   id: string;
   url: string;
   port: number;
+  /** A gateway's ops-only port (--admin-port). */
+  adminPort?: number;
   pid: number;
 }
 
@@ -44,7 +46,10 @@ export function signalFailed(role: 'worker' | 'gateway', message: string): void 
  * Runs `close` on SIGINT/SIGTERM, and when the supervisor that started this
  * process goes away (its IPC channel closes), so no role outlives `serve`.
  */
-export function closeOnSignals(close: () => Promise<void>): void {
+export function closeOnSignals(
+  close: () => Promise<void>,
+  { ignoreSigint = false }: { ignoreSigint?: boolean } = {},
+): void {
   let closing = false;
   const stop = () => {
     if (closing) return;
@@ -57,7 +62,8 @@ export function closeOnSignals(close: () => Promise<void>): void {
         setTimeout(() => process.exit(), 50).unref();
       });
   };
-  process.once('SIGINT', stop);
+  if (ignoreSigint) process.on('SIGINT', () => {});
+  else process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   if (process.send) process.once('disconnect', stop);
 }

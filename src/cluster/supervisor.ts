@@ -6,7 +6,10 @@ import { writeJsonAtomic } from '../util/files.js';
 import { findFreePort, httpUrl } from '../util/net.js';
 import type { RunningLoadBalancer } from '../gen/run-lb.js';
 import { roleInvocation, withoutSettingEnv } from '../config/settings/role-invocation.js';
+import { refuseUnhonoured, type Topology } from '../config/settings/topology-rules.js';
+import { UserError } from '../errors.js';
 import { generateClusterSecret } from './identity.js';
+import { checkGatewayCount, createGatewayTier, type GatewayEntry, type GatewayTier } from './gateway-tier.js';
 import { ManagedChild } from './managed-child.js';
 import { resolveServeRedis, type RedisMode, type ServeRedis } from './redis-mode.js';
 import { findRunningCluster, removeClusterState, writeClusterState } from './state-file.js';
@@ -26,7 +29,10 @@ export interface StartClusterOptions {
 export interface ReadyInfo {
   /** What MCP clients connect to (the load balancer when --lb). */
   url: string;
+  /** The first of `gateways` (kept for readers of the single-gateway shape). */
   gateway: { url: string; pid: number; port: number };
+  /** Every gateway; `port` is its own (admin) port, where this one gateway can be probed. */
+  gateways: GatewayEntry[];
   redis: ReadyRedis;
   instances: { id: string; pid: number; port: number; url: string }[];
   lb?: { kind: string; affinity: string; url: string; pid: number };
@@ -42,13 +48,17 @@ export interface ReadyRedis {
   primary?: { pid: number; port: number };
   replica?: { pid: number; port: number };
   sentinels?: { pid: number; port: number }[];
+  /** The private redis-server's pid (mode private). */
+  pid?: number;
 }
 
 export interface RunningCluster {
   url: string;
   info(): ReadyInfo;
   workers: ManagedChild[];
+  /** The first gateway. */
   gateway: ManagedChild;
+  gateways: ManagedChild[];
   redisDescription: string;
   stateFile?: string;
   /** Drains the gateway, stops workers, the load balancer and a private Redis. Safe twice. */
@@ -65,9 +75,22 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const { config } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const baseEnv = options.env ?? process.env;
+  const topology = refuseUnservable(config);
+  // Clients reach workers without a gateway: with --direct-workers, or with a
+  // load balancer that keeps sessions itself (affinity session/ip/none). Such
+  // workers are the edge: they authenticate and limit what no gateway signed.
+  const directWorkers = config.directWorkers || topology.direct;
   // Clean up after a supervisor that was killed before it could (its private Redis).
   findRunningCluster(baseEnv);
+  if (config.redis === 'memory') checkGatewayCount(config, 'memory');
   const redis = await resolveServeRedis(config, baseEnv);
+  try {
+    refuseUnhonoured(config, { ...topology, unsharedCounts: !redis.url && config.instances > 1 });
+    checkGatewayCount(config, redis.mode);
+  } catch (error) {
+    await redis.local?.close();
+    throw error;
+  }
   // Every child gets the same secret; one is made up when the user gave none.
   const shared: ClusterConfig = {
     ...config,
@@ -76,20 +99,21 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   };
   // A child's settings are exactly its invocation: inherited settings variables could contradict it.
   const env = withoutSettingEnv(baseEnv);
+  // Behind the balancer, its X-Forwarded-For is the client address (it is the only peer).
+  const behindBalancer = { ...shared.auth, trustProxy: shared.auth.trustProxy || config.lb !== undefined };
   const invoke = (role: 'gateway' | 'worker', overrides: Partial<ClusterConfig>) => {
     // Secrets (cluster secret, tokens, a Redis URL with a password) come back in env, never argv.
-    const invocation = roleInvocation({ ...shared, ...overrides }, role);
+    const invocation = roleInvocation({ ...shared, auth: behindBalancer, ...overrides }, role, {
+      direct: directWorkers,
+    });
     return { args: [role, ...invocation.args], env: { ...env, ...invocation.env } };
   };
-  // Clients reach workers without a gateway: with --direct-workers, or with a
-  // load balancer that keeps sessions itself (affinity session/ip/none).
-  const directWorkers = config.directWorkers || (config.lb !== undefined && config.affinity !== 'gateway');
   const workers: ManagedChild[] = [];
-  let gateway: ManagedChild | undefined;
+  let tier: GatewayTier | undefined;
   let balancer: RunningLoadBalancer | undefined;
   const cleanup = async () => {
     await balancer?.close();
-    await gateway?.stop(config.drainTimeoutMs + 2000);
+    await tier?.stop(config.drainTimeoutMs + 2000);
     // The gateways are gone, so workers have nothing in flight and leave at once;
     // the margin only keeps SIGKILL from racing a drain that is finishing.
     await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs + 2000)));
@@ -134,33 +158,18 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     await Promise.all(workers.map((worker) => worker.start()));
 
     const workerUrl = (worker: ManagedChild) => httpUrl('127.0.0.1', worker.spec.port, config.path);
-    // A fixed port, so a restarted gateway comes back where clients expect it.
-    const gatewayPort = config.lb || config.port === 0 ? await findFreePort() : config.port;
-    const gatewayHost = config.lb ? '127.0.0.1' : config.host;
-    const gatewayRole = invoke('gateway', {
-      host: gatewayHost,
-      port: gatewayPort,
-      // Behind --lb the proxy (on loopback) is the gateway's only peer: its
+    const lbTrust: Partial<ClusterConfig> =
+      config.lb && !config.auth.trustedProxies ? { auth: { ...config.auth, trustProxy: true } } : {};
+    tier = await createGatewayTier({
+      config,
+      cliPath: CLI_PATH,
+      // Behind --lb the proxy (on loopback) is the gateways' only peer: its
       // X-Forwarded-For names the client, else every client would be 127.0.0.1.
-      ...(config.lb && !config.auth.trustedProxies ? { auth: { ...config.auth, trustProxy: true } } : {}),
-    });
-    gateway = new ManagedChild({
-      name: 'gateway',
-      launch: {
-        kind: 'role',
-        cliPath: CLI_PATH,
-        args: [
-          ...gatewayRole.args,
-          ...workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
-        ],
-      },
-      env: gatewayRole.env,
-      port: gatewayPort,
-      readyTimeoutMs: 30_000,
-      restart: true,
+      invoke: (overrides) => invoke('gateway', { ...lbTrust, ...overrides }),
+      workerArgs: workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
       log,
     });
-    await gateway.start();
+    await tier.start();
     if (config.lb) {
       // The production topology on a laptop: the generated config, run for real.
       const { startLoadBalancer } = await import('../gen/run-lb.js');
@@ -172,7 +181,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
         listenPort: config.port,
         upstreams:
           affinity === 'gateway'
-            ? [{ id: 'gateway', url: httpUrl('127.0.0.1', gatewayPort, config.path) }]
+            ? tier.upstreams()
             : workers.map((worker) => ({ id: worker.spec.name, url: workerUrl(worker) })),
         maxBodyBytes: config.maxBodyBytes,
       });
@@ -182,14 +191,18 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     throw error;
   }
 
-  const gatewayChild = gateway;
-  const gatewayPort = gatewayChild.spec.port;
+  const gateways = tier;
+  const gatewayChild = gateways.children[0]!;
+  const gatewayPort = gateways.entryPort;
   const gatewayUrl = httpUrl(config.lb ? '127.0.0.1' : displayHost(config.host), gatewayPort, config.path);
   const lb = balancer;
   const entryUrl = lb ? httpUrl(displayHost(config.host), lb.port, config.path) : gatewayUrl;
   const info = (): ReadyInfo => ({
     url: entryUrl,
     gateway: { url: gatewayUrl, pid: gatewayChild.pid ?? 0, port: gatewayPort },
+    gateways: gateways
+      .list()
+      .map((entry) => (gateways.layout === 'cluster' ? { ...entry, url: gatewayUrl } : entry)),
     redis: readyRedis(redis),
     instances: workers.map((worker) => ({
       id: worker.spec.name,
@@ -203,12 +216,22 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     prefix: config.prefix,
   });
 
-  const health = superviseHealth(workers, config, options.healthIntervalMs ?? 2000);
+  const healthUrl = (child: ManagedChild) =>
+    gateways.children.includes(child)
+      ? gateways.healthUrl(child)
+      : config.serverCmd
+        ? httpUrl('127.0.0.1', child.spec.port, config.path)
+        : httpUrl('127.0.0.1', child.spec.port, '/healthz');
+  const health = superviseHealth(
+    [...workers, ...gateways.children],
+    healthUrl,
+    options.healthIntervalMs ?? 2000,
+  );
   const refreshReadyFile = () => {
     if (options.readyFile) writeReadyFile(options.readyFile, info());
   };
   // A restarted worker has a new pid: keep the ready file true.
-  for (const child of [...workers, gatewayChild]) child.on('restarted', refreshReadyFile);
+  for (const child of [...workers, ...gateways.children]) child.on('restarted', refreshReadyFile);
   // --redis ha: the ready file names the current primary (what `bench --kill redis` kills).
   redis.ha?.onSwitch(() => {
     log(`Redis failover: the sentinels promoted pid ${redis.ha!.primary.pid} port ${redis.ha!.primary.port}`);
@@ -236,6 +259,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     info,
     workers,
     gateway: gatewayChild,
+    gateways: gateways.children,
     redisDescription: redis.description,
     stateFile,
     close() {
@@ -252,7 +276,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
 
 function readyRedis(redis: ServeRedis): ReadyRedis {
   const { ha } = redis;
-  if (!ha) return { mode: redis.mode, url: redis.url };
+  // A single private redis-server: its pid (what `bench --kill redis` kills).
+  if (!ha) return { mode: redis.mode, url: redis.url, ...(redis.local ? { pid: redis.local.pid } : {}) };
   const node = (server: { pid: number; port: number }) => ({ pid: server.pid, port: server.port });
   return {
     mode: redis.mode,
@@ -263,15 +288,21 @@ function readyRedis(redis: ServeRedis): ReadyRedis {
   };
 }
 
-/** Restarts a worker whose process lives but whose /healthz stopped answering. */
-function superviseHealth(workers: ManagedChild[], config: ClusterConfig, intervalMs: number): NodeJS.Timeout {
+/** Restarts a worker or gateway whose process lives but whose /healthz stopped answering. */
+function superviseHealth(
+  children: ManagedChild[],
+  healthUrl: (child: ManagedChild) => string,
+  intervalMs: number,
+): NodeJS.Timeout {
   const misses = new Map<ManagedChild, number>();
   const timer = setInterval(() => {
-    for (const worker of workers) {
-      if (!worker.running) continue;
-      const url = config.serverCmd
-        ? httpUrl('127.0.0.1', worker.spec.port, config.path)
-        : httpUrl('127.0.0.1', worker.spec.port, '/healthz');
+    for (const worker of children) {
+      // A process still starting (slowly, on a loaded machine) is not hung: judge it once it serves.
+      if (!worker.serving) {
+        misses.set(worker, 0);
+        continue;
+      }
+      const url = healthUrl(worker);
       fetch(url, { signal: AbortSignal.timeout(intervalMs) })
         .then((response) => {
           void response.body?.cancel();
@@ -293,6 +324,36 @@ function superviseHealth(workers: ManagedChild[], config: ClusterConfig, interva
 
 export function writeReadyFile(file: string, info: ReadyInfo): void {
   writeJsonAtomic(file, info);
+}
+
+/**
+ * Refuses (UserError, one line) a setting this serve topology cannot
+ * honour, before anything starts. startCluster calls it; the CLI too, before
+ * it says "starting".
+ */
+export function refuseUnservable(config: ClusterConfig): Topology {
+  // A balancer reaching workers directly makes each worker the edge: it authenticates and limits.
+  const topology: Topology = {
+    label: serveLabel(config),
+    command: 'serve',
+    direct: config.lb !== undefined && config.affinity !== 'gateway',
+    commandWorkers: config.serverCmd !== undefined,
+  };
+  refuseUnhonoured(config, topology);
+  if (!config.lb && config.affinity !== 'gateway') {
+    throw new UserError(
+      `--affinity ${config.affinity} says how a load balancer keeps sessions: add --lb nginx|haproxy, or drop it`,
+    );
+  }
+  return topology;
+}
+
+/** How the user spelled this topology, for refusals. */
+function serveLabel(config: ClusterConfig): string {
+  const parts = ['serve'];
+  if (config.lb) parts.push(`--lb ${config.lb} --affinity ${config.affinity}`);
+  if (config.serverCmd) parts.push('--server-cmd');
+  return parts.join(' ');
 }
 
 function displayHost(host: string): string {

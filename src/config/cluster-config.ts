@@ -73,6 +73,16 @@ export interface ClusterConfig {
   backendLatencyMs: number;
   sessions: SessionMode;
   sessionTtlMs: number;
+  /** Live 2025 sessions per worker host; undefined = the host's default (5000). Not for --server-cmd. */
+  maxSessionsPerWorker?: number;
+  /** Live 2025 sessions per user at the gateway (user = identity, or client IP under --auth none); 0 = unlimited. */
+  maxSessionsPerUser: number;
+  /** Bytes of replay state a session may keep (initialize params + recorded calls). */
+  maxSessionStateBytes: number;
+  /** Session records a gateway keeps in memory (an LRU in front of Redis). */
+  sessionCacheSize: number;
+  /** Open 2026 `subscriptions/listen` streams per user per gateway; 0 = unlimited. */
+  maxListenStreamsPerUser: number;
   maxInflight: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
@@ -107,6 +117,8 @@ export interface ClusterConfig {
 
 /** `gen`-only keys, accepted in the config file so one file describes the whole cluster. */
 export interface GenSettings {
+  /** Where the API keys file comes from: a Kubernetes Secret / compose secret file name, or 'placeholder'. */
+  apiKeysSecret?: string;
   serverName?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -158,8 +170,19 @@ export function validateClusterConfig(config: ClusterConfig): void {
   if (!Number.isInteger(config.instances) || config.instances < 1 || config.instances > 64) {
     throw new UserError(`--instances must be from 1 to 64, got ${config.instances}`);
   }
+  if (!Number.isInteger(config.gateways) || config.gateways < 1 || config.gateways > 16) {
+    throw new UserError(`--gateways must be from 1 to 16, got ${config.gateways}`);
+  }
   if (!config.path.startsWith('/')) throw new UserError(`--path must start with /, got '${config.path}'`);
   if (config.server && config.serverCmd) throw new UserError('use either --server or --server-cmd, not both');
+  if (config.serverCmd && config.maxSessionsPerWorker !== undefined) {
+    throw new UserError(
+      '--max-sessions-per-worker applies to mcp-scale worker hosts, not to a --server-cmd process; bound its users with --max-sessions-per-user',
+    );
+  }
+  if (config.maxSessionStateBytes < 1024) {
+    throw new UserError(`--max-session-state must be at least 1kb, got ${config.maxSessionStateBytes}`);
+  }
   if (config.clusterSecret !== undefined && Buffer.byteLength(config.clusterSecret) < 32) {
     throw new UserError(
       'the cluster secret must be at least 32 bytes (MCP_SCALE_CLUSTER_SECRET / --cluster-secret)',

@@ -14,6 +14,8 @@ export interface Exchange {
   /** Metrics label: the JSON-RPC method, `batch`, `GET stream`, … */
   label: string;
   user?: string;
+  /** Whom per-user caps count this request against: the user, or `ip:<address>` when anonymous. */
+  owner?: string;
   /** Headers for the worker: the client's minus hop-by-hop, plus the signed identity. */
   headers: Record<string, string>;
   /** Headers for the client on top of the worker's (rate limits, CORS). */

@@ -25,12 +25,30 @@ import {
   type SessionBackend,
 } from './sessions/session-backend.js';
 import { SessionDirectory } from './sessions/session-directory.js';
+import {
+  MemoryUserSessionIndex,
+  RedisUserSessionIndex,
+  type UserSessionIndex,
+} from './sessions/user-sessions.js';
 import { ToolCatalog } from './tool-catalog.js';
 import { WorkerPool, type WorkerTarget } from './worker-pool.js';
 
 export interface GatewayOptions {
+  /** Names this gateway in its status and logs (default `gateway`). */
+  id?: string;
   host: string;
   port: number;
+  /**
+   * A second listener with only the ops endpoints (/healthz, /readyz,
+   * /metrics, /_mcp-scale/status) of this one process, bound exclusively:
+   * when gateways share `port`, this is how one of them is probed.
+   */
+  adminPort?: number;
+  /**
+   * What GET /metrics on `port` answers instead of this process's own
+   * registry (gateways sharing the port: the aggregate of all of them).
+   */
+  sharedMetrics?: () => Promise<string>;
   path: string;
   /** Fixed workers; empty = find them in the Redis registry. */
   workers: WorkerTarget[];
@@ -39,6 +57,14 @@ export interface GatewayOptions {
   prefix: string;
   clusterSecret?: string;
   sessionTtlMs: number;
+  /** Live 2025 sessions per user (identity, or `ip:<addr>` anonymously); 0 = unlimited. */
+  maxSessionsPerUser?: number;
+  /** Replay state per session in bytes (initialize params + recorded calls); default 16 KiB. */
+  maxSessionStateBytes?: number;
+  /** Session records kept in memory; default 50,000. */
+  sessionCacheSize?: number;
+  /** Open 2026 subscriptions/listen streams per user on this gateway; 0 = unlimited. */
+  maxListenStreamsPerUser?: number;
   maxInflight: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
@@ -62,10 +88,12 @@ export interface GatewayOptions {
 }
 
 export interface GatewayStatus {
+  id: string;
+  pid: number;
   url: string;
   degraded: boolean;
   redis: { mode: 'redis' | 'memory'; url?: string; status: string };
-  sessions: { known: number; pendingWrites: number };
+  sessions: { known: number; cacheSize: number; pendingWrites: number; userCapEvictions: number };
   workers: {
     id: string;
     url: string;
@@ -94,10 +122,15 @@ export interface GatewayStatus {
 export interface Gateway {
   url: string;
   port: number;
+  /** The ops-only listener's port, when adminPort was given. */
+  adminPort?: number;
+  metrics: GatewayMetrics;
   status(): GatewayStatus;
   /** Stops accepting, lets in-flight requests finish (bounded by drainTimeoutMs), closes everything. Safe twice. */
   close(): Promise<void>;
 }
+
+const DEFAULTS = { sessionCacheSize: 50_000, maxSessionStateBytes: 16 * 1024 };
 
 /** The gateway role: an HTTP front for workers, SDK-agnostic, streaming. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -110,7 +143,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ? new RedisClusterBus(options.redisUrl, keys, 'mcp-scale-gateway')
     : new LocalClusterBus();
   const backend: SessionBackend = redis ? new RedisSessionBackend(redis, keys) : new MemorySessionBackend();
-  const directory = new SessionDirectory(backend, bus, options.sessionTtlMs);
+  const userSessions: UserSessionIndex = redis
+    ? new RedisUserSessionIndex(redis, keys)
+    : new MemoryUserSessionIndex();
+  const directory = new SessionDirectory(backend, bus, {
+    ttlMs: options.sessionTtlMs,
+    cacheSize: options.sessionCacheSize ?? DEFAULTS.sessionCacheSize,
+    onOwnerUse: (owner, id) => void userSessions.touch(owner, id).catch(() => {}),
+  });
   // Ready once Redis has answered at least once; after that a Redis outage
   // degrades the gateway (known sessions keep working) instead of taking it
   // out of the load balancer's rotation, which would turn it into an outage.
@@ -161,9 +201,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       upstreamTimeoutMs: options.upstreamTimeoutMs,
       sseHeartbeatMs: options.sseHeartbeatMs,
       proxyTrust: proxyTrustFor(options.trustProxy, options.trustedProxies),
+      sessionTtlMs: options.sessionTtlMs,
+      maxSessionsPerUser: options.maxSessionsPerUser ?? 0,
+      maxSessionStateBytes: options.maxSessionStateBytes ?? DEFAULTS.maxSessionStateBytes,
+      maxListenStreamsPerUser: options.maxListenStreamsPerUser ?? 0,
     },
     pool,
     directory,
+    userSessions,
     catalog,
     metrics,
     history,
@@ -178,6 +223,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const limits = limiter.status?.();
     const redisStatus = redis ? redis.status : 'memory';
     return {
+      id: options.id ?? 'gateway',
+      pid: process.pid,
       url,
       degraded:
         (redis !== undefined && redisStatus !== 'ready') ||
@@ -188,7 +235,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         url: options.redisUrl ? redactRedisUrl(options.redisUrl) : undefined,
         status: redisStatus,
       },
-      sessions: { known: directory.size, pendingWrites: directory.pendingWrites },
+      sessions: {
+        known: directory.size,
+        cacheSize: directory.cacheSize,
+        pendingWrites: directory.pendingWrites,
+        userCapEvictions: router.userCapEvictions,
+      },
       workers: pool.list().map((w) => ({
         id: w.id,
         url: w.url,
@@ -238,10 +290,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       void router.handle(req, res).finally(() => active--);
       return;
     }
-    serveOps(req, res, path);
+    serveOps(req, res, path, options.sharedMetrics);
   });
+  const adminServer =
+    options.adminPort === undefined
+      ? undefined
+      : http.createServer(serverOptions(options.requestTimeouts), (req, res) =>
+          serveOps(req, res, (req.url ?? '/').split('?')[0] ?? '/'),
+        );
 
-  function serveOps(req: IncomingMessage, res: ServerResponse, path: string) {
+  function serveOps(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    metricsText: () => Promise<string> = () => metrics.registry.metrics(),
+  ) {
     const admin = path === '/metrics' || path === '/_mcp-scale' || path.startsWith('/_mcp-scale/');
     const refused = checkOpsAccess(req, hostPolicy, {
       required: admin,
@@ -274,10 +337,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     if (admin) {
       if (path === '/metrics') {
-        void metrics.registry.metrics().then((text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        });
+        metricsText().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(text);
+          },
+          (error: Error) => writeJson(res, 503, { error: `metrics unavailable: ${error.message}` }),
+        );
         return;
       }
       if (path === '/_mcp-scale/status') {
@@ -293,6 +359,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   await pool.start();
   const port = await listen(server, options.port, options.host);
+  const adminPort = adminServer
+    ? await listen(adminServer, options.adminPort ?? 0, options.host, { exclusive: true })
+    : undefined;
   url = httpUrl(reachableHost(options.host), port, options.path);
   void catalog.ensure();
 
@@ -300,16 +369,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     url,
     port,
+    adminPort,
+    metrics,
     status,
     close() {
       closing ??= (async () => {
         draining = true;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const adminClosed = new Promise<void>((resolve) =>
+          adminServer ? adminServer.close(() => resolve()) : resolve(),
+        );
         server.closeIdleConnections();
         const deadline = Date.now() + options.drainTimeoutMs;
         while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
         server.closeAllConnections();
-        await closed;
+        adminServer?.closeAllConnections();
+        await Promise.all([closed, adminClosed]);
         directory.close();
         history.close();
         await pool.close();

@@ -123,11 +123,15 @@ export function pipeBody(
       lastWrite = Date.now();
       endsCleanly = chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a;
       // Chunks that arrive together (one read from the worker often holds
-      // several events) leave in one write; nothing waits past this tick.
+      // several events) leave in one write, with the headers and, when the
+      // body ends in the same read (a single-event answer), the end of the
+      // chunked body: one syscall per answer, not two. Uncorked in the
+      // check phase of this loop turn, after the 'end' undici emits on the
+      // next tick; nothing waits for more I/O.
       if (!corked) {
         corked = true;
         res.cork();
-        process.nextTick(uncork);
+        setImmediate(uncork);
       }
       if (!res.write(chunk)) body.pause();
     };

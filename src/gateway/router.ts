@@ -17,6 +17,7 @@ import {
   answerTimedOut,
   ClientGoneError,
   fail,
+  firstId,
   headerValue,
   refuse,
   unavailable,
@@ -28,6 +29,7 @@ import type { TrafficHistory } from './dashboard/traffic-history.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Rehomer } from './sessions/rehome.js';
 import type { SessionDirectory } from './sessions/session-directory.js';
+import type { UserSessionIndex } from './sessions/user-sessions.js';
 import { SessionRoutes } from './sessions/session-routes.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
@@ -43,12 +45,19 @@ export interface RouterOptions {
   sseHeartbeatMs?: number;
   /** Who may state the client's address (X-Forwarded-For); undefined: the socket's peer. */
   proxyTrust?: ProxyTrust;
+  sessionTtlMs: number;
+  /** 0 = unlimited. */
+  maxSessionsPerUser: number;
+  maxSessionStateBytes: number;
+  /** 0 = unlimited. */
+  maxListenStreamsPerUser: number;
 }
 
 export interface RouterDeps {
   options: RouterOptions;
   pool: WorkerPool;
   directory: SessionDirectory;
+  userSessions: UserSessionIndex;
   catalog: ToolCatalog;
   metrics: GatewayMetrics;
   history: TrafficHistory;
@@ -69,12 +78,24 @@ export class McpRouter {
   private readonly sessions: SessionRoutes;
   /** 2026-era results the server marked cacheable (ttlMs/cacheScope), see cache/hint-cache.ts. */
   private readonly hintCache = new GatewayHintCache();
+  /** Open 2026 subscriptions/listen streams per owner on this gateway. */
+  private readonly listening = new Map<string, number>();
 
   constructor(private readonly deps: RouterDeps) {
     const { pool, directory, catalog, metrics, options } = deps;
     this.forwarder = new Forwarder(pool, catalog, metrics, options);
     const rehomer = new Rehomer(pool, directory, metrics, options.maxInflight, options.upstreamTimeoutMs);
-    this.sessions = new SessionRoutes(pool, directory, rehomer, this.forwarder, metrics);
+    this.sessions = new SessionRoutes(pool, directory, rehomer, this.forwarder, metrics, {
+      index: deps.userSessions,
+      maxPerUser: options.maxSessionsPerUser,
+      ttlMs: options.sessionTtlMs,
+      maxStateBytes: options.maxSessionStateBytes,
+    });
+  }
+
+  /** Sessions closed to keep a user under --max-sessions-per-user, since start. */
+  get userCapEvictions(): number {
+    return this.sessions.userCapEvictions;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -124,6 +145,7 @@ export class McpRouter {
       return refuse(x, auth);
     }
     x.user = auth.user;
+    x.owner = auth.user ?? `ip:${clientAddressOf(x.req, this.deps.options.proxyTrust)}`;
     // The client's credential stops here once the gateway has verified it
     // (the MCP authorization spec forbids passing a token through); the
     // worker gets the verified identity instead.
@@ -206,6 +228,32 @@ export class McpRouter {
 
   /** 2026-era and session-less 2025 requests: any healthy worker, least outstanding first. */
   private async forwardAnywhere(x: Exchange): Promise<void> {
+    const max = this.deps.options.maxListenStreamsPerUser;
+    if (max > 0 && x.classified?.messages.some((m) => m.method === 'subscriptions/listen')) {
+      const owner = x.owner ?? '';
+      const open = this.listening.get(owner) ?? 0;
+      if (open >= max) {
+        return fail(
+          x,
+          429,
+          firstId(x),
+          RPC.rateLimited,
+          `Too many open subscriptions/listen streams: this user has ${open}, the limit is ${max} (--max-listen-streams-per-user); close one first`,
+        );
+      }
+      this.listening.set(owner, open + 1);
+      try {
+        return await this.forwardToAny(x);
+      } finally {
+        const left = (this.listening.get(owner) ?? 1) - 1;
+        if (left > 0) this.listening.set(owner, left);
+        else this.listening.delete(owner);
+      }
+    }
+    return this.forwardToAny(x);
+  }
+
+  private async forwardToAny(x: Exchange): Promise<void> {
     if (this.hintCache.answer(x)) return;
     const tried = new Set<string>();
     for (;;) {

@@ -79,6 +79,7 @@ async function checkOne(
       return checkWithPromtool(file, all);
     case 'dockerignore':
     case 'readme':
+    case 'placeholder':
       return undefined;
   }
 }

@@ -28,11 +28,11 @@ export function affinityChoices(affinity: Affinity, proxy: 'nginx' | 'haproxy' |
       return [
         '- Affinity session: the proxy talks to workers directly, with no gateway. Hashing Mcp-Session-Id alone would not keep a session on its creator: `initialize` has no session id yet, so the creator is random (measured: 11-13 of 30 first follow-ups reached it). Instead each worker mints session ids that name it, `<workerId>.<random>`, and sets Mcp-Scale-Instance itself.',
         proxy === 'ingress' ? '' : `- ${SESSION_PROXY[proxy]}`,
-        "- Trade-offs without a gateway: no failover (a dead worker's sessions are gone; clients must initialize again), no gateway rate limiting, and each worker authenticates requests itself with the same --auth settings, so user-scoped caching stays safe.",
+        "- Trade-offs without a gateway: no failover (a dead worker's sessions are gone; clients must initialize again); each worker authenticates and rate-limits requests itself with the same --auth and limit settings (counted in Redis), so user-scoped caching stays safe.",
       ].filter(Boolean);
     case 'ip':
       return [
-        `- Affinity ip (${proxy === 'haproxy' ? '`balance source`' : '`ip_hash`'}): workers directly, one client address to one worker. Every client behind one NAT or corporate proxy lands on the same worker (uneven load), and a client whose address changes loses its session. No failover and no gateway rate limiting; workers authenticate requests themselves.`,
+        `- Affinity ip (${proxy === 'haproxy' ? '`balance source`' : '`ip_hash`'}): workers directly, one client address to one worker. Every client behind one NAT or corporate proxy lands on the same worker (uneven load), and a client whose address changes loses its session. No failover; workers authenticate and rate-limit requests themselves.`,
       ];
     case 'none':
       return [
@@ -137,6 +137,7 @@ export function composeChoices(options: GenOptions): string[] {
 
 export type K8sFile =
   | 'secret'
+  | 'api-keys'
   | 'redis'
   | 'redis-ha'
   | 'workers'
@@ -154,7 +155,8 @@ export function k8sChoices(options: GenOptions, file: K8sFile): string[] {
 }
 
 const K8S_TITLES: Record<K8sFile, string> = {
-  secret: 'the cluster secret and the Redis URL.',
+  secret: 'the cluster secret, the Redis URL and the other secret settings.',
+  'api-keys': 'a placeholder for the API keys (--auth apikey).',
   redis: 'Redis for sessions, limits, cache and the worker registry.',
   'redis-ha':
     'Sentinel-managed Redis (primary, replica, three sentinels) for sessions, limits, cache and the registry.',
@@ -196,6 +198,11 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
         '- Every gateway and worker reads MCP_SCALE_CLUSTER_SECRET and MCP_SCALE_REDIS_URL from this Secret; the Redis URL is here because it carries a password.',
         '- Stable: re-running gen with the same --out keeps the cluster secret and Redis password found there (or --cluster-secret-file); --rotate-secret makes new ones.',
         '- Keep this file out of version control (or replace it with your secret manager).',
+      ];
+    case 'api-keys':
+      return [
+        `- Mounted at ${options.settings.auth.apiKeysFile ?? ''} (--api-keys) in every pod that authenticates. Its content is a placeholder: put your keys in it (kubectl create secret generic ${'mcp-scale-api-keys'} --from-file=api-keys=keys.txt) before deploying, or re-run with --api-keys-secret NAME to use a Secret you manage.`,
+        '- Keep this file out of version control.',
       ];
     case 'redis':
       return [

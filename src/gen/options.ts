@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { resolveClusterConfig } from '../config/settings/resolve.js';
+import { refuseUnhonoured } from '../config/settings/topology-rules.js';
 import type { SettingInputs } from '../config/settings/types.js';
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
@@ -75,6 +76,12 @@ export function genOptionsFromConfig(
   config: ClusterConfig,
   where: { contextDir: string; outDir?: string; secrets?: GenSecrets },
 ): GenOptions {
+  refuseUnhonoured(config, {
+    label: `gen with --affinity ${config.affinity}`,
+    command: 'gen',
+    direct: config.affinity !== 'gateway',
+    commandWorkers: false,
+  });
   const secrets = where.secrets ?? genSecretsFor(config, undefined, {});
   const gen = config.gen ?? {};
   if ((gen.tlsCert === undefined) !== (gen.tlsKey === undefined)) {

@@ -8,6 +8,7 @@ import {
   nginxChoices,
   type K8sFile,
 } from './choices.js';
+import { apiKeysMount, PLACEHOLDER_CONTENT, PLACEHOLDER_FILE } from './auth-files.js';
 import { DEFAULT_BENCH_ARGS, renderBenchJob, type BenchJobInput } from './bench-job.js';
 import { dockerContext } from './docker-context.js';
 import { NGINX_IMAGE, REDIS_IMAGE, REDIS_UID } from './images.js';
@@ -146,9 +147,11 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
       : [];
   // The proxy waits for what it fronts; the names match nginx.conf's upstreams.
   const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
+  const apiKeys = apiKeysMount(options, 'compose');
   const c = {
     nginxImage: NGINX_IMAGE,
     redisImage: REDIS_IMAGE,
+    apiKeys,
     deployRedis,
     ...ha,
     redisServices: deployRedis ? ['redis'] : ha.deployHa ? [...ha.haSentinels] : [],
@@ -190,6 +193,9 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
     },
     // compose runs nginx in front of its own services, whatever --upstream says.
     renderNginx(composeOptions),
+    ...(apiKeys?.placeholder
+      ? [{ path: PLACEHOLDER_FILE, kind: 'placeholder' as const, mode: 0o600, content: PLACEHOLDER_CONTENT }]
+      : []),
     ...renderDocker(options),
   ];
 }
@@ -244,9 +250,11 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   });
   const gateway = gatewayCommand(options, redisUrl, viaEnv);
   const withGateways = options.affinity === 'gateway';
+  const apiKeys = apiKeysMount(options, 'k8s');
   const gatewayTier = withGateways;
   const preStopS = Math.round(options.preStopMs / 1000);
   const k = {
+    apiKeys,
     deployRedis,
     gatewayTier,
     haMasterName: HA_MASTER_NAME,
@@ -279,6 +287,7 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   };
   const files: [K8sFile, boolean][] = [
     ['secret', true],
+    ['api-keys', apiKeys?.placeholder === true],
     ['redis', deployRedis],
     ['redis-ha', deployHa],
     ['workers', true],
@@ -294,10 +303,11 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     .map(([name]) => ({
       path: `k8s/${name}.yaml`,
       kind: 'k8s',
-      ...(name === 'secret' ? { mode: 0o600 } : {}),
+      ...(name === 'secret' || name === 'api-keys' ? { mode: 0o600 } : {}),
       content: renderTemplate(`k8s/${name}.yaml.ejs`, {
         o: options,
         k,
+        placeholderContent: PLACEHOLDER_CONTENT,
         yamlList,
         header: k8sChoices(options, name),
       }),

@@ -33,6 +33,10 @@ function settingsFor(options: GenOptions, overrides: Partial<ClusterConfig>): Cl
 
 /** `mcp-scale worker ...` */
 export function workerCommand(options: GenOptions, input: WorkerArgsInput): RoleCommand {
+  // Without a gateway tier the proxy reaches workers directly: they authenticate and limit
+  // themselves, and the proxy's X-Forwarded-For is the client address.
+  const behindProxy = options.affinity !== 'gateway';
+  const direct = options.settings.directWorkers || behindProxy;
   const invocation = roleInvocation(
     settingsFor(options, {
       host: '0.0.0.0',
@@ -40,10 +44,11 @@ export function workerCommand(options: GenOptions, input: WorkerArgsInput): Role
       redis: input.redisUrl,
       server: input.server,
       // Without gateways the proxy sends clients' requests to workers unsigned.
-      directWorkers: options.settings.directWorkers || options.affinity !== 'gateway',
+      directWorkers: direct,
+      ...(behindProxy ? { auth: { ...options.settings.auth, trustProxy: true } } : {}),
     }),
     'worker',
-    { viaEnv: input.viaEnv },
+    { viaEnv: input.viaEnv, direct },
   );
   return {
     args: ['worker', ...invocation.args, '--id', input.id, '--advertise-url', input.advertiseUrl],

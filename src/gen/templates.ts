@@ -7,9 +7,14 @@ import { secretKey } from './role-args.js';
 
 /**
  * The package's templates/ folder: two levels above this file both in src/gen
- * (tests) and in dist/gen (the published CLI).
+ * (tests) and in dist/gen (the published CLI); three in dist-dev/src/gen,
+ * where the development scripts (npm run bench:perf) compile it.
  */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+export const TEMPLATES_DIR =
+  ['../../templates/', '../../../templates/']
+    .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+    .find((dir) => fs.existsSync(path.join(dir, 'nginx'))) ??
+  fileURLToPath(new URL('../../templates/', import.meta.url));
 
 const cache = new Map<string, string>();
 

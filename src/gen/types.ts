@@ -30,7 +30,8 @@ export type GeneratedKind =
   | 'readme'
   | 'prometheus'
   | 'prometheus-rules'
-  | 'grafana';
+  | 'grafana'
+  | 'placeholder';
 
 export interface GeneratedFile {
   /** Relative to the output folder, forward slashes. */

@@ -27,11 +27,20 @@ export function serverOptions(timeouts: RequestTimeouts = DEFAULT_REQUEST_TIMEOU
   };
 }
 
-/** Listens and resolves with the bound port (the real one when asked for 0). */
-export async function listen(server: Server, port: number, host: string): Promise<number> {
+/**
+ * Listens and resolves with the bound port (the real one when asked for 0).
+ * `exclusive`: in a cluster worker, bind this process's own socket instead
+ * of sharing one the cluster primary holds.
+ */
+export async function listen(
+  server: Server,
+  port: number,
+  host: string,
+  { exclusive = false }: { exclusive?: boolean } = {},
+): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, exclusive }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -12,6 +12,8 @@ export const MAX_INSTANCES_FLAG = 64;
 export const LOCAL_REHEARSAL_WORKERS = 4;
 /** `gen --gateways` accepts 1-16 (validateGenOptions). */
 export const MAX_GATEWAYS_FLAG = 16;
+/** Gateways for the local rehearsal of a Kubernetes plan: two show the shared entry tier. */
+export const LOCAL_REHEARSAL_GATEWAYS = 2;
 /** A placeholder address for a Redis Cluster the user provides. */
 export const REDIS_CLUSTER_PLACEHOLDER = 'redis-cluster://redis-cluster:6379';
 
@@ -66,6 +68,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
         String(instances),
         ...topology,
         ...genRedis,
+        ...limits,
         ...(scaling
           ? [
               '--min-replicas',
@@ -87,6 +90,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
       });
     }
     const rehearsal = Math.min(rec.workers, LOCAL_REHEARSAL_WORKERS);
+    const rehearsalGateways = Math.min(rec.gateways, LOCAL_REHEARSAL_GATEWAYS);
     commands.push(
       command(
         `Rehearse the same settings on this machine with ${rehearsal} workers (${serveRedis === 'ha' ? 'a local primary, replica and 3 sentinels' : 'one local Redis'})`,
@@ -94,8 +98,11 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
           'serve',
           '--instances',
           String(rehearsal),
+          ...(rehearsalGateways > 1 ? ['--gateways', String(rehearsalGateways)] : []),
           '--redis',
           serveRedis,
+          // Affinity is the balancer's: without a gateway tier the rehearsal needs one.
+          ...(rec.affinity === 'gateway' ? [] : ['--lb', 'nginx']),
           '--affinity',
           rec.affinity,
           ...limits,
@@ -127,6 +134,7 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
           ...instances,
           ...topology,
           ...genRedis,
+          ...limits,
         ]),
       );
     }
@@ -142,10 +150,13 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
         ]),
       );
     }
+    // Several gateways share sessions through Redis: memory mode runs one.
+    const serveGateways = rec.redis === 'none' ? 1 : gatewaysFlag;
     commands.push(
       command('Run it on this machine', [
         'serve',
         ...instances,
+        ...(serveGateways > 1 ? ['--gateways', String(serveGateways)] : []),
         '--redis',
         serveRedis,
         ...(proxy ? ['--lb', proxy] : []),
@@ -154,10 +165,10 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
         ...limits,
       ]),
     );
-    if (rec.gateways > 1) {
+    if (rec.gateways > 1 && serveGateways === 1) {
       notes.push({
         source: 'note',
-        text: `serve runs one gateway (it has no --gateways flag); the ${rec.gateways} gateways are in the generated files.`,
+        text: `serve runs one gateway in memory mode (several would not share sessions); the ${rec.gateways} gateways are in the generated files.`,
       });
     }
     if (rec.redis === 'replicated') {
@@ -174,10 +185,6 @@ export function buildCommands(rec: Recommendation): { commands: PlanCommand[]; n
       });
     }
   }
-  notes.push({
-    source: 'note',
-    text: 'gen has no flags for rate limits or cache TTLs: give them to the gateway and worker commands in the generated files.',
-  });
   return { commands, notes };
 }
 

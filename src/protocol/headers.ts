@@ -13,6 +13,8 @@ export const HEADER = {
   identity: 'mcp-scale-identity',
   /** On a worker's 503: it is draining and did not process the request (safe to send elsewhere). */
   draining: 'mcp-scale-draining',
+  /** On a worker's 503 to an initialize: its session table is full and busy; a gateway tries another worker. */
+  sessionsFull: 'mcp-scale-sessions-full',
 } as const;
 
 /** Headers that describe one HTTP hop, never forwarded in either direction (RFC 9110 §7.6.1). */

@@ -5,6 +5,7 @@
  *
  *   {p}session:{id}            hash   a gateway-owned 2025 session (see gateway/session-record.ts)
  *   {p}rehome:{id}             string short lock held while one gateway re-homes a session
+ *   {p}user-sessions:{owner}   zset   a user's live sessions scored by last use (--max-sessions-per-user)
  *   {p}worker:{id}             string worker registry entry (JSON), expires unless heartbeated
  *   {p}rl:{key}                string rate-limiter-flexible counters (fixed window per key), where
  *                                     {key} is user:{u}, ip:{addr} or tool:{tool}:{u} (limits/limit-keys.ts)
@@ -35,6 +36,9 @@ export class KeySchema {
   }
   sessionIdFromKey(key: string): string {
     return key.slice(`${this.prefix}session:`.length);
+  }
+  userSessions(owner: string): string {
+    return `${this.prefix}user-sessions:${owner}`;
   }
   rehomeLock(id: string): string {
     return `${this.prefix}rehome:${id}`;

@@ -55,3 +55,17 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
   }
   return !isProcessAlive(pid);
 }
+
+/**
+ * Resident set size of a process in bytes, from /proc (Linux); undefined
+ * where /proc is missing or the process is gone.
+ */
+export function processRssBytes(pid: number): number | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /VmRSS:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

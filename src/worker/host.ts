@@ -11,7 +11,8 @@ import { generateClusterSecret } from '../cluster/identity.js';
 import { WorkerRequestState } from '../cluster/request-state.js';
 import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/classify.js';
 import type { CacheConfig } from '../config/cluster-config.js';
-import type { Authenticator } from '../gateway/admission.js';
+import type { Authenticator, Limiter } from '../gateway/admission.js';
+import { clientAddressOf, proxyTrustFor } from '../http/client-address.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyAbortedError, BodyTooLargeError, lingerAfterRefusal, readBody } from '../http/body.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
@@ -51,6 +52,12 @@ export interface WorkerHostOptions {
   clusterSecret?: string;
   sessions: 'stateful' | 'stateless';
   sessionIdleMs: number;
+  /**
+   * Live 2025 sessions at most (`--max-sessions-per-worker`, default
+   * DEFAULT_MAX_SESSIONS_PER_WORKER; 0 = unbounded). Past it the least
+   * recently used idle session is evicted; the gateway replays it on its next request.
+   */
+  maxSessions?: number;
   maxBodyBytes: number;
   /**
    * Announce this worker in the Redis registry under this URL (separate
@@ -83,7 +90,25 @@ export interface WorkerHostOptions {
    * checks requests that carry no signed identity.
    */
   authenticator?: Authenticator;
+  /**
+   * `--rate-limit` and friends for a direct worker: counts the requests that
+   * carry no gateway signature, like a gateway would (same Redis keys).
+   */
+  limiter?: Limiter;
+  /** Take the client address from X-Forwarded-For (behind the balancer) for per-IP limits. */
+  trustProxy?: boolean;
+  /** Narrows trustProxy to these addresses / CIDR ranges (implies it). */
+  trustedProxies?: string[];
 }
+
+/**
+ * Default `--max-sessions-per-worker`. A 2025-era SDK session costs a worker
+ * about 50-80 KB (a server instance, a transport, an event store), so 5,000
+ * live sessions hold roughly 250-400 MB on top of the process's own ~100 MB:
+ * it fits a 512 MiB-1 GiB container, and far more clients than that are
+ * served anyway, since an evicted session is replayed on its next request.
+ */
+export const DEFAULT_MAX_SESSIONS_PER_WORKER = 5000;
 
 export interface WorkerHost {
   id: string;
@@ -141,12 +166,21 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     ? await attachWorkerCache(toolCache, unwrapped, context(undefined, 'legacy'))
     : unwrapped;
   const loaded = tracingActive() ? withErrorTracing(cached) : cached;
+  let inflight = 0;
+  const metrics = new WorkerMetrics(
+    options.id,
+    () => legacy.size,
+    () => inflight,
+  );
   const legacy = new LegacySessions({
     workerId: options.id,
     loaded,
     context: (user) => context(user, 'legacy'),
     idleTimeoutMs: options.sessionIdleMs,
     stateless: options.sessions === 'stateless',
+    maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS_PER_WORKER,
+    onEvicted: () => metrics.evictions.inc(),
+    onRefused: () => metrics.refusals.inc(),
   });
   const stateless = options.sessions === 'stateless';
   const modern: McpHttpHandler | undefined =
@@ -164,14 +198,11 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         )
       : undefined;
 
-  let inflight = 0;
   let draining = false;
+  // Direct workers key per-IP limits like a gateway: the rightmost untrusted hop.
+  const proxyTrust = proxyTrustFor(options.trustProxy === true, options.trustedProxies);
   const streams = new Set<ServerResponse>();
-  const metrics = new WorkerMetrics(
-    options.id,
-    () => legacy.size,
-    () => inflight,
-  );
+  metrics.maxSessions.set(legacy.maxSessions);
   if (toolCache) {
     toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
     // Tools with a TTL have their hit/miss/bypass series from the start (hit-ratio panels and alerts).
@@ -224,6 +255,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     // The identity is bound to the body, so it is checked once the body is in.
     const identified = await identifyWorkerRequest(req, body, {
       secret,
+      secretConfigured: options.clusterSecret !== undefined,
       acceptUnsigned: options.acceptUnsigned === true,
       authenticator: options.authenticator,
     });
@@ -263,6 +295,22 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       streams.add(res);
       res.once('close', () => streams.delete(res));
     }
+    // No gateway vouched for this request: this worker is the edge and limits it itself.
+    const admitted =
+      options.limiter && req.headers[HEADER.identity] === undefined
+        ? await options.limiter.admit({
+            req,
+            clientIp: clientAddressOf(req, proxyTrust),
+            user,
+            era: classified?.era ?? 'legacy',
+            classified,
+          })
+        : undefined;
+    if (admitted && !admitted.ok) {
+      res.writeHead(admitted.status, admitted.headers);
+      res.end(admitted.body);
+      return 'rejected';
+    }
     const span = WorkerRequestTrace.start(req, parsedBody, options.id);
     /** Hands the request to the SDK (2025 sessions or the 2026 handler) and sends its answer. */
     const answer = async (): Promise<{ era: 'legacy' | 'modern'; status: number }> => {
@@ -295,7 +343,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         response = await inRequest(() => legacy.handle(request, parsedBody, user, authInfo));
       }
       metrics.requests.inc({ era, status: String(response.status) });
-      await sendWebResponse(response, res, { [HEADER.instance]: options.id }, method === 'GET');
+      const extra = { ...(admitted?.ok ? admitted.headers : {}), [HEADER.instance]: options.id };
+      await sendWebResponse(response, res, extra, method === 'GET');
       return { era, status: response.status };
     };
     if (!span) return (await answer()).era;
@@ -328,6 +377,13 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       id: options.id,
       draining: () => draining,
       sessions: () => legacy.size,
+      sessionTable: () => ({
+        live: legacy.size,
+        idle: legacy.idleCount,
+        max: legacy.maxSessions,
+        evicted: legacy.evictions,
+        refused: legacy.refusals,
+      }),
       inflight: () => inflight,
       server: { name: loaded.name, sdk: loaded.sdk },
       redisStatus: () => redis?.status,
@@ -382,6 +438,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         await legacy.closeAll();
         await modern?.close().catch(() => {});
         await toolCache?.close();
+        await options.limiter?.close?.();
         server.closeAllConnections();
         await closed;
         await bus.close();

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { HEADER } from '../protocol/headers.js';
 import { errorBody, RPC } from '../protocol/jsonrpc.js';
 import { MemoryEventStore } from './event-store.js';
+import { SessionTable } from './session-table.js';
 import type { HostedMcpServer, LoadedServer } from './server-loader.js';
 import type { ServerFactoryContext } from './server-module.js';
 
@@ -35,6 +37,15 @@ export interface LegacySessionsOptions {
   idleTimeoutMs: number;
   /** Serve 2025 requests without sessions: a fresh server per request, any worker can answer. */
   stateless?: boolean;
+  /**
+   * Live sessions at most (`--max-sessions-per-worker`; 0 = unbounded). When
+   * full, the least recently used idle session is closed to make room; a
+   * gateway re-homes it on its next request (this worker then answers 404).
+   */
+  maxSessions?: number;
+  /** Told of every eviction and refusal (metrics). */
+  onEvicted?: () => void;
+  onRefused?: () => void;
 }
 
 const sessionNotFound = () =>
@@ -56,11 +67,16 @@ const sessionRequired = () =>
  * them back here.
  */
 export class LegacySessions {
-  private readonly sessions = new Map<string, LegacySession>();
+  private readonly sessions: SessionTable<LegacySession>;
   private transportClass?: WebTransportClass;
   private readonly sweeper: NodeJS.Timeout;
+  /** Sessions closed to make room for new ones, since start. */
+  evictions = 0;
+  /** New sessions refused because every slot was busy, since start. */
+  refusals = 0;
 
   constructor(private readonly options: LegacySessionsOptions) {
+    this.sessions = new SessionTable(options.maxSessions ?? 0);
     const every = Math.max(1000, Math.min(options.idleTimeoutMs / 4, 60_000));
     this.sweeper = setInterval(() => this.closeIdle(), every);
     this.sweeper.unref();
@@ -68,6 +84,14 @@ export class LegacySessions {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  get idleCount(): number {
+    return this.sessions.idleCount;
+  }
+
+  get maxSessions(): number {
+    return this.sessions.max;
   }
 
   async handle(
@@ -79,39 +103,78 @@ export class LegacySessions {
     if (this.options.stateless) return this.serveStateless(request, parsedBody, user, authInfo);
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
-      const session = this.sessions.get(sessionId);
-      // A session presented by someone else is as unknown as a missing one.
-      if (!session || session.user !== user) return sessionNotFound();
-      session.lastActivity = Date.now();
-      return session.transport.handleRequest(request, { parsedBody, authInfo });
+      const known = this.sessions.get(sessionId);
+      // A session presented by someone else is as unknown as a missing one;
+      // so is an evicted one (the gateway replays it, as after a restart).
+      if (!known || known.user !== user) return sessionNotFound();
+      const session = this.sessions.acquire(sessionId)!;
+      return this.whileBusy(session, () =>
+        session.transport.handleRequest(request, { parsedBody, authInfo }),
+      );
     }
     if (request.method !== 'POST' || !isInitialize(parsedBody)) return sessionRequired();
     return this.open(request, parsedBody, user, authInfo);
   }
 
   private async open(request: Request, parsedBody: unknown, user: string | undefined, authInfo: unknown) {
-    const Transport = await this.loadTransportClass();
-    const server = await this.options.loaded.create(this.options.context(user));
-    let session: LegacySession | undefined;
-    const transport = new Transport({
-      sessionIdGenerator: () => `${this.options.workerId}.${randomBytes(18).toString('base64url')}`,
-      eventStore: new MemoryEventStore(2000),
-      onsessioninitialized: (id) => {
-        session = { id, user, transport, server, lastActivity: Date.now() };
-        this.sessions.set(id, session);
-      },
-    });
-    transport.onclose = () => {
-      if (session) this.sessions.delete(session.id);
-      void server.close().catch(() => {});
-    };
-    await server.connect(transport);
-    const response = await transport.handleRequest(request, { parsedBody, authInfo });
-    if (!session) {
-      // initialize failed (bad params, unsupported version): nothing to keep.
-      void transport.close().catch(() => {});
+    const slot = this.sessions.reserve();
+    if (!slot.ok) {
+      this.refusals++;
+      this.options.onRefused?.();
+      return sessionsFull(this.sessions.max);
     }
-    return response;
+    if (slot.victim) {
+      this.evictions++;
+      this.options.onEvicted?.();
+      void this.closeSession(slot.victim.value);
+    }
+    let session: LegacySession | undefined;
+    let response: Response;
+    try {
+      const Transport = await this.loadTransportClass();
+      const server = await this.options.loaded.create(this.options.context(user));
+      const transport = new Transport({
+        sessionIdGenerator: () => `${this.options.workerId}.${randomBytes(18).toString('base64url')}`,
+        eventStore: new MemoryEventStore(2000),
+        onsessioninitialized: (id) => {
+          session = { id, user, transport, server, lastActivity: Date.now() };
+          // Busy from the start: its initialize is being answered.
+          this.sessions.add(id, session);
+        },
+      });
+      transport.onclose = () => {
+        if (session && this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+        void server.close().catch(() => {});
+      };
+      await server.connect(transport);
+      response = await transport.handleRequest(request, { parsedBody, authInfo });
+      if (!session) {
+        // initialize failed (bad params, unsupported version): nothing to keep.
+        void transport.close().catch(() => {});
+      }
+    } finally {
+      if (!session) this.sessions.unreserve();
+    }
+    const opened = session;
+    if (!opened) return response;
+    return whenBodyDone(response, () => this.idleAgain(opened));
+  }
+
+  /** Runs one exchange on a session, keeping it busy until its response (stream) has ended. */
+  private async whileBusy(session: LegacySession, exchange: () => Promise<Response>): Promise<Response> {
+    let response: Response;
+    try {
+      response = await exchange();
+    } catch (error) {
+      this.idleAgain(session);
+      throw error;
+    }
+    return whenBodyDone(response, () => this.idleAgain(session));
+  }
+
+  private idleAgain(session: LegacySession): void {
+    session.lastActivity = Date.now();
+    this.sessions.release(session.id);
   }
 
   /**
@@ -172,8 +235,8 @@ export class LegacySessions {
 
   private closeIdle(): void {
     const cutoff = Date.now() - this.options.idleTimeoutMs;
-    for (const session of this.sessions.values()) {
-      if (session.lastActivity < cutoff) void this.closeSession(session);
+    for (const { value } of this.sessions.idleSince(cutoff, (session) => session.lastActivity)) {
+      void this.closeSession(value);
     }
   }
 
@@ -186,8 +249,67 @@ export class LegacySessions {
   /** Ends every session (drain): open streams end, clients re-initialize elsewhere. */
   async closeAll(): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.all([...this.sessions.values()].map((session) => this.closeSession(session)));
+    await Promise.all(this.sessions.values().map((session) => this.closeSession(session)));
   }
+}
+
+/** 503 + Retry-After: every slot holds a session with a request or stream open; existing sessions go on. */
+function sessionsFull(max: number): Response {
+  return new Response(
+    errorBody(
+      null,
+      RPC.unavailable,
+      `This worker holds its maximum of ${max} live sessions, all busy (--max-sessions-per-worker); try again shortly`,
+    ),
+    {
+      status: 503,
+      headers: { 'content-type': 'application/json', 'retry-after': '1', [HEADER.sessionsFull]: '1' },
+    },
+  );
+}
+
+/**
+ * The same response, calling `done` once when its body has been read to the
+ * end, failed, or been cancelled (the client left). A response without a
+ * body is done at once.
+ */
+export function whenBodyDone(response: Response, done: () => void): Response {
+  if (!response.body) {
+    done();
+    return response;
+  }
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    done();
+  };
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done: end } = await reader.read();
+        if (end) {
+          finish();
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        finish();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }
 
 function isInitialize(body: unknown): boolean {

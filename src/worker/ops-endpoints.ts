@@ -9,6 +9,8 @@ export interface WorkerOpsState {
   id: string;
   draining(): boolean;
   sessions(): number;
+  /** The bounded session table: live, idle, bound, evictions and refusals since start. */
+  sessionTable(): { live: number; idle: number; max: number; evicted: number; refused: number };
   inflight(): number;
   server: { name: string; sdk: 'v1' | 'v2' };
   /** undefined: memory mode. */
@@ -21,9 +23,9 @@ export interface WorkerOpsState {
 }
 
 /**
- * A worker's /healthz, /readyz and /metrics: behind the same Host/Origin
+ * A worker's /healthz, /readyz, /metrics and /_mcp-scale/status: behind the same Host/Origin
  * check as the MCP endpoint (a rebinding page must not read pids either),
- * and /metrics behind the admin token when one is set (else loopback only).
+ * and /metrics and the status behind the admin token when one is set (else loopback only).
  */
 export function serveWorkerOps(
   req: IncomingMessage,
@@ -31,7 +33,7 @@ export function serveWorkerOps(
   path: string,
   state: WorkerOpsState,
 ): void {
-  const admin = path === '/metrics';
+  const admin = path === '/metrics' || path === '/_mcp-scale/status';
   const refused = checkOpsAccess(req, state.hostPolicy, { required: admin, token: state.adminToken });
   if (refused) return writeJson(res, refused.status, { error: refused.error });
   const draining = state.draining();
@@ -41,6 +43,7 @@ export function serveWorkerOps(
       id: state.id,
       pid: process.pid,
       sessions: state.sessions(),
+      maxSessions: state.sessionTable().max,
       inflight: state.inflight(),
       server: state.server.name,
       sdk: state.server.sdk,
@@ -57,6 +60,19 @@ export function serveWorkerOps(
       draining,
       degraded: redis !== undefined && redis !== 'ready',
       redis: redis ?? 'memory',
+    });
+  }
+  if (path === '/_mcp-scale/status') {
+    // `?gc=1` collects garbage first when run with --expose-gc (memory per session figures).
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc && (req.url ?? '').includes('gc=1')) gc();
+    return writeJson(res, 200, {
+      id: state.id,
+      pid: process.pid,
+      draining,
+      inflight: state.inflight(),
+      sessions: state.sessionTable(),
+      memory: process.memoryUsage(),
     });
   }
   if (admin) {

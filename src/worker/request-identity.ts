@@ -6,6 +6,8 @@ import { errorBody, RPC } from '../protocol/jsonrpc.js';
 
 export interface WorkerIdentityOptions {
   secret: string;
+  /** false: this worker made its secret up (none was given), so no signature can verify: say so. */
+  secretConfigured?: boolean;
   /**
    * `--direct-workers`: clients reach this worker without a gateway (a load
    * balancer with session/ip/none affinity, or a benchmark of the worker
@@ -49,7 +51,12 @@ export async function identifyWorkerRequest(
       sessionId: Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader,
       body,
     });
-    return verified.ok ? { ok: true, identity: verified.identity } : forbidden(verified.reason);
+    if (verified.ok) return { ok: true, identity: verified.identity };
+    return forbidden(
+      options.secretConfigured === false
+        ? 'this worker has no cluster secret; set MCP_SCALE_CLUSTER_SECRET to the same value for every gateway and worker'
+        : verified.reason,
+    );
   }
   if (!options.acceptUnsigned) {
     return forbidden(

@@ -7,6 +7,9 @@ export class WorkerMetrics {
   readonly sessions: Gauge;
   readonly inflight: Gauge;
   readonly cache: Counter<'tool' | 'outcome'>;
+  readonly evictions: Counter;
+  readonly refusals: Counter;
+  readonly maxSessions: Gauge;
 
   constructor(workerId: string, sessionCount: () => number, inflightCount: () => number) {
     this.registry.setDefaultLabels({ worker: workerId });
@@ -25,6 +28,21 @@ export class WorkerMetrics {
       collect() {
         this.set(sessionCount());
       },
+    });
+    this.evictions = new Counter({
+      name: 'mcp_scale_worker_session_evictions_total',
+      help: 'Idle 2025-era sessions closed to make room for new ones (--max-sessions-per-worker); the gateway replays them on their next request',
+      registers: [this.registry],
+    });
+    this.refusals = new Counter({
+      name: 'mcp_scale_worker_sessions_refused_total',
+      help: 'New 2025-era sessions refused with 503 because the table was full and every session busy',
+      registers: [this.registry],
+    });
+    this.maxSessions = new Gauge({
+      name: 'mcp_scale_worker_sessions_max',
+      help: 'Live-session bound of this worker (--max-sessions-per-worker; 0 = unbounded)',
+      registers: [this.registry],
     });
     this.cache = new Counter({
       name: 'mcp_scale_worker_cache_total',

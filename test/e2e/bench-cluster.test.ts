@@ -208,6 +208,13 @@ describe('bench against a real cluster (serve --instances 2)', () => {
     expect(reportSchemaErrors(report)).toEqual([]);
     expect(report.target.instances).toBe(2);
     expect(report.passed).toBe(true);
+    // Worker RSS from the ready file's pids, at the start and the end of the run.
+    for (const phase of ['start', 'end'] as const) {
+      const sampled = report.workerMemory![phase];
+      expect(sampled.map((w) => w.id).sort()).toEqual(['w1', 'w2']);
+      for (const worker of sampled) expect(worker.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
+    }
+    expect(met.stdout).toMatch(/^worker RSS w1 \d+\.\d MB -> \d+\.\d MB {3}w2 /m);
 
     const failed = await benchCli([
       ...common,

@@ -157,6 +157,7 @@ describe('plan: every printed serve command parses and resolves its config', () 
     const config = resolveClusterConfig({ command: 'serve', flags, env: {} });
     const argv = command.argv;
     expect(config.instances).toBe(Number(flagValue(argv, '--instances')));
+    expect(config.gateways).toBe(Number(flagValue(argv, '--gateways') ?? 1));
     expect(config.redis).toBe(flagValue(argv, '--redis'));
     expect(config.affinity).toBe(flagValue(argv, '--affinity'));
     expect(config.lb).toBe(flagValue(argv, '--lb'));
@@ -189,12 +190,16 @@ describe('plan: the serve commands that differ most start for real', () => {
     const cluster = await startServe(withFlag(argv, '--instances', String(instances)).slice(2), {
       REDIS_URL: '',
     });
-    const pids = [cluster.info.gateway.pid, ...cluster.info.instances.map((worker) => worker.pid)];
+    const pids = [
+      ...cluster.info.gateways.map((gateway) => gateway.pid),
+      ...cluster.info.instances.map((worker) => worker.pid),
+    ];
     if (cluster.info.lb) pids.push(cluster.info.lb.pid);
     try {
       expect(cluster.info.instances).toHaveLength(instances);
       expect(cluster.info.redis.mode).toBe(redisMode);
       expect(cluster.info.lb?.kind).toBe(lb);
+      expect(cluster.info.gateways).toHaveLength(Number(flagValue(argv, '--gateways') ?? 1));
       expect(cluster.info.sessions).toBe('stateful');
       const client = await connectV1(cluster.url);
       const { tools } = await client.listTools();

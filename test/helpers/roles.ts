@@ -37,6 +37,7 @@ export async function startWorkerProcess(options: {
   prefix: string;
   args?: string[];
   port?: number;
+  env?: NodeJS.ProcessEnv;
 }): Promise<WorkerProcess> {
   const args = [
     CLI,
@@ -54,7 +55,7 @@ export async function startWorkerProcess(options: {
     ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, MCP_SCALE_CLUSTER_SECRET: TEST_SECRET },
+    env: { ...process.env, MCP_SCALE_CLUSTER_SECRET: TEST_SECRET, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -114,7 +114,7 @@ describe('scenario preconditions', () => {
       instances: [...one.instances, { id: 'w2', pid: 2, port: 2 }],
     };
     expect(() => createScenario(failover, { url: remote.url, readyInfo: remote })).toThrow(
-      'only kills local workers',
+      'only kills local processes',
     );
   });
 });

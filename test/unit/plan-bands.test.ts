@@ -7,6 +7,7 @@ const plan = (users: number): Plan => planTopology({ users, callsPerUser: TEN_PE
 /** The flags the other commands accept (issue 9); a plan must never print any other. */
 const SERVE_FLAGS = new Set([
   '--instances',
+  '--gateways',
   '--port',
   '--redis',
   '--rate-limit',
@@ -28,6 +29,8 @@ const GEN_FLAGS = new Set([
   '--max-replicas',
   '--cpu-target',
   '--check',
+  '--rate-limit',
+  '--ip-rate-limit',
 ]);
 const GEN_TARGETS = new Set(['nginx', 'haproxy', 'docker', 'compose', 'k8s', 'all']);
 
@@ -113,6 +116,9 @@ describe('plan without a report: the rule-of-thumb bands at their boundaries', (
     expect(flagValue(serve ?? [], '--lb')).toBe('nginx');
     expect(flagValue(serve ?? [], '--ip-rate-limit')).toBe('300/1m');
     for (const argv of commandsOf(result, 'gen')) expect(flagValue(argv, '--gateways')).toBe('2');
+    // serve runs the same two gateways, behind the same balancer.
+    expect(flagValue(serve ?? [], '--gateways')).toBe('2');
+    expect(result.reasoning.some((line) => /serve runs one gateway/.test(line.text))).toBe(false);
     expect(result.recommendation.cache.recommended).toBe(true);
     expect(result.recommendation.cache.ttls.length).toBeGreaterThan(0);
   });

@@ -49,10 +49,10 @@ describe('mcp-scale plan (CLI)', () => {
     expect(stdout).toMatch(/\nReasoning\n {2}\[input\] +demand = 250 users x 10\/1m = 41\.67 calls\/s/);
     expect(stdout).toContain('[rule of thumb]');
     expect(stdout).toContain(
-      '  mcp-scale gen compose --out deploy/compose --instances 6 --gateways 2 --affinity gateway --redis ha\n',
+      '  mcp-scale gen compose --out deploy/compose --instances 6 --gateways 2 --affinity gateway --redis ha --rate-limit 30/1m --ip-rate-limit 300/1m\n',
     );
     expect(stdout).toContain(
-      '  mcp-scale serve --instances 6 --redis ha --lb nginx --affinity gateway --rate-limit 30/1m --ip-rate-limit 300/1m\n',
+      '  mcp-scale serve --instances 6 --gateways 2 --redis ha --lb nginx --affinity gateway --rate-limit 30/1m --ip-rate-limit 300/1m\n',
     );
   });
 

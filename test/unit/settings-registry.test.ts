@@ -59,7 +59,10 @@ describe('the settings registry', () => {
     );
     expect(names('gateway')).not.toContain('cacheTtl');
     expect(names('worker')).toEqual(expect.arrayContaining(['cacheTtl', 'auth', 'apiKeys', 'server']));
-    expect(names('worker')).not.toContain('rateLimit');
+    // A worker run alone (or reached directly by a balancer) authenticates and limits itself.
+    expect(names('worker')).toEqual(expect.arrayContaining(['rateLimit', 'trustProxy']));
+    expect(names('worker')).not.toContain('maxInflight');
+    expect(names('worker')).not.toContain('corsOrigin');
     expect(names('serve')).toEqual(expect.arrayContaining(['lb', 'serverCmd', 'instances', 'rateLimit']));
     expect(names('serve')).not.toContain('image');
     expect(names('gen')).toEqual(
@@ -150,14 +153,27 @@ describe('roleInvocation: what a child role is told', () => {
     }).config;
     const gateway = roleInvocation(config, 'gateway');
     const worker = roleInvocation(config, 'worker');
-    for (const args of [gateway.args, worker.args]) {
+    const direct = roleInvocation(config, 'worker', { direct: true });
+    for (const args of [gateway.args, worker.args, direct.args]) {
       const joined = args.join(' ');
       for (const secret of ['admin-token-value', 'jwt-secret-value', SECRET, 'hunter2'])
         expect(joined).not.toContain(secret);
     }
     expect(gateway.args).toEqual(['--trust-proxy', '--auth', 'jwt', '--rate-limit', '60/1m']);
     // serve's port (8080) is not a worker's default (a free port); the supervisor overrides it.
-    expect(worker.args).toEqual(['--port', '8080', '--auth', 'jwt', '--cache-ttl', 'get_product=5m']);
+    // Behind a gateway a worker trusts the signed identity; reached directly it authenticates and limits.
+    expect(worker.args).toEqual(['--port', '8080', '--cache-ttl', 'get_product=5m']);
+    expect(direct.args).toEqual([
+      '--port',
+      '8080',
+      '--trust-proxy',
+      '--auth',
+      'jwt',
+      '--rate-limit',
+      '60/1m',
+      '--cache-ttl',
+      'get_product=5m',
+    ]);
     const secrets = {
       MCP_SCALE_ADMIN_TOKEN: 'admin-token-value',
       MCP_SCALE_CLUSTER_SECRET: SECRET,
@@ -165,7 +181,9 @@ describe('roleInvocation: what a child role is told', () => {
       MCP_SCALE_JWT_SECRET: 'jwt-secret-value',
     };
     expect(gateway.env).toEqual(secrets);
-    expect(worker.env).toEqual(secrets);
+    expect(direct.env).toEqual(secrets);
+    const { MCP_SCALE_JWT_SECRET: _unused, ...workerSecrets } = secrets;
+    expect(worker.env).toEqual(workerSecrets);
   });
 
   it('every setting a role reads round-trips through its argv and env', () => {
@@ -211,7 +229,7 @@ describe('roleInvocation: what a child role is told', () => {
     fs.writeFileSync(file, JSON.stringify(values));
     const config = resolveSettings({ command: 'serve', configFile: file, env: {} }).config;
     for (const role of ['gateway', 'worker'] as const) {
-      const invocation = roleInvocation(config, role);
+      const invocation = roleInvocation(config, role, { direct: true });
       const flags: Record<string, string | string[] | boolean> = {};
       for (let i = 0; i < invocation.args.length; i++) {
         const arg = invocation.args[i] as string;
@@ -223,7 +241,8 @@ describe('roleInvocation: what a child role is told', () => {
         else flags[name] = invocation.args[++i] as string;
       }
       const child = resolveSettings({ command: role, env: invocation.env, flags }).config;
-      for (const s of SETTINGS.filter((x) => x.roles.includes(role))) {
+      const reads = role === 'worker' ? ['worker', 'direct'] : ['gateway'];
+      for (const s of SETTINGS.filter((x) => x.roles.some((r) => reads.includes(r)))) {
         expect(s.get(child), `${role} ${s.name}`).toEqual(s.get(config));
       }
     }

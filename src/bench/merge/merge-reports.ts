@@ -83,6 +83,7 @@ export function mergeReports(reports: readonly BenchReport[]): BenchReport {
     },
     cache: { ...cache, hitRatio: marked > 0 ? cache.hits / marked : null },
     instances: addCounts(reports.map((r) => r.instances)),
+    workerMemory: mergeWorkerMemory(reports),
     eras: {
       '2025': mergeEra(reports.map((r) => r.eras['2025'])),
       '2026': mergeEra(reports.map((r) => r.eras['2026'])),
@@ -226,4 +227,12 @@ function addNested(
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** Worker RSS of the merged run: the first report's start sample, the last report's end sample. */
+function mergeWorkerMemory(reports: readonly BenchReport[]): BenchReport['workerMemory'] {
+  const sampled = reports.filter((r) => r.workerMemory);
+  const first = sampled[0]?.workerMemory;
+  const last = sampled[sampled.length - 1]?.workerMemory;
+  return first && last ? { start: first.start, end: last.end } : null;
 }

@@ -65,8 +65,22 @@ export function registerBenchCommand(program: Command): void {
     .option('--seed <n>', 'seed for the scenario choices (default 1)', intArg(0, 2 ** 31))
     .option('--ready-file <file>', 'the ready file of a local `mcp-scale serve` (target url and worker PIDs)')
     .option('--spawn', 'start a local cluster with the serve settings below, bench it, stop it')
-    .option('--kill-at <duration>', 'failover: when to kill a worker (default half the run)', durationArg)
-    .option('--kill-instance <id>', 'failover: which worker to kill (default the busiest)')
+    .addOption(
+      new Option(
+        '--kill <tier>',
+        'failover: kill a worker, a gateway or the Redis primary (default worker)',
+      ).choices(['worker', 'gateway', 'redis']),
+    )
+    .option(
+      '--kill-at <duration>',
+      'failover: when to kill (default half the run, or --kill-every)',
+      durationArg,
+    )
+    .option('--kill-every <duration>', 'failover: kill again this often until the load ends', durationArg)
+    .option(
+      '--kill-instance <id>',
+      'failover: which worker or gateway to kill (default the busiest worker; gateways in turn)',
+    )
     .option('--find-capacity', 'step the arrival rate up until p99 crosses --p99; report calls/s per worker')
     .option('--p99 <duration>', 'find-capacity: p99 target, e.g. 250ms', durationArg)
     .option('--start-rate <rate>', 'find-capacity: first step (default 10/s)')
@@ -101,6 +115,7 @@ export function registerBenchCommand(program: Command): void {
     'mcp-scale bench --ramp 0-200/s:30s,hold:60s --max-clients 300 --html report.html',
     'mcp-scale bench --scenario ratelimit --expect-limit 60/1m --json',
     'mcp-scale bench --scenario failover --ready-file .mcp-scale/ready.json',
+    'mcp-scale bench --scenario failover --kill gateway --kill-every 5s --duration 30s --ready-file ready.json',
     'mcp-scale bench --scenario raw --clients 50 --duration 10s',
     'mcp-scale bench --clients 500 --ramp-up 30s --duration 2m --procs auto',
     'mcp-scale bench --stages 0-500:30s,hold:2m,500-0:10s --think 500ms-1500ms --threshold "achieved>95%"',
@@ -121,7 +136,12 @@ async function loadClusterStarter(json: boolean): Promise<ClusterStarter> {
         if (!quiet) process.stderr.write(`${line}\n`);
       },
     });
-    return { url: cluster.url, readyInfo: cluster.info(), close: () => cluster.close() };
+    return {
+      url: cluster.url,
+      readyInfo: cluster.info(),
+      currentReadyInfo: () => cluster.info(),
+      close: () => cluster.close(),
+    };
   };
 }
 

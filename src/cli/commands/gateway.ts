@@ -5,6 +5,8 @@ import { collectStrings, withExamples } from '../options.js';
 interface GatewayCommandOptions {
   worker?: string[];
   readyFile?: string;
+  id?: string;
+  adminPort?: string;
 }
 
 export function registerGatewayCommand(program: Command): void {
@@ -21,6 +23,12 @@ export function registerGatewayCommand(program: Command): void {
     .option(
       '--ready-file <path>',
       'write {role, id, url, port, pid} as JSON here once serving (removed on exit)',
+    );
+  command
+    .option('--id <id>', 'gateway id, in its status, logs and the ready file (default gateway)')
+    .option(
+      '--admin-port <port>',
+      'also serve /healthz, /readyz, /metrics and /_mcp-scale/status of this process alone on this port',
     );
   addSettingOptions(command, 'gateway');
   withExamples(command, [
@@ -39,6 +47,11 @@ export function registerGatewayCommand(program: Command): void {
       configFile: configFileOption(options),
       flags: settingInputs(options, 'gateway'),
     });
-    await runGateway(config, { workers: options.worker, readyFile: options.readyFile });
+    await runGateway(config, {
+      workers: options.worker,
+      readyFile: options.readyFile,
+      id: options.id,
+      adminPort: options.adminPort,
+    });
   });
 }

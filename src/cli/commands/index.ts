@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.js';
 import { registerCacheCommand } from './cache.js';
+import { registerConfigCommand } from './config.js';
 import { registerGatewayCommand } from './gateway.js';
 import { registerGenCommand } from './gen.js';
 import { registerLimitsCommand } from './limits.js';
@@ -23,4 +24,5 @@ export function registerCommands(program: Command): void {
   registerPlanCommand(program);
   registerBenchCommand(program);
   registerGenCommand(program);
+  registerConfigCommand(program);
 }

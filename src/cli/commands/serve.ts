@@ -11,7 +11,7 @@ export function registerServeCommand(program: Command): void {
   const command = program
     .command('serve')
     .description(
-      'Run a scaled cluster on this machine: a gateway, N MCP server workers and Redis (or memory mode).',
+      'Run a scaled cluster on this machine: gateways, N MCP server workers and Redis (or memory mode).',
     )
     .option('--ready-file <path>', 'write {url, redis, instances} as JSON here once everything is ready')
     .option('--json', 'print the ready information as JSON on stdout instead of the banner');
@@ -24,23 +24,30 @@ export function registerServeCommand(program: Command): void {
     'mcp-scale serve --server ./dist/my-server.js --instances 2',
     'mcp-scale serve --server-cmd "python my_server.py --port {port}"',
     'mcp-scale serve --lb nginx --affinity session',
+    'mcp-scale serve --gateways 2 --instances 4',
+    'mcp-scale serve --gateways 3 --lb haproxy',
     'mcp-scale serve --redis ha --ready-file /tmp/cluster.json   # primary + replica + 3 sentinels',
     "mcp-scale serve --redis 'redis-sentinel://:pass@10.0.0.5:26379,10.0.0.6:26379/mymaster'",
     'mcp-scale serve --otlp-endpoint http://127.0.0.1:4318   # traces to an OTLP/HTTP collector',
   ]);
   command.action(async (options: ServeCommandOptions) => {
-    const [{ resolveClusterConfig }, { startCluster }, { formatBanner }, { closeOnSignals }] =
-      await Promise.all([
-        import('../../config/settings/resolve.js'),
-        import('../../cluster/supervisor.js'),
-        import('../../cluster/banner.js'),
-        import('../../cluster/ready-signal.js'),
-      ]);
+    const [
+      { resolveClusterConfig },
+      { startCluster, refuseUnservable },
+      { formatBanner },
+      { closeOnSignals },
+    ] = await Promise.all([
+      import('../../config/settings/resolve.js'),
+      import('../../cluster/supervisor.js'),
+      import('../../cluster/banner.js'),
+      import('../../cluster/ready-signal.js'),
+    ]);
     const config = resolveClusterConfig({
       command: 'serve',
       configFile: configFileOption(options),
       flags: settingInputs(options, 'serve'),
     });
+    refuseUnservable(config);
     // Refused here, in one line, rather than by every child at start.
     (await import('../../telemetry/tracing-config.js')).resolveTracing(config.otlpEndpoint);
     if (!options.json) process.stderr.write('mcp-scale serve: starting…\n');

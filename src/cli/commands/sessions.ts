@@ -17,7 +17,10 @@ export function registerSessionsCommand(program: Command): void {
   const list = adminOptions(
     sessions.command('list').description('List sessions (optionally one user’s), oldest first.'),
   )
-    .option('--user <user>', 'only this user’s sessions')
+    .option(
+      '--user <user>',
+      'only this user’s sessions, with their count (anonymous users: ip:<address>, with --max-sessions-per-user on)',
+    )
     .option('--limit <n>', 'at most this many', intArg(1));
   withExamples(list, ['mcp-scale sessions list', 'mcp-scale sessions list --user alice --limit 20 --json']);
   list.action(async (flags: AdminFlags & { user?: string; limit?: number }) => {
@@ -27,7 +30,10 @@ export function registerSessionsCommand(program: Command): void {
       async (admin, { listSessions }) => {
         const found = await listSessions(admin, { user: flags.user, limit: flags.limit });
         if (flags.json) return printJson(found);
-        if (found.length === 0) return console.log('no sessions');
+        if (found.length === 0)
+          return console.log(
+            flags.user !== undefined ? `user ${flags.user} holds no live sessions` : 'no sessions',
+          );
         console.log(
           table(
             ['SESSION', 'USER', 'WORKER', 'CREATED', 'EXPIRES IN', 'MOVES'],
@@ -41,7 +47,11 @@ export function registerSessionsCommand(program: Command): void {
             ]),
           ),
         );
-        console.log(`${found.length} session(s)`);
+        console.log(
+          flags.user !== undefined && flags.limit === undefined
+            ? `user ${flags.user} holds ${found.length} live session(s)`
+            : `${found.length} session(s)`,
+        );
       },
     );
   });

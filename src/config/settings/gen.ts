@@ -4,6 +4,15 @@ import { setting } from './types.js';
 /** Settings only `gen` reads: the proxy, the image, Kubernetes scaling. */
 export const GEN_SETTINGS = [
   setting({
+    name: 'apiKeysSecret',
+    codec: text('name', "a Secret name (letters, digits, - and .) or 'placeholder'"),
+    default: undefined,
+    roles: ['gen'],
+    help: "where --api-keys comes from: the Kubernetes Secret (key api-keys) or the file beside compose.yaml holding it, or 'placeholder' to have gen write one to fill in",
+    get: (c) => c.gen?.apiKeysSecret,
+    set: (c, v) => ((c.gen ??= {}).apiKeysSecret = v),
+  }),
+  setting({
     name: 'serverName',
     codec: text('names', 'host names separated by spaces'),
     default: undefined,

@@ -5,6 +5,7 @@ import { GEN_SETTINGS } from './gen.js';
 import { LIMIT_SETTINGS } from './limits.js';
 import { NETWORK_SETTINGS } from './network.js';
 import { MONITORING_SETTINGS, OBSERVABILITY_SETTINGS } from './observability.js';
+import { SESSION_BOUND_SETTINGS } from './sessions.js';
 import { TOPOLOGY_SETTINGS } from './topology.js';
 import type { CommandName, Role, Setting } from './types.js';
 
@@ -17,6 +18,7 @@ import type { CommandName, Role, Setting } from './types.js';
 export const SETTING_GROUPS: readonly { title: string; settings: readonly Setting[] }[] = [
   { title: 'Network and secrets', settings: NETWORK_SETTINGS },
   { title: 'Topology, Redis and server', settings: TOPOLOGY_SETTINGS },
+  { title: 'Session memory bounds', settings: SESSION_BOUND_SETTINGS },
   { title: 'Authentication', settings: AUTH_SETTINGS },
   { title: 'Rate limits', settings: LIMIT_SETTINGS },
   { title: 'Tool-result cache', settings: CACHE_SETTINGS },
@@ -41,11 +43,11 @@ export function getSetting(name: string): Setting {
 
 /** The roles each command runs: a command takes every setting one of them reads. */
 const COMMAND_ROLES: Record<CommandName, readonly Role[]> = {
-  serve: ['gateway', 'worker', 'supervisor', 'lb'],
+  serve: ['gateway', 'worker', 'direct', 'supervisor', 'lb'],
   gateway: ['gateway'],
-  worker: ['worker'],
+  worker: ['worker', 'direct'],
   // gen writes every role's settings into the files it renders (not the supervisor's own).
-  gen: ['gateway', 'worker', 'lb', 'gen'],
+  gen: ['gateway', 'worker', 'direct', 'lb', 'gen'],
 };
 
 export function commandTakes(command: CommandName, s: Setting): boolean {

@@ -14,6 +14,8 @@ export interface RoleInvocation {
 }
 
 export interface RoleInvocationOptions {
+  /** A worker no gateway fronts: it also gets the `direct` settings (auth, limits). */
+  direct?: boolean;
   /** Settings sent by environment even though they are not secret (k8s reads them from a Secret). */
   viaEnv?: readonly string[];
   /** Settings left out (the caller passes them its own way). */
@@ -36,7 +38,9 @@ export function roleInvocation(
   const env: Record<string, string> = {};
   const carried: string[] = [];
   for (const s of SETTINGS) {
-    if (!roleReads(role, s) || options.omit?.includes(s.name)) continue;
+    const reads =
+      roleReads(role, s) || (role === 'worker' && options.direct === true && roleReads('direct', s));
+    if (!reads || options.omit?.includes(s.name)) continue;
     const value = s.get(config);
     if (value === undefined || isDeepStrictEqual(value, defaultFor(s, role))) continue;
     carried.push(s.name);

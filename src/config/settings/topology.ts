@@ -24,7 +24,7 @@ export const TOPOLOGY_SETTINGS = [
     default: 1,
     defaults: { gen: 2 },
     roles: ['supervisor', 'gen'],
-    help: 'number of gateways (serve runs one)',
+    help: 'number of gateways (serve: sharing the port through Node cluster, or behind --lb)',
     get: (c) => c.gateways,
     set: (c, v) => (c.gateways = v),
   }),

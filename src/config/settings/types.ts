@@ -4,8 +4,14 @@ import type { ClusterConfig } from '../cluster-config.js';
  * The processes and files that read settings. A setting lists the roles
  * that use it; everything else (which command takes it, what the
  * supervisor and `gen` hand each child) is derived from that list.
+ *  - gateway: every gateway;
+ *  - worker: every worker;
+ *  - direct: a worker no gateway fronts (a balancer with affinity session,
+ *    ip or none, or a worker run alone): it authenticates and rate-limits
+ *    requests itself, with the gateway's settings;
+ *  - supervisor: `serve` itself; lb: the nginx/HAProxy config; gen: files only gen writes.
  */
-export type Role = 'gateway' | 'worker' | 'supervisor' | 'lb' | 'gen';
+export type Role = 'gateway' | 'worker' | 'direct' | 'supervisor' | 'lb' | 'gen';
 
 /** Commands that resolve cluster settings. `bench --spawn` resolves as `serve`. */
 export type CommandName = 'serve' | 'gateway' | 'worker' | 'gen';

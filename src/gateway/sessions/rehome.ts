@@ -95,7 +95,8 @@ export class Rehomer {
       }
       this.metrics.countRehome(reason);
       const old = this.pool.get(current.worker);
-      if (old && old.id !== target.id) {
+      // A worker that answered 404 (restarted, evicted it) has nothing to delete.
+      if (old && old.id !== target.id && reason !== 'upstream-404') {
         if (old.healthy) void this.deleteUpstream(old.id, current.upstream, identity);
         else this.rememberLeftBehind(old.id, current.upstream, identity);
       }

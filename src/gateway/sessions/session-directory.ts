@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterBus } from '../../bus/cluster-bus.js';
+import { LruMap } from '../../util/lru-map.js';
 import type { SessionBackend } from './session-backend.js';
 import type { SessionRecord } from './session-record.js';
 
@@ -9,14 +10,28 @@ interface Cached {
   record: SessionRecord;
   lastSeen: number;
   lastRefresh: number;
+  /** When the owner's last-use score was last moved (per-user caps). */
+  lastOwnerTouch: number;
+}
+
+/** How often a request moves its session's last-use score for per-user caps (a Redis write). */
+const OWNER_TOUCH_MS = 5000;
+
+export interface SessionDirectoryOptions {
+  ttlMs: number;
+  /** Records kept in memory (`--session-cache-size`); older ones are read from the backend again. */
+  cacheSize: number;
+  /** Told when a request used a session that counts against a user cap. */
+  onOwnerUse?: (owner: string, id: string) => void;
 }
 
 export type Lookup = { found: SessionRecord } | { missing: true } | { unavailable: true };
 
 /**
- * Session records as the hot path sees them: served from process memory,
- * read through from the backend on a miss, and dropped when another gateway
- * announces a move or a deletion on the cluster bus. The sliding TTL is
+ * Session records as the hot path sees them: served from process memory (a
+ * bounded LRU, so a gateway's heap does not grow with the sessions in
+ * Redis), read through from the backend on a miss, and dropped when another
+ * gateway announces a move or a deletion on the cluster bus. The sliding TTL is
  * refreshed lazily (at most every ttl/8 per session), so a request costs no
  * Redis round trip at all when its session is known here.
  *
@@ -24,7 +39,8 @@ export type Lookup = { found: SessionRecord } | { missing: true } | { unavailabl
  * kept here and written to Redis when it returns.
  */
 export class SessionDirectory {
-  private readonly cache = new Map<string, Cached>();
+  private readonly cache: LruMap<string, Cached>;
+  private readonly ttlMs: number;
   private readonly pending = new Map<string, SessionRecord>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -34,8 +50,11 @@ export class SessionDirectory {
   constructor(
     private readonly backend: SessionBackend,
     private readonly bus: ClusterBus,
-    private readonly ttlMs: number,
+    private readonly options: SessionDirectoryOptions,
   ) {
+    this.ttlMs = options.ttlMs;
+    this.cache = new LruMap(options.cacheSize);
+    const ttlMs = options.ttlMs;
     this.unsubscribe = bus.subscribe(SESSIONS_TOPIC, (message) => {
       const { id, from } = message as { id: string; from?: string };
       if (from !== this.origin) this.cache.delete(id);
@@ -47,6 +66,11 @@ export class SessionDirectory {
   /** Sessions known to this gateway (memory), for /metrics and status. */
   get size(): number {
     return this.cache.size;
+  }
+
+  /** The bound on `size` (`--session-cache-size`). */
+  get cacheSize(): number {
+    return this.cache.max;
   }
 
   get pendingWrites(): number {
@@ -62,9 +86,18 @@ export class SessionDirectory {
         cached.lastRefresh = now;
         this.backend.touch(id, this.ttlMs).catch(() => {});
       }
+      if (cached.record.owner !== undefined && now - cached.lastOwnerTouch > OWNER_TOUCH_MS) {
+        cached.lastOwnerTouch = now;
+        this.options.onOwnerUse?.(cached.record.owner, id);
+      }
       return { found: cached.record };
     }
     if (cached) this.cache.delete(id);
+    const unwritten = this.pending.get(id);
+    if (unwritten) {
+      this.remember(unwritten);
+      return { found: unwritten };
+    }
     if (!this.backend.available()) return { unavailable: true };
     let record: SessionRecord | undefined;
     try {
@@ -75,6 +108,7 @@ export class SessionDirectory {
     if (!record) return { missing: true };
     this.remember(record);
     this.backend.touch(id, this.ttlMs).catch(() => {});
+    if (record.owner !== undefined) this.options.onOwnerUse?.(record.owner, id);
     return { found: record };
   }
 
@@ -176,12 +210,13 @@ export class SessionDirectory {
 
   private remember(record: SessionRecord): void {
     const now = Date.now();
-    this.cache.set(record.id, { record, lastSeen: now, lastRefresh: now });
+    // lastOwnerTouch 0: the first use after a (re)load moves the session in its owner's LRU order.
+    this.cache.set(record.id, { record, lastSeen: now, lastRefresh: now, lastOwnerTouch: 0 });
   }
 
   private sweep(): void {
     const cutoff = Date.now() - this.ttlMs;
-    for (const [id, cached] of this.cache) if (cached.lastSeen < cutoff) this.cache.delete(id);
+    for (const [id, cached] of this.cache.entries()) if (cached.lastSeen < cutoff) this.cache.delete(id);
   }
 
   close(): void {

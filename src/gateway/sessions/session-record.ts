@@ -15,6 +15,11 @@ export interface SessionRecord {
   upstream: string;
   /** Authenticated user bound to the session; undefined when anonymous. */
   user?: string;
+  /**
+   * Whom the session counts against under `--max-sessions-per-user`: the
+   * user, or `ip:<address>` when anonymous. Set only while that cap is on.
+   */
+  owner?: string;
   /** JSON text of the client's initialize `params`, replayed verbatim on re-home (kept as text: smaller in memory). */
   initParams: string;
   /** Protocol version the server agreed in initialize (sent as MCP-Protocol-Version on replays). */
@@ -51,9 +56,21 @@ export function toHash(record: SessionRecord): Record<string, string> {
     v: String(record.version),
   };
   if (record.user !== undefined) hash.usr = record.user;
+  if (record.owner !== undefined) hash.o = record.owner;
   if (record.protocolVersion !== undefined) hash.pv = record.protocolVersion;
   if (record.logLevel !== undefined) hash.l = record.logLevel;
   return hash;
+}
+
+/** Bytes of replay state a record keeps (what `--max-session-state` bounds). */
+export function replayStateBytes(
+  record: Pick<SessionRecord, 'initParams' | 'logLevel' | 'subscriptions'>,
+): number {
+  return (
+    Buffer.byteLength(record.initParams) +
+    Buffer.byteLength(record.logLevel ?? '') +
+    Buffer.byteLength(JSON.stringify(record.subscriptions))
+  );
 }
 
 export function fromHash(id: string, hash: Record<string, string>): SessionRecord | undefined {
@@ -63,6 +80,7 @@ export function fromHash(id: string, hash: Record<string, string>): SessionRecor
     worker: hash.w,
     upstream: hash.u,
     user: hash.usr,
+    owner: hash.o,
     initParams: hash.i ?? '{}',
     protocolVersion: hash.pv,
     logLevel: hash.l,

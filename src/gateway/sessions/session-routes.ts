@@ -9,6 +9,8 @@ import {
   headerValue,
   interruptedMessage,
   answerInterrupted,
+  fail,
+  firstId,
   sessionNotFound,
   unavailable,
   type Exchange,
@@ -18,8 +20,9 @@ import type { GatewayMetrics } from '../gateway-metrics.js';
 import { isEventStream, pipeBody, responseHeaders, writeSseMessages, type RelayOutcome } from '../relay.js';
 import type { Rehomer } from './rehome.js';
 import type { SessionDirectory } from './session-directory.js';
-import { mintSessionId, type SessionRecord } from './session-record.js';
-import { UpstreamError } from '../upstream.js';
+import { mintSessionId, replayStateBytes, type SessionRecord } from './session-record.js';
+import type { UserSessionIndex } from './user-sessions.js';
+import { deleteUpstreamSession, UpstreamError } from '../upstream.js';
 import type { WorkerPool, WorkerState } from '../worker-pool.js';
 
 /**
@@ -27,20 +30,47 @@ import type { WorkerPool, WorkerState } from '../worker-pool.js';
  * (the client only ever sees the gateway's id), kept on their worker, and
  * moved to a healthy one when that worker is gone or forgot them.
  */
+export interface SessionLimits {
+  index: UserSessionIndex;
+  /** `--max-sessions-per-user`; 0 = unlimited. */
+  maxPerUser: number;
+  ttlMs: number;
+  /** `--max-session-state`: bytes of replay state a session may keep. */
+  maxStateBytes: number;
+}
+
 export class SessionRoutes {
+  /** Sessions with a request or stream open on this gateway: never closed to honour a user cap. */
+  private readonly busy = new Map<string, number>();
+  userCapEvictions = 0;
+
   constructor(
     private readonly pool: WorkerPool,
     private readonly directory: SessionDirectory,
     private readonly rehomer: Rehomer,
     private readonly forwarder: Forwarder,
     private readonly metrics: GatewayMetrics,
+    private readonly limits: SessionLimits,
   ) {}
 
   /** A 2025 initialize: create the upstream session, then own the client-facing id. */
   async open(x: Exchange): Promise<void> {
+    const initialize = x.classified!.messages.find((m) => m.method === 'initialize');
+    const initParams = JSON.stringify(initialize?.params ?? {});
+    const stateBytes = replayStateBytes({ initParams, subscriptions: [] });
+    if (stateBytes > this.limits.maxStateBytes) {
+      return tooMuchState(x, `its initialize params are ${stateBytes} bytes`, this.limits.maxStateBytes);
+    }
     const tried = new Set<string>();
+    let full = 0;
     for (;;) {
       const worker = this.forwarder.pickExcluding(tried);
+      if (!worker && full > 0 && full === tried.size) {
+        return unavailable(
+          x,
+          'Every worker holds its maximum of live sessions, all busy (--max-sessions-per-worker); try again shortly',
+        );
+      }
       if (!worker) return unavailable(x, this.forwarder.noWorkerMessage(tried.size > 0));
       tried.add(worker.id);
       let upstream: Dispatcher.ResponseData;
@@ -51,23 +81,41 @@ export class SessionRoutes {
         await this.forwarder.isDown(worker, error);
         continue; // initialize is always safe to send again
       }
+      if (upstream.statusCode === 503 && upstream.headers[HEADER.sessionsFull] !== undefined) {
+        // That worker's session table is full of busy sessions: another may have room.
+        await upstream.body.dump().catch(() => {});
+        full++;
+        continue;
+      }
       const upstreamId = headerValue(upstream.headers[HEADER.sessionId]);
       if (upstream.statusCode !== 200 || !upstreamId) {
         // A refusal, or a stateless server that issues no session: pass it through.
         await this.forwarder.relay(x, worker, upstream);
         return;
       }
-      const initialize = x.classified!.messages.find((m) => m.method === 'initialize');
+      const capped = this.limits.maxPerUser > 0;
       const record: SessionRecord = {
         id: mintSessionId(),
         worker: worker.id,
         upstream: upstreamId,
         user: x.user,
-        initParams: JSON.stringify(initialize?.params ?? {}),
+        ...(capped ? { owner: x.owner } : {}),
+        initParams,
         subscriptions: [],
         createdAt: Date.now(),
         version: 0,
       };
+      if (capped && !(await this.admitForUser(record))) {
+        await upstream.body.dump().catch(() => {});
+        void this.deleteUpstream(worker, record);
+        return fail(
+          x,
+          429,
+          firstId(x),
+          RPC.rateLimited,
+          `This user already holds ${this.limits.maxPerUser} sessions, all in use (--max-sessions-per-user); end one (DELETE) or try again later`,
+        );
+      }
       // Stored before the client learns the id, so its next request may go to any gateway.
       await this.directory.create(record);
       await this.forwarder.relay(x, worker, upstream, { from: upstreamId, to: record.id });
@@ -77,12 +125,71 @@ export class SessionRoutes {
 
   /** A request on a 2025 session: to its worker, re-homing first when that worker is gone. */
   async forward(x: Exchange, sessionId: string): Promise<void> {
+    this.busy.set(sessionId, (this.busy.get(sessionId) ?? 0) + 1);
+    try {
+      await this.forwardBusy(x, sessionId);
+    } finally {
+      const left = (this.busy.get(sessionId) ?? 1) - 1;
+      if (left > 0) this.busy.set(sessionId, left);
+      else this.busy.delete(sessionId);
+    }
+  }
+
+  /**
+   * Counts a new session against its owner's cap. Over the cap, the owner's
+   * least recently used sessions that are not busy here are closed (their
+   * next request gets 404, as for an expired session); when all are busy the
+   * new one is refused (false).
+   */
+  private async admitForUser(record: SessionRecord): Promise<boolean> {
+    const owner = record.owner!;
+    const { index, maxPerUser, ttlMs } = this.limits;
+    let claim;
+    try {
+      claim = await index.claim(owner, record.id, maxPerUser, ttlMs);
+    } catch {
+      return true; // the index is unavailable: sessions still work (as with Redis away)
+    }
+    let over = claim.count - maxPerUser;
+    for (const candidate of claim.oldest) {
+      if (over <= 0) break;
+      if (candidate === record.id || this.busy.has(candidate)) continue;
+      // Whoever removes it from the index closes it (two gateways may pick the same one).
+      if (!(await index.release(owner, candidate).catch(() => false))) continue;
+      over--;
+      this.userCapEvictions++;
+      void this.closeForCap(candidate);
+    }
+    if (over <= 0) return true;
+    await index.release(owner, record.id).catch(() => false);
+    return false;
+  }
+
+  private async closeForCap(id: string): Promise<void> {
+    const lookup = await this.directory.get(id).catch(() => undefined);
+    await this.directory.remove(id).catch(() => {});
+    if (lookup && 'found' in lookup) {
+      const worker = this.pool.get(lookup.found.worker);
+      if (worker?.healthy) await this.deleteUpstream(worker, lookup.found);
+    }
+  }
+
+  private async deleteUpstream(worker: WorkerState, record: SessionRecord): Promise<void> {
+    const identity = { [HEADER.identity]: identityClaim({ user: record.user }) };
+    await deleteUpstreamSession(
+      worker,
+      { ...identity, [HEADER.sessionId]: record.upstream },
+      this.forwarder.options.upstreamTimeoutMs,
+    ).catch(() => {});
+  }
+
+  private async forwardBusy(x: Exchange, sessionId: string): Promise<void> {
     const lookup = await this.directory.get(sessionId);
     if ('unavailable' in lookup) return unavailable(x, 'Session store unavailable; try again shortly');
     if ('missing' in lookup || lookup.found.user !== x.user) return sessionNotFound(x);
     let record = lookup.found;
     if (x.req.method === 'DELETE') return this.delete(x, record);
-    await this.recordStateCalls(x, record);
+    if (!(await this.recordStateCalls(x, record))) return;
 
     for (let attempt = 0; attempt < 4; attempt++) {
       let worker = this.pool.get(record.worker);
@@ -211,6 +318,8 @@ export class SessionRoutes {
   private async delete(x: Exchange, record: SessionRecord): Promise<void> {
     const worker = this.pool.get(record.worker);
     await this.directory.remove(record.id);
+    if (record.owner !== undefined)
+      await this.limits.index.release(record.owner, record.id).catch(() => false);
     if (worker?.healthy) {
       try {
         const upstream = await this.forwarder.send(x, worker, {
@@ -231,8 +340,13 @@ export class SessionRoutes {
     x.res.end();
   }
 
-  /** Remembers logging/setLevel and resources/(un)subscribe so a re-home can replay them. */
-  private async recordStateCalls(x: Exchange, record: SessionRecord): Promise<void> {
+  /**
+   * Remembers logging/setLevel and resources/(un)subscribe so a re-home can
+   * replay them. A call that would take the session's replay state past
+   * --max-session-state is refused (413) before it reaches the worker, so
+   * what the worker holds and what a replay rebuilds never differ; false then.
+   */
+  private async recordStateCalls(x: Exchange, record: SessionRecord): Promise<boolean> {
     let logLevel: string | undefined;
     let subscriptions: string[] | undefined;
     for (const message of x.classified?.requests ?? []) {
@@ -246,11 +360,21 @@ export class SessionRoutes {
       }
     }
     if (logLevel !== undefined || subscriptions !== undefined) {
+      const bytes = replayStateBytes({
+        initParams: record.initParams,
+        logLevel: logLevel ?? record.logLevel,
+        subscriptions: subscriptions ?? record.subscriptions,
+      });
+      if (bytes > this.limits.maxStateBytes) {
+        tooMuchState(x, `with this call its replay state would be ${bytes} bytes`, this.limits.maxStateBytes);
+        return false;
+      }
       await this.directory.patch(record, {
         ...(logLevel !== undefined ? { logLevel } : {}),
         ...(subscriptions !== undefined ? { subscriptions } : {}),
       });
     }
+    return true;
   }
 
   /**
@@ -271,6 +395,17 @@ export class SessionRoutes {
       return undefined;
     }
   }
+}
+
+/** 413 + a JSON-RPC error: the session may not keep that much state for replay; nothing was stored. */
+function tooMuchState(x: Exchange, what: string, max: number): void {
+  fail(
+    x,
+    413,
+    firstId(x),
+    RPC.invalidParams,
+    `Session state too large: ${what}; a session may keep at most ${max} bytes for replay (--max-session-state). Nothing was stored.`,
+  );
 }
 
 /**

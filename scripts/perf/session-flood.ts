@@ -1,0 +1,355 @@
+import * as hdr from 'hdr-histogram-js';
+import { Pool } from 'undici';
+import { connectRedis, closeRedis, waitForRedis } from '../../src/redis/connection.js';
+import { startLocalRedis, type LocalRedis } from '../../src/redis/local-server.js';
+import { processRssBytes } from '../../src/util/process.js';
+import { startRole, type RoleProcess } from './fixtures.js';
+import { median, openLoop } from './load.js';
+
+/**
+ * Session floods (issue 16): N sessions created through a gateway onto
+ * workers with a bounded session table, then what that costs and what it
+ * keeps: worker RSS per live session and its peak against the bound, the
+ * gateway's heap, Redis memory per session, the added latency of an evicted
+ * session's first request (its replay), and live sessions' p99 while a flood
+ * evicts, as a ratio against the same flood on unbounded workers (rounds
+ * alternated, A B B A).
+ *
+ *   npm run build && npm run build:scripts && node dist-dev/scripts/perf/session-flood.js \
+ *     [--sessions 20000,100000] [--cap 5000] [--workers 2] [--seconds 10] [--rounds 2] [--json]
+ */
+interface Args {
+  sessions: number[];
+  cap: number;
+  workers: number;
+  seconds: number;
+  rounds: number;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { sessions: [20_000], cap: 5000, workers: 2, seconds: 10, rounds: 2, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const next = () => argv[++i] ?? '';
+    if (argv[i] === '--sessions') args.sessions = next().split(',').map(Number);
+    else if (argv[i] === '--cap') args.cap = Number(next());
+    else if (argv[i] === '--workers') args.workers = Number(next());
+    else if (argv[i] === '--seconds') args.seconds = Number(next());
+    else if (argv[i] === '--rounds') args.rounds = Number(next());
+    else if (argv[i] === '--json') args.json = true;
+  }
+  return args;
+}
+
+const HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+};
+const INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'flood', version: '1' } },
+});
+const MB = 1024 * 1024;
+
+interface Cluster {
+  redis: LocalRedis;
+  workers: RoleProcess[];
+  gateway: RoleProcess;
+  pool: Pool;
+  close(): Promise<void>;
+}
+
+async function startCluster(cap: number, workerCount: number): Promise<Cluster> {
+  const redis = await startLocalRedis();
+  const prefix = 'flood:';
+  const workers = await Promise.all(
+    Array.from({ length: workerCount }, (_, i) =>
+      startRole('worker', `w${i + 1}`, [
+        '--id',
+        `w${i + 1}`,
+        '--redis',
+        redis.url,
+        '--prefix',
+        prefix,
+        '--backend-latency',
+        '0',
+        '--max-sessions-per-worker',
+        String(cap),
+      ]),
+    ),
+  );
+  const gateway = await startRole(
+    'gateway',
+    'gateway',
+    [
+      '--redis',
+      redis.url,
+      '--prefix',
+      prefix,
+      '--max-inflight',
+      '1024',
+      ...workers.flatMap((w) => ['--worker', `${w.child.spec.name}=${w.url}`]),
+    ],
+    { NODE_OPTIONS: '--expose-gc' },
+  );
+  const pool = new Pool(new URL(gateway.url).origin, { connections: 32 });
+  return {
+    redis,
+    workers,
+    gateway,
+    pool,
+    async close() {
+      await pool.close();
+      await gateway.stop();
+      await Promise.all(workers.map((w) => w.stop()));
+      await redis.close();
+    },
+  };
+}
+
+async function initialize(pool: Pool, path: string): Promise<string> {
+  const response = await pool.request({ path, method: 'POST', headers: HEADERS, body: INITIALIZE });
+  await response.body.text();
+  const id = response.headers['mcp-session-id'];
+  if (response.statusCode !== 200 || typeof id !== 'string')
+    throw new Error(`initialize: HTTP ${response.statusCode}`);
+  return id;
+}
+
+async function call(pool: Pool, path: string, session: string, id: number): Promise<number> {
+  const started = performance.now();
+  const response = await pool.request({
+    path,
+    method: 'POST',
+    headers: { ...HEADERS, 'mcp-session-id': session },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'get_product', arguments: { id: 'p00001' } },
+    }),
+  });
+  const text = await response.body.text();
+  if (response.statusCode !== 200 || text.includes('"error"'))
+    throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
+  return performance.now() - started;
+}
+
+/** Runs `task` count times, `concurrency` at a time. */
+async function inParallel(count: number, concurrency: number, task: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+async function statusOf(url: string, gc = true) {
+  const response = await fetch(`${new URL(url).origin}/_mcp-scale/status${gc ? '?gc=1' : ''}`);
+  return (await response.json()) as {
+    memory: { heapUsed: number; rss: number };
+    sessions: { live?: number; evicted?: number; refused?: number; known?: number };
+  };
+}
+
+async function redisUsedMemory(url: string): Promise<number> {
+  const client = connectRedis(url);
+  try {
+    await waitForRedis(client);
+    const info = await client.info('memory');
+    return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+  } finally {
+    await closeRedis(client);
+  }
+}
+
+function percentiles(values: number[]) {
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  for (const v of values) histogram.recordValue(Math.max(1, Math.round(v * 1000)));
+  const ms = (q: number) => histogram.getValueAtPercentile(q) / 1000;
+  const result = { p50: ms(50), p99: ms(99), max: histogram.maxValue / 1000 };
+  histogram.destroy();
+  return result;
+}
+
+/** One flood of `total` sessions on a fresh cluster. */
+async function flood(total: number, args: Args, log: (line: string) => void) {
+  const cluster = await startCluster(args.cap, args.workers);
+  const path = new URL(cluster.gateway.url).pathname;
+  try {
+    // Warm code paths (and the workers' heaps) before the baselines.
+    const warm: string[] = [];
+    await inParallel(20, 16, async () => void warm.push(await initialize(cluster.pool, path)));
+    const rssBefore = cluster.workers.map((w) => processRssBytes(w.child.pid!) ?? 0);
+    const gatewayHeapBefore = (await statusOf(cluster.gateway.url)).memory.heapUsed;
+    const redisBefore = await redisUsedMemory(cluster.redis.url);
+    const peak = [...rssBefore];
+    const sampler = setInterval(() => {
+      cluster.workers.forEach((w, i) => (peak[i] = Math.max(peak[i]!, processRssBytes(w.child.pid!) ?? 0)));
+    }, 200);
+
+    const ids: string[] = new Array(total);
+    const started = performance.now();
+    let done = 0;
+    await inParallel(total, 32, async (i) => {
+      ids[i] = await initialize(cluster.pool, path);
+      if (++done % 10_000 === 0) log(`  ${done} / ${total} sessions`);
+    });
+    const floodSeconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+
+    const rssAfter = cluster.workers.map((w) => processRssBytes(w.child.pid!) ?? 0);
+    const workerStatus = await Promise.all(cluster.workers.map((w) => statusOf(w.url, false)));
+    const live = workerStatus.reduce((n, s) => n + (s.sessions.live ?? 0), 0);
+    const evicted = workerStatus.reduce((n, s) => n + (s.sessions.evicted ?? 0), 0);
+    const gateway = await statusOf(cluster.gateway.url);
+    const redisAfter = await redisUsedMemory(cluster.redis.url);
+
+    // The first request of an evicted session (the oldest ones) against a live session's (the newest).
+    const sample = Math.min(500, Math.floor(total / 4));
+    const liveLatency: number[] = [];
+    await inParallel(
+      sample,
+      8,
+      async (i) => void liveLatency.push(await call(cluster.pool, path, ids[total - 1 - i]!, 1)),
+    );
+    const evictedLatency: number[] = [];
+    let failures = 0;
+    await inParallel(sample, 8, async (i) => {
+      try {
+        evictedLatency.push(await call(cluster.pool, path, ids[i]!, 1));
+      } catch {
+        failures++;
+      }
+    });
+    const liveMedian = median(liveLatency);
+    const workerRssPerLiveSession =
+      rssAfter.reduce((a, b) => a + b, 0) - rssBefore.reduce((a, b) => a + b, 0);
+    return {
+      sessions: total,
+      floodSeconds,
+      sessionsPerSecond: total / floodSeconds,
+      cap: args.cap,
+      workers: args.workers,
+      liveSessions: live,
+      evicted,
+      workerRssBeforeMb: rssBefore.map((b) => b / MB),
+      workerRssAfterMb: rssAfter.map((b) => b / MB),
+      workerPeakRssMb: peak.map((b) => b / MB),
+      workerRssPerLiveSessionKb: workerRssPerLiveSession / Math.max(1, live) / 1024,
+      gatewayHeapBeforeMb: gatewayHeapBefore / MB,
+      gatewayHeapAfterMb: gateway.memory.heapUsed / MB,
+      gatewayRecordsInMemory: gateway.sessions.known,
+      redisBytesPerSession: (redisAfter - redisBefore) / total,
+      liveRequest: percentiles(liveLatency),
+      evictedFirstRequest: percentiles(evictedLatency),
+      evictedAddedMs: {
+        p50: percentiles(evictedLatency).p50 - liveMedian,
+        p99: percentiles(evictedLatency).p99 - liveMedian,
+      },
+      evictedFailures: failures,
+    };
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** Live sessions' p99 under an open-model load while a flood creates sessions in the background. */
+async function liveUnderFlood(cap: number, args: Args) {
+  const cluster = await startCluster(cap, args.workers);
+  const path = new URL(cluster.gateway.url).pathname;
+  try {
+    const hot: string[] = [];
+    for (let i = 0; i < 20; i++) hot.push(await initialize(cluster.pool, path));
+    let stop = false;
+    let created = 0;
+    const background = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          await initialize(cluster.pool, path);
+          created++;
+        }
+      }),
+    );
+    const result = await openLoop(cluster.gateway.url, hot, 100, args.seconds * 1000);
+    stop = true;
+    await background;
+    const evicted = (await Promise.all(cluster.workers.map((w) => statusOf(w.url, false)))).reduce(
+      (n, s) => n + (s.sessions.evicted ?? 0),
+      0,
+    );
+    return { cap, p50: result.p50, p99: result.p99, errors: result.errors, created, evicted };
+  } finally {
+    await cluster.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (line: string) => {
+    if (!args.json) process.stderr.write(`${line}\n`);
+  };
+  const floods = [];
+  for (const total of args.sessions) {
+    log(`flood: ${total} sessions, ${args.workers} workers capped at ${args.cap}…`);
+    floods.push(await flood(total, args, log));
+  }
+  // Live p99 with eviction (a small cap the flood keeps full) vs without (unbounded), A B B A.
+  const evictingCap = 200;
+  type LiveResult = Awaited<ReturnType<typeof liveUnderFlood>>;
+  const rounds: { evicting: LiveResult; unbounded: LiveResult; p99Ratio: number }[] = [];
+  for (let round = 0; round < args.rounds; round++) {
+    const order = round % 2 === 0 ? [evictingCap, 0] : [0, evictingCap];
+    const results = new Map<number, LiveResult>();
+    for (const cap of order) {
+      log(`live sessions under a flood, round ${round + 1}, cap ${cap === 0 ? 'unbounded' : cap}…`);
+      results.set(cap, await liveUnderFlood(cap, args));
+    }
+    const evicting = results.get(evictingCap)!;
+    const unbounded = results.get(0)!;
+    rounds.push({ evicting, unbounded, p99Ratio: evicting.p99 / unbounded.p99 });
+  }
+  const report = { floods, liveP99: { rounds, medianRatio: median(rounds.map((r) => r.p99Ratio)) } };
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const f1 = (n: number) => n.toFixed(1);
+  for (const f of floods) {
+    console.log(
+      `\n${f.sessions} sessions in ${f1(f.floodSeconds)}s (${Math.round(f.sessionsPerSecond)}/s), ${f.workers} workers capped at ${f.cap}:`,
+    );
+    console.log(`  live ${f.liveSessions}, evicted ${f.evicted}`);
+    console.log(
+      `  worker RSS before ${f.workerRssBeforeMb.map(f1).join(' / ')} MB, after ${f.workerRssAfterMb.map(f1).join(' / ')} MB, peak ${f.workerPeakRssMb.map(f1).join(' / ')} MB`,
+    );
+    console.log(`  worker RSS per live session ${f1(f.workerRssPerLiveSessionKb)} KB`);
+    console.log(
+      `  gateway heap ${f1(f.gatewayHeapBeforeMb)} -> ${f1(f.gatewayHeapAfterMb)} MB (${f.gatewayRecordsInMemory} records in memory)`,
+    );
+    console.log(`  Redis ${Math.round(f.redisBytesPerSession)} bytes per session`);
+    console.log(`  live request p50 ${f1(f.liveRequest.p50)} ms p99 ${f1(f.liveRequest.p99)} ms`);
+    console.log(
+      `  evicted session's first request p50 ${f1(f.evictedFirstRequest.p50)} ms p99 ${f1(f.evictedFirstRequest.p99)} ms (added p50 ${f1(f.evictedAddedMs.p50)} ms, p99 ${f1(f.evictedAddedMs.p99)} ms), failures ${f.evictedFailures}`,
+    );
+  }
+  for (const [i, r] of rounds.entries()) {
+    console.log(
+      `\nlive p99 round ${i + 1}: evicting ${f1(r.evicting.p99)} ms (${r.evicting.evicted} evicted) vs unbounded ${f1(r.unbounded.p99)} ms: ratio ${r.p99Ratio.toFixed(2)}`,
+    );
+  }
+  console.log(`live p99 ratio, median of rounds: ${report.liveP99.medianRatio.toFixed(2)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
