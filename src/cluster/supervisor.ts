@@ -82,7 +82,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const directWorkers = config.directWorkers || topology.direct;
   // Clean up after a supervisor that was killed before it could (its private Redis).
   findRunningCluster(baseEnv);
-  if (config.redis === 'memory') checkGatewayCount(config, 'memory');
   const redis = await resolveServeRedis(config, baseEnv);
   try {
     refuseUnhonoured(config, { ...topology, unsharedCounts: !redis.url && config.instances > 1 });
@@ -340,6 +339,8 @@ export function refuseUnservable(config: ClusterConfig): Topology {
     commandWorkers: config.serverCmd !== undefined,
   };
   refuseUnhonoured(config, topology);
+  // `--redis auto` may still fall back to memory: startCluster checks again once Redis is resolved.
+  checkGatewayCount(config, config.redis === 'memory' ? 'memory' : 'unresolved');
   if (!config.lb && config.affinity !== 'gateway') {
     throw new UserError(
       `--affinity ${config.affinity} says how a load balancer keeps sessions: add --lb nginx|haproxy, or drop it`,

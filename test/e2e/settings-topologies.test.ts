@@ -127,6 +127,7 @@ describe('a topology refuses a setting it cannot honour, in one line, before sta
       ['--server-cmd', 'node server.js {port}', '--cache-ttl', 'get_product=1m'],
       "--cache-ttl needs mcp-scale's worker host",
     ],
+    [['--gateways', '2', '--redis', 'memory'], '--gateways 2 needs Redis: in memory mode'],
     [['--affinity', 'ip'], '--affinity ip says how a load balancer keeps sessions: add --lb'],
   ])('serve %j', (args, message) => {
     const { code, stderr } = serve(...args);
