@@ -1,6 +1,7 @@
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { unlimited, type Authenticator, type Limiter } from '../gateway/admission.js';
 import { createAuthenticator } from '../gateway/auth/index.js';
+import { proxyTrustFor } from '../http/client-address.js';
 import { AttemptLimitedAuthenticator } from '../limits/failed-auth.js';
 import { GatewayLimiter } from '../limits/gateway-limiter.js';
 import { hasPolicies, policiesFrom } from '../limits/policies.js';
@@ -36,7 +37,11 @@ export async function createAdmission(
   // With an auth mode, --ip-rate-limit counts the requests whose credentials fail.
   const counted =
     config.auth.mode !== 'none' && policies.ip
-      ? new AttemptLimitedAuthenticator(authenticator, limiter, config.auth.trustProxy)
+      ? new AttemptLimitedAuthenticator(
+          authenticator,
+          limiter,
+          proxyTrustFor(config.auth.trustProxy, config.auth.trustedProxies),
+        )
       : authenticator;
   return { authenticator: counted, limiter };
 }

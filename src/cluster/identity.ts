@@ -144,6 +144,20 @@ export function verifyIdentity(
   return { ok: true, identity };
 }
 
+/**
+ * An HMAC over `payload` for one purpose (a registry entry, ...), so a value
+ * signed for one use never verifies for another.
+ */
+export function signFor(secret: string, purpose: string, payload: string): string {
+  return createHmac('sha256', secret).update(`mcp-scale.${purpose}:${payload}`).digest('base64url');
+}
+
+export function verifyFor(secret: string, purpose: string, payload: string, signature: string): boolean {
+  const expected = Buffer.from(signFor(secret, purpose, payload));
+  const given = Buffer.from(signature);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
 function mac(secret: string, payload: string): string {
   return createHmac('sha256', secret).update(`mcp-scale.identity:${payload}`).digest('base64url');
 }

@@ -71,6 +71,7 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
       sessionIdleMs: config.sessionTtlMs + 60_000,
       maxSessions: config.maxSessionsPerWorker,
       maxBodyBytes: config.maxBodyBytes,
+      drainTimeoutMs: config.drainTimeoutMs,
       // With Redis, a worker always announces itself so separately run
       // gateways can find it; --advertise-url names the address they reach it at.
       advertiseUrl: options.advertiseUrl ?? (redisUrl ? 'auto' : undefined),
@@ -82,6 +83,7 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
       // balancer reaching this worker directly, or clients using it alone).
       ...(config.directWorkers ? await edgeAdmission(config, redisUrl) : {}),
       trustProxy: config.auth.trustProxy,
+      trustedProxies: config.auth.trustedProxies,
     });
     console.log(
       `worker ${worker.id} ready on ${worker.url} (${worker.serverName} server, SDK ${worker.sdk}, ${
@@ -168,10 +170,12 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
       maxBodyBytes: config.maxBodyBytes,
       upstreamTimeoutMs: config.upstreamTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
+      sseHeartbeatMs: config.sseHeartbeatMs,
       corsOrigins: config.corsOrigins,
       allowedHosts: config.allowedHosts,
       adminToken: config.adminToken,
       trustProxy: config.auth.trustProxy,
+      trustedProxies: config.auth.trustedProxies,
       authenticator: admission.authenticator,
       limiter: admission.limiter,
     });

@@ -113,7 +113,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   const cleanup = async () => {
     await balancer?.close();
     await tier?.stop(config.drainTimeoutMs + 2000);
-    await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs)));
+    // The gateways are gone, so workers have nothing in flight and leave at once;
+    // the margin only keeps SIGKILL from racing a drain that is finishing.
+    await Promise.all(workers.map((worker) => worker.stop(config.drainTimeoutMs + 2000)));
     await redis.close();
   };
 
@@ -155,10 +157,14 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
     await Promise.all(workers.map((worker) => worker.start()));
 
     const workerUrl = (worker: ManagedChild) => httpUrl('127.0.0.1', worker.spec.port, config.path);
+    const lbTrust: Partial<ClusterConfig> =
+      config.lb && !config.auth.trustedProxies ? { auth: { ...config.auth, trustProxy: true } } : {};
     tier = await createGatewayTier({
       config,
       cliPath: CLI_PATH,
-      invoke: (overrides) => invoke('gateway', overrides),
+      // Behind --lb the proxy (on loopback) is the gateways' only peer: its
+      // X-Forwarded-For names the client, else every client would be 127.0.0.1.
+      invoke: (overrides) => invoke('gateway', { ...lbTrust, ...overrides }),
       workerArgs: workers.flatMap((worker) => ['--worker', `${worker.spec.name}=${workerUrl(worker)}`]),
       log,
     });
@@ -177,7 +183,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
             ? tier.upstreams()
             : workers.map((worker) => ({ id: worker.spec.name, url: workerUrl(worker) })),
         maxBodyBytes: config.maxBodyBytes,
-        sessionTtlMs: config.sessionTtlMs,
       });
     }
   } catch (error) {

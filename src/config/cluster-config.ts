@@ -39,8 +39,10 @@ export interface AuthConfig {
   resourceMetadata?: string;
   /** Accept JWTs without `exp` (never expiring); refused by default. */
   jwtAllowNoExp: boolean;
-  /** Honour X-Forwarded-For (only behind a proxy you run). */
+  /** Honour X-Forwarded-For from loopback and private-range peers (only behind a proxy you run). */
   trustProxy: boolean;
+  /** Honour it from these addresses / CIDR ranges only (narrows trustProxy, implies it). */
+  trustedProxies?: string[];
 }
 
 export interface CacheConfig {
@@ -85,6 +87,8 @@ export interface ClusterConfig {
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   drainTimeoutMs: number;
+  /** Gateway: SSE comment line on streams quiet this long (0 = none). */
+  sseHeartbeatMs: number;
   corsOrigins: string[];
   allowedHosts: string[];
   adminToken?: string;
@@ -128,6 +132,20 @@ export interface GenSettings {
   maxReplicas?: number;
   cpuTarget?: number;
   streamTimeoutMs?: number;
+  /** nginx: concurrent SSE GET streams per client IP (0 = no limit). */
+  streamLimitPerIp?: number;
+  /** FROM of the generated Dockerfile (`node:<tag>[@sha256:…]`). */
+  baseImage?: string;
+  /** Kubernetes: sleep before SIGTERM, while endpoints and the ingress forget the pod. */
+  preStopMs?: number;
+  /** Kubernetes NetworkPolicy: the namespace allowed to scrape /metrics. */
+  monitoringNamespace?: string;
+  /** ... and, optionally, only its pods with these labels (`k=v,k2=v2`). */
+  monitoringSelector?: string;
+  /** Kubernetes: Gateway API (Gateway + HTTPRoute) instead of an Ingress. */
+  gatewayApi?: boolean;
+  /** gatewayClassName of the generated Gateway. */
+  gatewayClass?: string;
   /** `gen prometheus|grafana` (src/gen/monitoring/monitoring-options.ts). */
   discovery?: 'static' | 'kubernetes';
   gatewayTarget?: string[];

@@ -12,6 +12,8 @@ import type { WorkerPool, WorkerState } from './worker-pool.js';
 export interface ForwarderOptions {
   maxInflight: number;
   upstreamTimeoutMs: number;
+  /** SSE comment lines on quiet streams (see RelayOptions.heartbeatMs). */
+  sseHeartbeatMs?: number;
 }
 
 /**
@@ -109,6 +111,7 @@ export class Forwarder {
       sessionId,
       extraHeaders: x.extra,
       flushHeaders: x.req.method === 'GET',
+      heartbeatMs: this.options.sseHeartbeatMs,
     });
   }
 

@@ -4,6 +4,7 @@ import { RedisClusterBus } from '../bus/redis-bus.js';
 import { generateClusterSecret, identityClaim, IdentitySigner } from '../cluster/identity.js';
 import { HEADER } from '../protocol/headers.js';
 import { checkOpsAccess } from '../http/admin-access.js';
+import { proxyTrustFor } from '../http/client-address.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
 import { listen, reachableHost, serverOptions, type RequestTimeouts } from '../http/listen.js';
@@ -68,10 +69,15 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   drainTimeoutMs: number;
+  /** `--sse-heartbeat`: a `: keepalive` comment on SSE responses quiet this long (0 = none). */
+  sseHeartbeatMs?: number;
   corsOrigins: string[];
   allowedHosts: string[];
   adminToken?: string;
+  /** Read X-Forwarded-For from loopback and private-range peers (the rightmost untrusted hop). */
   trustProxy: boolean;
+  /** Narrows trustProxy to these addresses / CIDR ranges (implies it). */
+  trustedProxies?: string[];
   healthIntervalMs?: number;
   /** Interval of the dashboard's traffic history (default 2 s). */
   historyIntervalMs?: number;
@@ -154,11 +160,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     void directory.flushPending();
   });
 
-  const signer = new IdentitySigner(options.clusterSecret ?? generateClusterSecret());
+  const clusterSecret = options.clusterSecret ?? generateClusterSecret();
+  const signer = new IdentitySigner(clusterSecret);
   const pool = new WorkerPool({
     signer,
     static: options.workers,
-    registry: options.workers.length === 0 && redis ? { redis, keys } : undefined,
+    registry: options.workers.length === 0 && redis ? { redis, keys, secret: clusterSecret } : undefined,
     healthIntervalMs: options.healthIntervalMs ?? 1000,
     unhealthyAfter: 2,
     connectionsPerWorker: Math.max(32, options.maxInflight),
@@ -192,7 +199,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxBodyBytes: options.maxBodyBytes,
       maxInflight: options.maxInflight,
       upstreamTimeoutMs: options.upstreamTimeoutMs,
-      trustProxy: options.trustProxy,
+      sseHeartbeatMs: options.sseHeartbeatMs,
+      proxyTrust: proxyTrustFor(options.trustProxy, options.trustedProxies),
       sessionTtlMs: options.sessionTtlMs,
       maxSessionsPerUser: options.maxSessionsPerUser ?? 0,
       maxSessionStateBytes: options.maxSessionStateBytes ?? DEFAULTS.maxSessionStateBytes,

@@ -15,6 +15,12 @@ export interface RelayOptions {
   /** Upstream session id → the client-facing one. */
   sessionId?: { from: string; to: string };
   extraHeaders?: Record<string, string>;
+  /**
+   * On an SSE response, a comment line (`: keepalive`) after this long
+   * without a byte, so a load balancer's idle timeout (often 60 s) does not
+   * cut a quiet stream. 0 or undefined: none.
+   */
+  heartbeatMs?: number;
 }
 
 export type RelayOutcome =
@@ -64,8 +70,11 @@ export function relayResponse(
   const sse = isEventStream(upstream.headers);
   res.writeHead(upstream.statusCode, responseHeaders(upstream.headers, options));
   if (sse && options.flushHeaders) res.flushHeaders();
-  return pipeBody(upstream.body, res, sse);
+  return pipeBody(upstream.body, res, sse, options.heartbeatMs);
 }
+
+/** An SSE comment line: ignored by every client, enough traffic for every proxy. */
+export const SSE_HEARTBEAT = ': keepalive\n\n';
 
 /**
  * Pipes with stream events rather than an async iterator (the iterator's
@@ -76,13 +85,30 @@ export function pipeBody(
   body: Dispatcher.ResponseData['body'],
   res: ServerResponse,
   sse: boolean,
+  heartbeatMs = 0,
 ): Promise<RelayOutcome> {
   return new Promise((resolve) => {
     let endsCleanly = true;
     let settled = false;
+    let lastWrite = Date.now();
+    // Only between events (the last chunk ended one): a comment inside an
+    // event would corrupt it.
+    const heartbeat =
+      sse && heartbeatMs > 0
+        ? setInterval(
+            () => {
+              if (!endsCleanly || Date.now() - lastWrite < heartbeatMs || res.writableNeedDrain) return;
+              lastWrite = Date.now();
+              res.write(SSE_HEARTBEAT);
+            },
+            Math.max(50, Math.floor(heartbeatMs / 2)),
+          )
+        : undefined;
+    heartbeat?.unref();
     const finish = (outcome: RelayOutcome) => {
       if (settled) return;
       settled = true;
+      if (heartbeat) clearInterval(heartbeat);
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('error', onError);
@@ -96,6 +122,7 @@ export function pipeBody(
       res.uncork();
     };
     const onData = (chunk: Buffer) => {
+      lastWrite = Date.now();
       endsCleanly = chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a;
       // Chunks that arrive together (one read from the worker often holds
       // several events) leave in one write, with the headers and, when the

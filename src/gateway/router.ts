@@ -32,7 +32,8 @@ import type { SessionDirectory } from './sessions/session-directory.js';
 import type { UserSessionIndex } from './sessions/user-sessions.js';
 import { SessionRoutes } from './sessions/session-routes.js';
 import type { ToolCatalog } from './tool-catalog.js';
-import { clientIp, upstreamHeaders } from './upstream-headers.js';
+import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
+import { upstreamHeaders } from './upstream-headers.js';
 import { UpstreamError } from './upstream.js';
 import { ATTR, inSpan } from '../telemetry/mcp-spans.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -41,7 +42,9 @@ export interface RouterOptions {
   maxBodyBytes: number;
   maxInflight: number;
   upstreamTimeoutMs: number;
-  trustProxy: boolean;
+  sseHeartbeatMs?: number;
+  /** Who may state the client's address (X-Forwarded-For); undefined: the socket's peer. */
+  proxyTrust?: ProxyTrust;
   sessionTtlMs: number;
   /** 0 = unlimited. */
   maxSessionsPerUser: number;
@@ -142,12 +145,12 @@ export class McpRouter {
       return refuse(x, auth);
     }
     x.user = auth.user;
-    x.owner = auth.user ?? `ip:${clientIp(x.req, this.deps.options.trustProxy)}`;
+    x.owner = auth.user ?? `ip:${clientAddressOf(x.req, this.deps.options.proxyTrust)}`;
     // The client's credential stops here once the gateway has verified it
     // (the MCP authorization spec forbids passing a token through); the
     // worker gets the verified identity instead.
     x.headers = upstreamHeaders(x.req, auth.identity ?? { user: auth.user }, {
-      trustProxy: this.deps.options.trustProxy,
+      proxyTrust: this.deps.options.proxyTrust,
       stripCredentials: auth.verified === true,
     });
 
@@ -279,7 +282,7 @@ export class McpRouter {
   private admissionRequest(x: Exchange): AdmissionRequest {
     return {
       req: x.req,
-      clientIp: clientIp(x.req, this.deps.options.trustProxy),
+      clientIp: clientAddressOf(x.req, this.deps.options.proxyTrust),
       user: x.user,
       era: x.era,
       classified: x.classified,

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { identityClaim, type Identity } from '../cluster/identity.js';
 import { GATEWAY_ONLY_HEADERS, HEADER, HOP_BY_HOP_HEADERS } from '../protocol/headers.js';
-import { headerValue } from './exchange.js';
+import type { ProxyTrust } from '../http/client-address.js';
 
 /**
  * Request headers that describe one hop, that only the gateway may set, or
@@ -14,17 +14,11 @@ const DROP_REQUEST_HEADERS = new Set([
   'host',
   'origin',
   'content-length',
+  // Client-writable address claims: the worker gets X-Forwarded-For from us only.
+  'x-real-ip',
+  'forwarded',
   ...GATEWAY_ONLY_HEADERS,
 ]);
-
-/** The client's address: the first X-Forwarded-For hop only behind a proxy you trust. */
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const first = headerValue(req.headers['x-forwarded-for'])?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
-}
 
 /** Credentials the gateway consumed when it authenticated the request. */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key']);
@@ -37,9 +31,9 @@ const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key']);
 export function upstreamHeaders(
   req: IncomingMessage,
   identity: Identity,
-  options: { trustProxy: boolean; stripCredentials: boolean },
+  options: { proxyTrust: ProxyTrust | undefined; stripCredentials: boolean },
 ): Record<string, string> {
-  const { trustProxy } = options;
+  const { proxyTrust } = options;
   const headers: Record<string, string> = {};
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -49,9 +43,11 @@ export function upstreamHeaders(
     const value = raw[i + 1] as string;
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
+  // The chain is kept only when a trusted proxy sent it (the worker may log it);
+  // otherwise the peer's address replaces whatever the client wrote.
   const ip = req.socket.remoteAddress ?? '';
   headers['x-forwarded-for'] =
-    headers['x-forwarded-for'] && trustProxy ? `${headers['x-forwarded-for']}, ${ip}` : ip;
+    headers['x-forwarded-for'] && proxyTrust?.trusts(ip) ? `${headers['x-forwarded-for']}, ${ip}` : ip;
   headers[HEADER.identity] = identityClaim(identity);
   return headers;
 }

@@ -60,8 +60,9 @@ export async function sendUpstream(
   request: UpstreamRequest,
 ): Promise<Dispatcher.ResponseData> {
   const pool = request.stream ? worker.streams : worker.requests;
+  let response: Dispatcher.ResponseData;
   try {
-    return await pool.request({
+    response = await pool.request({
       path: worker.path,
       method: request.method,
       headers: sealed(worker, request.headers, request.method, request.body),
@@ -74,6 +75,13 @@ export async function sendUpstream(
   } catch (error) {
     throw new UpstreamError(classifyFailure(error), worker.id, error);
   }
+  if (response.statusCode === 503 && response.headers[HEADER.draining] !== undefined) {
+    // A draining worker refused the request before processing it: like a
+    // refused connection, it may go to another worker whatever its method.
+    await response.body.dump().catch(() => {});
+    throw new UpstreamError('unreachable', worker.id, new Error('draining'));
+  }
+  return response;
 }
 
 /**

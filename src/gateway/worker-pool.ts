@@ -15,6 +15,8 @@ export interface WorkerState extends WorkerTarget {
   origin: string;
   path: string;
   healthy: boolean;
+  /** The worker said it is draining (registry or /healthz): no new work, sessions move on their next request. */
+  draining: boolean;
   /** Requests this gateway has outstanding on the worker (GET streams excluded). */
   inflight: number;
   openStreams: number;
@@ -36,7 +38,8 @@ export interface WorkerState extends WorkerTarget {
 export interface WorkerPoolOptions {
   /** Fixed workers (`--worker URL` / `id=URL`); empty = discover through the Redis registry. */
   static: WorkerTarget[];
-  registry?: { redis: RedisClient; keys: KeySchema };
+  /** Registry discovery; entries must be signed with this cluster secret. */
+  registry?: { redis: RedisClient; keys: KeySchema; secret: string };
   healthIntervalMs: number;
   /** Consecutive failed checks before a worker counts as down. */
   unhealthyAfter: number;
@@ -60,6 +63,8 @@ export class WorkerPool extends EventEmitter<{
   private timer?: NodeJS.Timeout;
   private checking = false;
   private cursor = 0;
+  /** Registry keys already reported as unverifiable (warned once each). */
+  private readonly rejected = new Set<string>();
 
   constructor(private readonly options: WorkerPoolOptions) {
     super();
@@ -111,7 +116,10 @@ export class WorkerPool extends EventEmitter<{
    * is still asked at once. Our worker host answers JSON (503 while
    * draining); any other server that answers HTTP at all is alive.
    */
-  private async healthz(worker: WorkerState, timeoutMs: number): Promise<{ ok: boolean; body?: string }> {
+  private async healthz(
+    worker: WorkerState,
+    timeoutMs: number,
+  ): Promise<{ ok: boolean; body?: string; draining?: boolean }> {
     try {
       const response = await worker.streams.request({
         path: '/healthz',
@@ -121,10 +129,21 @@ export class WorkerPool extends EventEmitter<{
       });
       const body = await response.body.text();
       const ok = response.statusCode !== 503 && response.statusCode < 500;
-      return { ok, body: response.statusCode === 200 ? body : undefined };
+      const draining = response.statusCode === 503 && body.includes('"draining"');
+      return { ok, body: response.statusCode === 200 ? body : undefined, draining };
     } catch {
       return { ok: false };
     }
+  }
+
+  /** The worker is draining: out of rotation at once, without waiting for failed checks. */
+  markDraining(id: string): void {
+    const worker = this.workers.get(id);
+    if (!worker || worker.draining) return;
+    worker.draining = true;
+    worker.healthy = false;
+    worker.consecutiveFailures = this.options.unhealthyAfter;
+    this.options.onChange?.(this.list());
   }
 
   /** A request failed to connect: stop sending new work there until a check says otherwise. */
@@ -145,6 +164,7 @@ export class WorkerPool extends EventEmitter<{
       origin: url.origin,
       path: url.pathname + url.search,
       healthy: true,
+      draining: false,
       inflight: 0,
       openStreams: 0,
       restarts: 0,
@@ -179,10 +199,18 @@ export class WorkerPool extends EventEmitter<{
   }
 
   private async discover(): Promise<void> {
-    const { redis, keys } = this.options.registry!;
+    const { redis, keys, secret } = this.options.registry!;
     let announced;
     try {
-      announced = await readRegistry(redis, keys);
+      const read = await readRegistry(redis, keys, secret);
+      announced = read.workers;
+      for (const key of read.rejected) {
+        if (this.rejected.has(key)) continue;
+        this.rejected.add(key);
+        console.warn(
+          `[gateway] ignoring registry entry ${key}: not signed with this cluster's secret (a worker with another MCP_SCALE_CLUSTER_SECRET, or a forged entry)`,
+        );
+      }
     } catch {
       return; // Redis away: keep the workers we know
     }
@@ -192,6 +220,7 @@ export class WorkerPool extends EventEmitter<{
       const known = this.workers.get(entry.id);
       if (known && known.url !== entry.url) this.remove(entry.id);
       if (!this.workers.has(entry.id)) this.add({ id: entry.id, url: entry.url });
+      if (entry.draining) this.markDraining(entry.id);
     }
     for (const id of [...this.workers.keys()]) {
       if (!seen.has(id) && !this.options.static.some((t) => t.id === id)) this.remove(id);
@@ -199,7 +228,8 @@ export class WorkerPool extends EventEmitter<{
   }
 
   private async check(worker: WorkerState): Promise<void> {
-    const { ok, body } = await this.healthz(worker, 2000);
+    const { ok, body, draining } = await this.healthz(worker, 2000);
+    if (draining) return this.markDraining(worker.id);
     if (body !== undefined) {
       try {
         const info = JSON.parse(body) as { pid?: number; sessions?: number };
@@ -219,6 +249,8 @@ export class WorkerPool extends EventEmitter<{
       worker.consecutiveFailures = 0;
       const recovered = !worker.healthy;
       worker.healthy = true;
+      // A worker restarted under the same id and URL (serve, compose) serves again.
+      worker.draining = false;
       if (recovered) this.emit('recovered', worker);
     } else if (++worker.consecutiveFailures >= this.options.unhealthyAfter && worker.healthy) {
       worker.healthy = false;

@@ -54,7 +54,14 @@ export function renderBenchJob(options: GenOptions, input: BenchJobInput): Gener
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
-          securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+          // Pod Security "restricted", like every pod gen writes (gen --check holds it to it).
+          automountServiceAccountToken: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'bench',
@@ -72,8 +79,16 @@ export function renderBenchJob(options: GenOptions, input: BenchJobInput): Gener
                 },
               ],
               resources: { requests: { cpu: '1', memory: '512Mi' }, limits: { memory: '1Gi' } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
             },
           ],
+          // The root filesystem is read-only: temp files go here.
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
         },
       },
     },

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readContextPackage, type ContextPackage } from './docker-context.js';
+import { NODE_IMAGE_PATTERN } from './images.js';
 
 /**
  * A dry check of a generated Dockerfile, for machines without a Docker
  * engine: every file it COPYs exists in the build context and is not
  * excluded by its .dockerignore, every command it runs is the package's own
  * (npm ci, npm run <script of package.json>, the mcp-scale CLI), the base
- * image is node:20-slim and the final stage does not run as root.
+ * image is an official node image (a digest pin allowed) and the final stage does not run as root.
  */
 export function checkDockerfile(dockerfile: string, dockerignore: string, contextDir: string): string[] {
   const problems: string[] = [];
@@ -26,8 +27,8 @@ export function checkDockerfile(dockerfile: string, dockerignore: string, contex
     switch (keyword) {
       case 'FROM': {
         const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
-        if (match?.[1] !== 'node:20-slim')
-          problems.push(`${where}: base image must be node:20-slim, got '${args}'`);
+        if (!NODE_IMAGE_PATTERN.test(match?.[1] ?? ''))
+          problems.push(`${where}: base image must be node:<tag>[@sha256:<digest>], got '${args}'`);
         if (match?.[2]) stages.add(match[2]);
         stageCount++;
         user = undefined;

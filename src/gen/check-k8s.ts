@@ -35,6 +35,13 @@ const MODELS: Record<string, Loader> = {
   'batch/v1/Job': async () => (await import('kubernetes-models/batch/v1/Job')).Job,
   'networking.k8s.io/v1/Ingress': async () =>
     (await import('kubernetes-models/networking.k8s.io/v1/Ingress')).Ingress,
+  'networking.k8s.io/v1/NetworkPolicy': async () =>
+    (await import('kubernetes-models/networking.k8s.io/v1/NetworkPolicy')).NetworkPolicy,
+  // Gateway API (not in core Kubernetes): the CRD schemas of the standard channel.
+  'gateway.networking.k8s.io/v1/Gateway': async () =>
+    (await import('@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway')).Gateway,
+  'gateway.networking.k8s.io/v1/HTTPRoute': async () =>
+    (await import('@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute')).HTTPRoute,
 };
 
 /** Problems in a multi-document manifest; empty when every document is valid. */

@@ -20,15 +20,16 @@ export interface ToolCheck {
 
 export async function checkNginxConfig(content: string, binary = which('nginx')): Promise<ToolCheck> {
   if (!binary) return { status: 'skipped', detail: 'nginx is not installed' };
-  const { text, substituted } = await resolvableUpstreams(content);
+  const { text: resolvable, substituted } = await resolvableUpstreams(content);
+  const { text, note: resolveNote } = withoutResolveIfUnsupported(resolvable, binary);
   return inScratchFolder('mcp-scale-nginx-check-', (dir) => {
     const file = path.join(dir, 'nginx.conf');
     fs.writeFileSync(file, text);
     const result = runToFile(binary, ['-t', '-q', '-c', file, '-p', `${dir}/`], path.join(dir, 'check.log'));
     const output = result.output.trim();
-    const note = substituted.length
-      ? ` (not resolvable here, checked as 127.0.0.1: ${substituted.join(', ')})`
-      : '';
+    const note =
+      (substituted.length ? ` (not resolvable here, checked as 127.0.0.1: ${substituted.join(', ')})` : '') +
+      resolveNote;
     return result.status === 0
       ? { status: 'passed', detail: `ok${note}` }
       : { status: 'failed', detail: `${lastLines(output)}${note}` };
@@ -109,6 +110,42 @@ async function resolvableUpstreams(content: string): Promise<{ text: string; sub
     unresolved.has(host) ? `${lead}127.0.0.1${port}` : whole,
   );
   return { text, substituted: [...unresolved].sort() };
+}
+
+/** `resolve` on upstream servers is in open-source nginx from 1.27.3 on. */
+export const NGINX_RESOLVE_SINCE = [1, 27, 3] as const;
+
+/** The installed nginx's version (`nginx -v` prints it on stderr), or undefined. */
+export function nginxVersion(binary: string): number[] | undefined {
+  const result = spawnSync(binary, ['-v'], { encoding: 'utf8', timeout: 10_000 });
+  const match = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${result.stderr}${result.stdout}`);
+  return match ? match.slice(1, 4).map(Number) : undefined;
+}
+
+export function versionAtLeast(version: readonly number[], minimum: readonly number[]): boolean {
+  for (let i = 0; i < minimum.length; i++) {
+    const a = version[i] ?? 0;
+    const b = minimum[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
+}
+
+/**
+ * A file written for the pinned compose image (nginx >= 1.27.3) uses
+ * `resolve`; an older local nginx checks it without that one parameter,
+ * and the result says so rather than failing or passing silently.
+ */
+function withoutResolveIfUnsupported(content: string, binary: string): { text: string; note: string } {
+  const pattern = /^(\s*server\s+\S+) resolve\b/gm;
+  if (!pattern.test(content)) return { text: content, note: '' };
+  const version = nginxVersion(binary);
+  if (version && versionAtLeast(version, NGINX_RESOLVE_SINCE)) return { text: content, note: '' };
+  const found = version ? version.join('.') : 'unknown';
+  return {
+    text: content.replace(pattern, '$1'),
+    note: ` (checked without \`resolve\`: it needs nginx >= ${NGINX_RESOLVE_SINCE.join('.')}, found ${found}; the compose file pins such an image)`,
+  };
 }
 
 function lastLines(text: string, count = 3): string {

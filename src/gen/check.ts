@@ -2,6 +2,8 @@ import { errorMessage } from '../errors.js';
 import { checkDockerfile } from './check-dockerfile.js';
 import { validateComposeFile } from './check-compose.js';
 import { validateK8sManifest } from './check-k8s.js';
+import { checkPodSecurity, podTemplateOf } from './pod-security.js';
+import { parseAllDocuments } from 'yaml';
 import { checkHaproxyConfig, checkNginxConfig } from './check-proxy.js';
 import { checkWithPromtool } from './monitoring/check-prometheus.js';
 import type { GeneratedFile, GeneratedKind } from './types.js';
@@ -36,6 +38,14 @@ export async function checkGenerated(files: GeneratedFile[], options: CheckOptio
       }),
     );
     if (result) results.push({ path: file.path, kind: file.kind, ...result });
+    // Pod templates also answer to the restricted Pod Security profile.
+    if (file.kind === 'k8s' && hasPodTemplates(file.content)) {
+      results.push({
+        path: file.path,
+        kind: file.kind,
+        ...fromProblems('pod security (restricted)', podSecurityProblems(file.content)),
+      });
+    }
   }
   return results;
 }
@@ -72,6 +82,19 @@ async function checkOne(
     case 'placeholder':
       return undefined;
   }
+}
+
+function k8sObjects(text: string): unknown[] {
+  return [parseAllDocuments(text)].flat().map((document) => document.toJS() as unknown);
+}
+
+function hasPodTemplates(text: string): boolean {
+  return k8sObjects(text).some((object) => podTemplateOf(object) !== undefined);
+}
+
+/** Every Pod Security rule violation in a multi-document manifest. */
+export function podSecurityProblems(text: string): string[] {
+  return k8sObjects(text).flatMap((object) => checkPodSecurity(object));
 }
 
 function fromProblems(check: string, problems: string[]): Omit<CheckResult, 'path' | 'kind'> {

@@ -2,6 +2,7 @@ import type { Affinity } from '../config/cluster-config.js';
 import { formatDuration } from '../config/duration.js';
 import { redactRedisUrl } from '../redis/connection.js';
 import { nginxSize, type ProxyModel } from './proxy-model.js';
+import { NODE_IMAGE } from './images.js';
 import { wholeSeconds } from './options.js';
 import type { GenOptions } from './types.js';
 
@@ -14,7 +15,7 @@ const SESSION_PROXY = {
   nginx:
     'nginx routes on that prefix with a `map` on the Mcp-Session-Id header (open-source nginx cannot learn stickiness from a response); requests without a session id (initialize, 2026-era requests) or with an unknown prefix go to the least-connections pool.',
   haproxy:
-    'HAProxy learns each id from the response that created it (`stick store-response res.hdr(Mcp-Session-Id)`) and keeps later requests there (`stick on req.hdr(Mcp-Session-Id)`). The table lives in this HAProxy process: a restart or a second HAProxy without `peers` forgets it.',
+    'HAProxy routes on that prefix too (`use-server <id> if { req.hdr(mcp-session-id),field(1,.) -m str <id> }`): no stick table a client could flood with made-up ids, and nothing to forget on a restart; requests without a session id or with an unknown prefix are balanced (least connections).',
 } as const;
 
 export function affinityChoices(affinity: Affinity, proxy: 'nginx' | 'haproxy' | 'ingress'): string[] {
@@ -49,7 +50,15 @@ export function nginxChoices(m: ProxyModel): string[] {
     ...affinityChoices(m.affinity, 'nginx'),
     `- SSE: proxy_buffering off and proxy_cache off forward each event as it is written; HTTP/1.1 with \`Connection ""\` keeps upstream connections alive (keepalive pool); proxy_read_timeout/proxy_send_timeout ${m.streamTimeoutS}s let quiet streams stay open; proxy_connect_timeout ${m.connectTimeoutS}s gives up on a dead upstream quickly; gzip off because compression buffers.`,
     `- client_max_body_size ${nginxSize(m.maxBodyBytes)} matches --max-body, so nginx and the gateway reject the same bodies.`,
-    '- X-Real-IP and X-Forwarded-For carry the client address (run the gateway with --trust-proxy so it uses them).',
+    '- X-Forwarded-For and X-Real-IP are overwritten with $remote_addr (never appended to what the client sent) and Forwarded is cleared, so a client cannot choose the address its limits are keyed on; the gateway runs with --trust-proxy and takes the rightmost untrusted hop.',
+    `- client_header_timeout/client_body_timeout ${m.bodyTimeoutS}s: a slow sender cannot hold a connection for the stream timeout.`,
+    m.streamsPerIp > 0
+      ? `- limit_conn: at most ${m.streamsPerIp} concurrent SSE GET streams per client IP (429 above; --stream-limit-per-ip); POSTs are not counted.`
+      : '- No limit on concurrent SSE GET streams per client IP (--stream-limit-per-ip 0).',
+    '- The access log leaves out Mcp-Session-Id: it is credential-like.',
+    m.resolver
+      ? `- Service names are re-resolved through ${m.resolver.address} every ${m.resolver.validS}s (\`resolve\` on the servers, nginx >= 1.27.3), so a recreated container is found without a reload.`
+      : '- Upstream addresses are resolved once at start (reload nginx after an address changes).',
     '- /healthz is proxied to the pool without access logs; /metrics is not published (mcp-scale serves it to loopback peers, and behind a proxy every peer looks local).',
     "- Health: open-source nginx only checks passively (max_fails=3, fail_timeout=10s); the instances' own /readyz drives Docker and Kubernetes health.",
     m.rateLimit
@@ -71,6 +80,11 @@ export function haproxyChoices(m: ProxyModel): string[] {
     ...affinityChoices(m.affinity, 'haproxy'),
     '- SSE: `option http-no-delay` on the MCP backend (without it events leave ~200 ms late, in pairs); `timeout client/server/tunnel ' +
       `${m.streamTimeoutS}s\` let quiet streams stay open; \`timeout connect ${m.connectTimeoutS}s\` gives up on a dead instance quickly.`,
+    `- \`option http-buffer-request\` with \`timeout http-request ${m.bodyTimeoutS}s\`: a request, body included, must arrive within ${m.bodyTimeoutS}s, so a slow POST cannot hold a slot for the stream timeout.`,
+    '- X-Forwarded-For and X-Real-IP are set to the peer address (`set-header`, never appended) and Forwarded is removed, so a client cannot choose the address its limits are keyed on.',
+    m.resolver
+      ? `- \`resolvers mcp_dns\` (${m.resolver.address}): service names are re-resolved at run time, so a recreated container is found without a reload.`
+      : '- Server addresses are resolved at start (reload HAProxy after an address changes).',
     '- Active health checks GET /readyz every 2s (readiness, not /healthz liveness), so an instance that is draining or has lost Redis leaves the pool before it stops; `monitor-uri /healthz` answers outside probes (503 when no instance is up) without logging them.',
     `- Bodies declaring more than ${m.maxBodyBytes} bytes (--max-body) are refused with 413, as the gateway would.`,
     '- /metrics is not published (mcp-scale serves it to loopback peers only).',
@@ -86,7 +100,7 @@ export function dockerChoices(options: GenOptions): string[] {
     'mcp-scale gen docker: one image for every mcp-scale role.',
     '',
     'Choices made, and why:',
-    '- node:20-slim (Debian, glibc): the engines mcp-scale supports, without a compiler toolchain in the final image.',
+    `- ${options.baseImage} (Debian, glibc): ${options.baseImage.startsWith(NODE_IMAGE) ? 'Node 24, an LTS line maintained until April 2028, ' : ''}without a compiler toolchain in the final image. ${options.baseImage.includes('@sha256:') ? 'Pinned by digest: rebuilds are reproducible; bump the digest for security fixes.' : 'A tag, so rebuilds pick up security fixes; pin a digest with --base-image node:24-slim@sha256:<digest> for reproducible builds.'}`,
     '- Two stages: the build stage compiles TypeScript with the dev dependencies; the runtime stage installs production dependencies only (`npm ci --omit=dev`) and copies dist/.',
     '- Runs as the unprivileged `node` user; nothing in the image needs root.',
     '- ENTRYPOINT is the CLI, so the role is the command: `docker run IMAGE gateway ...` or `docker run IMAGE worker ...`.',
@@ -105,7 +119,7 @@ export function composeChoices(options: GenOptions): string[] {
     '',
     'Choices made, and why:',
     options.redis === 'auto'
-      ? '- Redis 7 with an append-only file (appendfsync everysec) on a named volume: sessions, limits and the worker registry survive a Redis restart, losing at most a second of writes; RDB snapshots are off so there is one persistence story. Its healthcheck gates everything that needs it.'
+      ? '- Redis 7 with an append-only file (appendfsync everysec) on a named volume: sessions, limits and the worker registry survive a Redis restart, losing at most a second of writes; RDB snapshots are off so there is one persistence story. It requires the password in .env (MCP_SCALE_REDIS_PASSWORD) and publishes no port. Its healthcheck gates everything that needs it.'
       : options.redis === 'ha'
         ? "- Redis 7 under Sentinel (--redis ha): redis-primary, redis-replica and three sentinels (quorum 2, down-after 5s). When the primary dies a sentinel majority promotes the replica and gateways and workers follow it through the sentinels without a restart. Replication is asynchronous: writes of the last moment before a crash can be lost. Passwords (requirepass/masterauth, the sentinels' own) are generated into .env; each sentinel keeps the config file it rewrites on its own volume."
         : `- Redis is yours (--redis ${redactRedisUrl(options.redis)}; the URL itself is in .env): no Redis service is started here.`,
@@ -116,12 +130,23 @@ export function composeChoices(options: GenOptions): string[] {
     ...affinityChoices(options.affinity, 'nginx'),
     `- nginx (nginx.conf beside this file) is the only published port: ${options.port}.`,
     '- Every mcp-scale service runs the image built from the generated Dockerfile, waits for its dependencies to be healthy, and restarts unless stopped.',
-    '- The cluster secret is in .env (mode 0600, keep it out of version control); every gateway and worker must share it.',
+    '- The cluster secret and the Redis password are in .env (mode 0600, keep it out of version control); every gateway and worker must share them. Re-running gen into this folder keeps them (--rotate-secret makes new ones).',
+    '- nginx re-resolves the service names (Docker DNS, `resolve`), so the pinned image is nginx >= 1.27.3.',
   ];
 }
 
 export type K8sFile =
-  'secret' | 'api-keys' | 'redis' | 'redis-ha' | 'workers' | 'gateways' | 'hpa' | 'pdb' | 'ingress';
+  | 'secret'
+  | 'api-keys'
+  | 'redis'
+  | 'redis-ha'
+  | 'workers'
+  | 'gateways'
+  | 'hpa'
+  | 'pdb'
+  | 'network-policy'
+  | 'ingress'
+  | 'gateway-api';
 
 /** The comment block of each Kubernetes file: the choices that file embodies. */
 export function k8sChoices(options: GenOptions, file: K8sFile): string[] {
@@ -140,16 +165,38 @@ const K8S_TITLES: Record<K8sFile, string> = {
   hpa: 'the worker autoscaler.',
   pdb: 'disruption budgets.',
   ingress: 'the public entry (ingress-nginx).',
+  'network-policy': 'who may reach Redis, the workers and the gateways.',
+  'gateway-api': 'the public entry (Gateway API: Gateway + HTTPRoute).',
 };
 
 function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
   const probes =
-    '- Readiness probes GET /readyz (a draining or Redis-less pod leaves the Service), liveness probes GET /healthz.';
-  const grace = `- terminationGracePeriodSeconds covers the drain timeout (${formatDuration(options.drainTimeoutMs)}) so in-flight streams can finish.`;
+    '- Probes: startup GET /healthz (up to 120s for a slow --server module before liveness counts), readiness GET /readyz (false while draining; stays true while Redis blips, reporting degraded), liveness GET /healthz.';
+  const grace = `- Rollouts lose nothing: preStop sleeps ${formatDuration(options.preStopMs)} while endpoints and the ingress forget the pod, then SIGTERM starts the drain (${formatDuration(options.drainTimeoutMs)}); terminationGracePeriodSeconds = preStop + drain + 5s.`;
+  const hardened =
+    '- Pod Security "restricted": non-root with a fixed uid, seccomp RuntimeDefault, no privilege escalation, every capability dropped, read-only root filesystem (an emptyDir for /tmp), no service account token. Spread over nodes and zones (topologySpreadConstraints).';
   switch (file) {
+    case 'network-policy':
+      return [
+        options.redis === 'auto'
+          ? '- Redis admits gateways and workers only (it also requires the password in the Secret).'
+          : '- Your Redis is outside this namespace: restrict it on its side.',
+        options.affinity === 'gateway'
+          ? `- Workers admit gateways only, plus pods of namespace ${options.monitoringNamespace}${Object.keys(options.monitoringSelector).length ? ' with the --monitoring-selector labels' : ''} for /metrics (--monitoring-namespace, --monitoring-selector); a pod cannot bypass the gateways.`
+          : `- Workers admit any peer on the MCP port: without a gateway tier, the ingress controller reaches them directly.`,
+        '- Ingress rules only: egress stays open, for Redis, OTLP collectors and JWKS endpoints.',
+        '- Needs a network plugin that enforces NetworkPolicy (Calico, Cilium, ...); others ignore it silently.',
+      ];
+    case 'gateway-api':
+      return [
+        `- A Gateway of class ${options.gatewayClass} (--gateway-class) and an HTTPRoute to the ${options.affinity === 'gateway' ? 'gateway' : 'worker'} Service: the replacement for ingress-nginx, which no longer receives fixes.`,
+        "- timeouts.request 0s: SSE streams are not cut by a route timeout; set your implementation's idle timeouts above the SSE heartbeat interval.",
+        "- Session affinity is not needed (gateways keep sessions in Redis); with --affinity ip use your implementation's session persistence.",
+      ];
     case 'secret':
       return [
-        '- Every gateway and worker reads MCP_SCALE_CLUSTER_SECRET and MCP_SCALE_REDIS_URL from this Secret; the Redis URL is here because a managed Redis URL carries a password.',
+        '- Every gateway and worker reads MCP_SCALE_CLUSTER_SECRET and MCP_SCALE_REDIS_URL from this Secret; the Redis URL is here because it carries a password.',
+        '- Stable: re-running gen with the same --out keeps the cluster secret and Redis password found there (or --cluster-secret-file); --rotate-secret makes new ones.',
         '- Keep this file out of version control (or replace it with your secret manager).',
       ];
     case 'api-keys':
@@ -160,6 +207,7 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
     case 'redis':
       return [
         '- A single-replica StatefulSet with an append-only file (appendfsync everysec) on a PersistentVolumeClaim: sessions, limits and the registry survive a pod restart, losing at most a second of writes.',
+        "- requirepass from the Secret (written into a config file on an emptyDir, never on the command line); restricted securityContext with the image's own redis uid (999).",
         '- For production prefer a replicated Redis: re-run with --redis ha (primary, replica, three sentinels) or --redis URL (a managed one), and this file is not generated.',
       ];
     case 'redis-ha':
@@ -176,6 +224,10 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
         '- No replicas field: the HPA (hpa.yaml) owns the count; the pods request CPU so its percentage means something.',
         probes,
         grace,
+        hardened,
+        options.affinity === 'gateway'
+          ? '- No worker Service: gateways reach workers by the pod IPs in the registry, and the NetworkPolicy admits only gateways (and metrics scrapes).'
+          : '- The worker Service is the ingress backend (no gateway tier).',
         ...affinityChoices(options.affinity, 'ingress'),
       ];
     case 'gateways':
@@ -183,11 +235,13 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
         `- ${options.gateways} replica(s); gateways hold no state of their own (sessions live in Redis), so any gateway serves any request and they find workers through the Redis registry.`,
         probes,
         grace,
+        hardened,
         ...affinityChoices('gateway', 'ingress'),
       ];
     case 'hpa':
       return [
         `- autoscaling/v2 on CPU: workers from ${options.minReplicas} to ${options.maxReplicas} pods at ${options.cpuTargetPercent}% average utilisation of their CPU request. Workers do the work; gateways are light and stay at --gateways.`,
+        '- behavior: scale-down waits for 5 quiet minutes and removes at most one pod (or 10%) a minute, as every removed worker drains and its sessions re-home; scale-up doubles or adds 4 pods every 30s, whichever is more.',
         '- Needs a metrics server in the cluster.',
       ];
     case 'pdb':

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { NODE_IMAGE } from './images.js';
 import type { GenOptions } from './types.js';
 
 /**
@@ -16,6 +17,8 @@ export interface DockerContext {
   serverCopy?: string;
   /** --server for the roles inside the image. */
   serverPathInImage?: string;
+  /** FROM of both stages (`--base-image`). */
+  baseImage: string;
 }
 
 export interface ContextPackage {
@@ -35,7 +38,9 @@ export function readContextPackage(contextDir: string): ContextPackage {
   }
 }
 
-export function dockerContext(options: Pick<GenOptions, 'contextDir' | 'server'>): DockerContext {
+export function dockerContext(
+  options: Pick<GenOptions, 'contextDir' | 'server'> & { baseImage?: string },
+): DockerContext {
   const pkg = readContextPackage(options.contextDir);
   let flavor: DockerContext['flavor'];
   if (pkg.name === 'mcp-scale') flavor = 'source';
@@ -48,6 +53,7 @@ export function dockerContext(options: Pick<GenOptions, 'contextDir' | 'server'>
   const context: DockerContext = {
     flavor,
     cliPath: flavor === 'source' ? 'bin/mcp-scale.js' : 'node_modules/mcp-scale/bin/mcp-scale.js',
+    baseImage: options.baseImage ?? NODE_IMAGE,
   };
   if (options.server) {
     const relative = path.relative(options.contextDir, path.resolve(options.server));

@@ -3,7 +3,7 @@ import { OperationalError, UserError } from '../errors.js';
 import { DEFAULT_BENCH_ARGS, type BenchJobInput } from './bench-job.js';
 import { checkGenerated, type CheckResult } from './check.js';
 import { genWarnings } from './choices.js';
-import { genOptionsFromConfig } from './options.js';
+import { genOptionsFromConfig, genSecretsFor } from './options.js';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { renderTarget } from './render.js';
 import { GEN_TARGETS, type GenOptions, type GenTarget } from './types.js';
@@ -17,6 +17,8 @@ export interface GenRunResult {
   warnings: string[];
   /** Present with --check. */
   checks?: CheckResult[];
+  /** Where the written cluster secret came from (targets that write one). */
+  secret?: GenOptions['secretSource'];
 }
 
 export interface GenIo {
@@ -35,6 +37,10 @@ export interface GenRequest {
   json?: boolean;
   /** Docker build context (default: the current folder). */
   context?: string;
+  /** `--cluster-secret-file`: the cluster secret is this file's content. */
+  clusterSecretFile?: string;
+  /** `--rotate-secret`: new secrets instead of those already in `out`. */
+  rotateSecret?: boolean;
   /** gen bench: the Job's pods, target and the bench flags each pod runs (refused with other targets). */
   bench?: { pods?: string | number; url?: string; flags?: string[] };
 }
@@ -55,19 +61,29 @@ export async function runGen(
   const out = request.out ?? '-';
   const json = request.json === true;
   if (json && out === '-') throw new UserError('--json reports on written files: give --out DIR');
+  const outDir = out === '-' ? undefined : path.resolve(out);
   const options = genOptionsFromConfig(request.config, {
     contextDir: path.resolve(request.context ?? process.cwd()),
-    outDir: out === '-' ? undefined : path.resolve(out),
+    outDir,
+    secrets: genSecretsFor(request.config, outDir, request),
   });
   const files = renderTarget(target as GenTarget, options, benchJobInput(target, request.bench));
   const warnings = [...genWarnings(options), ...targetWarnings(target as GenTarget, options)];
   for (const warning of warnings) io.stderr.write(`mcp-scale gen: warning: ${warning}\n`);
   const written = writeGenerated(files, out, io.stdout);
-  const result: GenRunResult = { target: target as GenTarget, out, files: written, warnings };
+  const writesSecret = files.some((f) => f.kind === 'env' || f.path === 'k8s/secret.yaml');
+  const result: GenRunResult = {
+    target: target as GenTarget,
+    out,
+    files: written,
+    warnings,
+    ...(writesSecret ? { secret: options.secretSource } : {}),
+  };
   // With files on stdout, the report goes to stderr so the output stays a clean config.
   const report = out === '-' ? io.stderr : io.stdout;
   if (!json && out !== '-') {
     for (const file of written) report.write(`wrote ${displayPath(file.path)} (${file.bytes} bytes)\n`);
+    if (writesSecret) report.write(`cluster secret: ${SECRET_SOURCES[options.secretSource]}\n`);
   }
   if (request.check === true) {
     result.checks = await checkGenerated(files, { contextDir: options.contextDir });
@@ -81,6 +97,13 @@ export async function runGen(
   return result;
 }
 
+const SECRET_SOURCES: Record<GenOptions['secretSource'], string> = {
+  flag: 'from --cluster-secret / MCP_SCALE_CLUSTER_SECRET',
+  file: 'from --cluster-secret-file',
+  existing: 'kept from the files already in --out (--rotate-secret makes a new one)',
+  new: 'new (a later run into the same --out keeps it)',
+  rotated: 'rotated (--rotate-secret): restart every gateway and worker with the new Secret/.env',
+};
 /** `gen bench --pods N [--bench-url URL] [-- bench flags…]`; refused with any other target. */
 function benchJobInput(target: string, bench: GenRequest['bench']): BenchJobInput {
   const flags = bench?.flags ?? [];

@@ -7,6 +7,9 @@ import type { SettingInputs } from '../config/settings/types.js';
 import { parseRate, ratePerSecond } from '../config/rate.js';
 import { UserError } from '../errors.js';
 import { WORKER_ID_PATTERN } from '../protocol/headers.js';
+import { NODE_IMAGE, NODE_IMAGE_PATTERN } from './images.js';
+import { DEFAULT_STREAMS_PER_IP } from './proxy-model.js';
+import { resolveGenSecrets, type GenSecrets } from './secrets.js';
 import { monitoringOptions } from './monitoring/monitoring-options.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import type { GenOptions, ProxyRateLimit, UpstreamAddress } from './types.js';
@@ -26,6 +29,10 @@ export interface GenSettingsRequest {
   context?: string;
   /** Output folder; '-' or undefined: stdout. */
   out?: string;
+  /** `--cluster-secret-file`: the cluster secret is this file's content. */
+  clusterSecretFile?: string;
+  /** `--rotate-secret`: new secrets instead of those already in `out`. */
+  rotateSecret?: boolean;
 }
 
 /**
@@ -43,12 +50,31 @@ export function resolveGenOptions(request: GenSettingsRequest = {}): GenOptions 
   return genOptionsFromConfig(config, {
     contextDir: path.resolve(request.context ?? process.cwd()),
     outDir: out,
+    secrets: genSecretsFor(config, out, request),
+  });
+}
+
+/**
+ * The secrets gen writes: kept from the output folder, read from
+ * --cluster-secret-file, given, or new (see secrets.ts).
+ */
+export function genSecretsFor(
+  config: ClusterConfig,
+  outDir: string | undefined,
+  request: Pick<GenSettingsRequest, 'clusterSecretFile' | 'rotateSecret'>,
+): GenSecrets {
+  return resolveGenSecrets({
+    explicit: config.clusterSecret,
+    file: request.clusterSecretFile,
+    outDir,
+    rotate: request.rotateSecret === true,
+    deployRedis: config.redis === 'auto',
   });
 }
 
 export function genOptionsFromConfig(
   config: ClusterConfig,
-  where: { contextDir: string; outDir?: string },
+  where: { contextDir: string; outDir?: string; secrets?: GenSecrets },
 ): GenOptions {
   refuseUnhonoured(config, {
     label: `gen with --affinity ${config.affinity}`,
@@ -56,6 +82,7 @@ export function genOptionsFromConfig(
     direct: config.affinity !== 'gateway',
     commandWorkers: false,
   });
+  const secrets = where.secrets ?? genSecretsFor(config, undefined, {});
   const gen = config.gen ?? {};
   if ((gen.tlsCert === undefined) !== (gen.tlsKey === undefined)) {
     throw new UserError('--tls-cert and --tls-key go together');
@@ -72,16 +99,25 @@ export function genOptionsFromConfig(
     maxBodyBytes: config.maxBodyBytes,
     streamTimeoutMs: gen.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS,
     drainTimeoutMs: config.drainTimeoutMs,
+    streamsPerIp: gen.streamLimitPerIp ?? DEFAULT_STREAMS_PER_IP,
     serverName: gen.serverName ?? '_',
     tls: gen.tlsCert && gen.tlsKey ? { cert: gen.tlsCert, key: gen.tlsKey } : undefined,
     rateLimit: gen.nginxRateLimit ? parseProxyRateLimit(gen.nginxRateLimit, gen.nginxBurst) : undefined,
     upstreams: gen.upstream?.length ? gen.upstream.map(parseUpstream) : undefined,
     image: gen.image ?? DEFAULT_IMAGE,
+    baseImage: gen.baseImage ?? NODE_IMAGE,
     server: config.server,
+    preStopMs: gen.preStopMs ?? 5000,
+    monitoringNamespace: gen.monitoringNamespace ?? 'monitoring',
+    monitoringSelector: parseSelector(gen.monitoringSelector ?? ''),
+    gatewayApi: gen.gatewayApi ?? false,
+    gatewayClass: gen.gatewayClass ?? 'default',
     minReplicas: gen.minReplicas ?? config.instances,
     maxReplicas: gen.maxReplicas ?? Math.max(10, gen.minReplicas ?? config.instances),
     cpuTargetPercent: gen.cpuTarget ?? 70,
-    clusterSecret: config.clusterSecret ?? crypto.randomBytes(36).toString('base64url'),
+    clusterSecret: secrets.clusterSecret,
+    redisPassword: config.redis === 'auto' ? secrets.redisPassword : undefined,
+    secretSource: secrets.source,
     monitoring: monitoringOptions(config),
     // Hex: safe unquoted in redis.conf, sentinel.conf, a URL and a shell.
     redisHa:
@@ -118,6 +154,25 @@ export function validateGenOptions(options: GenOptions): void {
   }
   if (!Number.isInteger(cpuTargetPercent) || cpuTargetPercent < 1 || cpuTargetPercent > 100) {
     throw new UserError(`--cpu-target must be a percentage from 1 to 100, got ${cpuTargetPercent}`);
+  }
+  if (!DNS_LABEL.test(options.monitoringNamespace)) {
+    throw new UserError(
+      `--monitoring-namespace must be a namespace name, got '${options.monitoringNamespace}'`,
+    );
+  }
+  if (!DNS_LABEL.test(options.gatewayClass)) {
+    throw new UserError(`--gateway-class must be a GatewayClass name, got '${options.gatewayClass}'`);
+  }
+  if (options.preStopMs < 0 || options.preStopMs > 120_000) {
+    throw new UserError('--pre-stop must be from 0s to 2m');
+  }
+  if (!NODE_IMAGE_PATTERN.test(options.baseImage)) {
+    throw new UserError(
+      `--base-image must be node:<tag> or node:<tag>@sha256:<digest>, got '${options.baseImage}'`,
+    );
+  }
+  if (!Number.isInteger(options.streamsPerIp) || options.streamsPerIp < 0) {
+    throw new UserError(`--stream-limit-per-ip must be a whole number >= 0, got ${options.streamsPerIp}`);
   }
   if (options.streamTimeoutMs < 1000) throw new UserError('--stream-timeout must be at least 1s');
   if (options.serverName !== '_' && !/^[A-Za-z0-9.*-]+(?: [A-Za-z0-9.*-]+)*$/.test(options.serverName)) {
@@ -195,4 +250,26 @@ export function parseProxyRateLimit(text: string, burst = 20): ProxyRateLimit {
 /** `1h` → seconds, for configs that take whole seconds. */
 export function wholeSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `k=v,k2=v2` → labels; empty → {}. */
+export function parseSelector(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [key = '', value = '', extra] = part.split('=');
+    if (extra !== undefined || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value) || value.length > 63) {
+      throw new UserError(
+        `--monitoring-selector: '${part}' is not a label key=value (e.g. app.kubernetes.io/name=prometheus)`,
+      );
+    }
+    labels[key] = value;
+  }
+  return labels;
 }

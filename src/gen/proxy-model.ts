@@ -8,6 +8,13 @@ export const WORKER_PORT = 3000;
 
 export type ProxyTier = 'gateway' | 'worker';
 
+/** A slow client gets this long for headers and body; streams are bounded by the stream timeout. */
+export const PROXY_BODY_TIMEOUT_S = 15;
+/** Docker's embedded DNS server, inside every container on a user-defined network. */
+export const DOCKER_DNS = '127.0.0.11';
+/** Default `--stream-limit-per-ip`: high, since many users can share one address. */
+export const DEFAULT_STREAMS_PER_IP = 256;
+
 /**
  * What the nginx and HAProxy templates render. Built from GenOptions for
  * `gen`, and from startLoadBalancer's options for a local run, so the file a
@@ -26,8 +33,15 @@ export interface ProxyModel {
   maxBodyBytes: number;
   streamTimeoutS: number;
   connectTimeoutS: number;
-  /** HAProxy stick-table entry lifetime (the session TTL). */
-  stickExpireS: number;
+  /** How long a client may take to send headers/body (nginx per read, HAProxy whole request). */
+  bodyTimeoutS: number;
+  /** nginx limit_conn on SSE GET streams per client IP; 0 = none. */
+  streamsPerIp: number;
+  /**
+   * Re-resolve upstream names through this DNS server (compose: Docker's
+   * 127.0.0.11); undefined = names are resolved once at start (addresses given).
+   */
+  resolver?: { address: string; port?: number; validS: number };
   upstreams: UpstreamAddress[];
   /** HAProxy global maxconn; undefined lets HAProxy derive it from the open-file limit. */
   maxConnections?: number;
@@ -90,8 +104,11 @@ export function proxyModelFromOptions(options: GenOptions, header: string[]): Pr
     maxBodyBytes: options.maxBodyBytes,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
     connectTimeoutS: 5,
-    stickExpireS: wholeSeconds(options.sessionTtlMs),
+    bodyTimeoutS: PROXY_BODY_TIMEOUT_S,
+    streamsPerIp: options.streamsPerIp,
     upstreams: options.upstreams ?? defaultUpstreams(options),
+    // The compose service names: Docker's embedded DNS gives a recreated container a new address.
+    resolver: options.upstreams ? undefined : { address: DOCKER_DNS, validS: 10 },
     maxConnections: 10_000,
     runtime: CONTAINER_RUNTIME_PATHS,
     header,

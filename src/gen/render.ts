@@ -11,6 +11,7 @@ import {
 import { apiKeysMount, PLACEHOLDER_CONTENT, PLACEHOLDER_FILE } from './auth-files.js';
 import { DEFAULT_BENCH_ARGS, renderBenchJob, type BenchJobInput } from './bench-job.js';
 import { dockerContext } from './docker-context.js';
+import { NGINX_IMAGE, REDIS_IMAGE, REDIS_UID } from './images.js';
 import { wholeSeconds } from './options.js';
 import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
 import { gatewayCommand, workerCommand, yamlList, type RoleCommand } from './role-args.js';
@@ -119,8 +120,12 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
   const ha = composeRedisHa(options);
-  // A Redis URL with a password reaches the roles through .env, never their command line.
-  const redisUrl = deployRedis ? 'redis://redis:6379' : ha.deployHa ? ha.haUrl! : options.redis;
+  // A Redis URL with a password (the deployed Redis has one) reaches the roles through .env, never argv.
+  const redisUrl = deployRedis
+    ? `redis://:${options.redisPassword}@redis:6379`
+    : ha.deployHa
+      ? ha.haUrl!
+      : options.redis;
   const dockerfile = path.join(outDir(options), 'Dockerfile');
   const workers = Array.from({ length: options.instances }, (_, i) => {
     const service = `worker-${i + 1}`;
@@ -144,6 +149,8 @@ function renderCompose(options: GenOptions): GeneratedFile[] {
   const proxied = (options.affinity === 'gateway' ? gateways : workers).map((s) => ({ service: s.service }));
   const apiKeys = apiKeysMount(options, 'compose');
   const c = {
+    nginxImage: NGINX_IMAGE,
+    redisImage: REDIS_IMAGE,
     apiKeys,
     deployRedis,
     ...ha,
@@ -227,9 +234,9 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const docker = dockerContext(options);
   const deployRedis = options.redis === 'auto';
   const deployHa = options.redis === 'ha' && options.redisHa !== undefined;
-  // Every role reads the Redis URL (it may carry a password) and the secrets from the Secret.
+  // Every role reads the Redis URL (it carries a password) and the secrets from the Secret.
   const redisUrl = deployRedis
-    ? 'redis://mcp-scale-redis:6379'
+    ? `redis://:${options.redisPassword}@mcp-scale-redis:6379`
     : deployHa
       ? k8sHaUrl(options)
       : options.redis;
@@ -244,13 +251,25 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
   const gateway = gatewayCommand(options, redisUrl, viaEnv);
   const withGateways = options.affinity === 'gateway';
   const apiKeys = apiKeysMount(options, 'k8s');
+  const gatewayTier = withGateways;
+  const preStopS = Math.round(options.preStopMs / 1000);
   const k = {
     apiKeys,
+    deployRedis,
+    gatewayTier,
     haMasterName: HA_MASTER_NAME,
     redisHa: deployHa ? options.redisHa : undefined,
     workerPort: WORKER_PORT,
     gatewayPort: GATEWAY_PORT,
-    gracePeriodS: wholeSeconds(options.drainTimeoutMs) + 5,
+    backendPort: gatewayTier ? GATEWAY_PORT : WORKER_PORT,
+    // The node image's `node` user; Redis runs as its image's own `redis` user.
+    nodeUid: 1000,
+    redisUid: REDIS_UID,
+    redisImage: REDIS_IMAGE,
+    startupS: 120,
+    preStopS,
+    // preStop, then the drain, then a margin for closing sessions and Redis.
+    gracePeriodS: preStopS + wholeSeconds(options.drainTimeoutMs) + 5,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
     workerArgs: worker.args,
     gatewayArgs: gateway.args,
@@ -275,7 +294,9 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     ['gateways', options.affinity === 'gateway'],
     ['hpa', true],
     ['pdb', true],
-    ['ingress', true],
+    ['network-policy', true],
+    ['ingress', !options.gatewayApi],
+    ['gateway-api', options.gatewayApi],
   ];
   return files
     .filter(([, wanted]) => wanted)

@@ -11,7 +11,7 @@ import { haproxyChoices, nginxChoices } from './choices.js';
 import { makeRunPrefix, removeRunPrefix } from './lb-prefix.js';
 import { wholeSeconds } from './options.js';
 import { stopProcessTree } from './process-tree.js';
-import { tierFor, type ProxyModel } from './proxy-model.js';
+import { DEFAULT_STREAMS_PER_IP, PROXY_BODY_TIMEOUT_S, tierFor, type ProxyModel } from './proxy-model.js';
 import { renderTemplate } from './templates.js';
 import type { ProxyRateLimit, UpstreamAddress } from './types.js';
 
@@ -34,9 +34,15 @@ export interface LoadBalancerOptions {
   maxBodyBytes?: number;
   /** How long a quiet SSE stream may stay open. Default 1h. */
   streamTimeoutMs?: number;
-  /** HAProxy stick-table lifetime with affinity session. Default 1h. */
-  sessionTtlMs?: number;
   rateLimit?: ProxyRateLimit;
+  /**
+   * Re-resolve upstream host names through this DNS server at run time
+   * (HAProxy `resolvers`; nginx needs >= 1.27.3 for `resolve`). Default:
+   * names are resolved once at start.
+   */
+  resolver?: { address: string; port: number; validS?: number };
+  /** nginx: concurrent SSE GET streams per client IP (default 256; 0 = no limit). */
+  streamsPerIp?: number;
   /** Write an access log to <prefix>/access.log. Default off. */
   accessLog?: boolean;
   /** Path of the nginx / haproxy binary; default: found on PATH or in sbin. */
@@ -129,7 +135,9 @@ export function localProxyModel(
     maxBodyBytes: options.maxBodyBytes ?? 4 * 1024 * 1024,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs ?? 3_600_000),
     connectTimeoutS: 5,
-    stickExpireS: wholeSeconds(options.sessionTtlMs ?? 3_600_000),
+    bodyTimeoutS: PROXY_BODY_TIMEOUT_S,
+    streamsPerIp: options.streamsPerIp ?? DEFAULT_STREAMS_PER_IP,
+    resolver: options.resolver && { validS: 10, ...options.resolver },
     upstreams,
     runtime: {
       pidFile: path.join(prefix, 'nginx.pid'),

@@ -90,20 +90,37 @@ export interface GenOptions {
   /** proxy_read_timeout / timeout tunnel: how long an idle SSE stream may stay open. */
   streamTimeoutMs: number;
   drainTimeoutMs: number;
+  /** nginx limit_conn on SSE GET streams per client IP (`--stream-limit-per-ip`); 0 = none. */
+  streamsPerIp: number;
   serverName: string;
   tls?: TlsFiles;
   rateLimit?: ProxyRateLimit;
   /** Explicit proxy backends; default: compose service names. */
   upstreams?: UpstreamAddress[];
   image: string;
+  /** FROM of the generated Dockerfile: node:<tag>, optionally pinned by digest. */
+  baseImage: string;
   /** Server module bundled into the image (relative to the build context). */
   server?: string;
+  /** Kubernetes preStop sleep (`--pre-stop`), in ms. */
+  preStopMs: number;
+  /** Namespace whose pods may reach the metrics ports (NetworkPolicy). */
+  monitoringNamespace: string;
+  /** Pod labels within it, or empty for any pod there. */
+  monitoringSelector: Record<string, string>;
+  /** Gateway API (Gateway + HTTPRoute) instead of an Ingress. */
+  gatewayApi: boolean;
+  gatewayClass: string;
   minReplicas: number;
   maxReplicas: number;
   /** HPA average CPU utilisation target, percent of the request. */
   cpuTargetPercent: number;
   /** The cluster secret written to .env / the k8s Secret. */
   clusterSecret: string;
+  /** Password of the Redis gen deploys (--redis auto); undefined with your own Redis URL. */
+  redisPassword?: string;
+  /** Where the cluster secret came from: a flag, a file, the output folder, or new. */
+  secretSource: 'flag' | 'file' | 'existing' | 'new' | 'rotated';
   /** `gen prometheus` / `gen grafana`: targets, discovery, alert thresholds. */
   monitoring: MonitoringOptions;
   /** Every resolved setting: the roles' command lines and secrets are derived from it. */

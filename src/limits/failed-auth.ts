@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
 import type { AuthResult, Authenticator } from '../gateway/admission.js';
 import type { GatewayLimiter } from './gateway-limiter.js';
 
@@ -14,26 +15,12 @@ export class AttemptLimitedAuthenticator implements Authenticator {
   constructor(
     private readonly inner: Authenticator,
     private readonly limiter: GatewayLimiter,
-    private readonly trustProxy: boolean,
+    private readonly proxyTrust: ProxyTrust | undefined,
   ) {}
 
   async authenticate(req: IncomingMessage): Promise<AuthResult> {
     const result = await this.inner.authenticate(req);
     if (result.ok || result.status !== 401) return result;
-    return (await this.limiter.chargeFailedAuth(clientIpOf(req, this.trustProxy))) ?? result;
+    return (await this.limiter.chargeFailedAuth(clientAddressOf(req, this.proxyTrust))) ?? result;
   }
-}
-
-/**
- * The address a limit is keyed on: the socket's peer, or with --trust-proxy
- * the first X-Forwarded-For entry (the same rule the router applies), since
- * otherwise any client could pick its own key.
- */
-export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const header = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
 }

@@ -1,6 +1,7 @@
 /** Rate limiting at the gateway: policies, counters in Redis, headers, and the admin view. */
 export { GatewayLimiter, type GatewayLimiterOptions } from './gateway-limiter.js';
-export { AttemptLimitedAuthenticator, clientIpOf } from './failed-auth.js';
+export { AttemptLimitedAuthenticator } from './failed-auth.js';
+export { clientAddressOf, proxyTrustFor, ProxyTrust } from '../http/client-address.js';
 export {
   policiesFrom,
   hasPolicies,

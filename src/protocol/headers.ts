@@ -11,6 +11,8 @@ export const HEADER = {
   instance: 'mcp-scale-instance',
   /** Signed identity the gateway passes to workers (see cluster/identity.ts). */
   identity: 'mcp-scale-identity',
+  /** On a worker's 503: it is draining and did not process the request (safe to send elsewhere). */
+  draining: 'mcp-scale-draining',
   /** On a worker's 503 to an initialize: its session table is full and busy; a gateway tries another worker. */
   sessionsFull: 'mcp-scale-sessions-full',
 } as const;

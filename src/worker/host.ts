@@ -12,7 +12,7 @@ import { WorkerRequestState } from '../cluster/request-state.js';
 import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/classify.js';
 import type { CacheConfig } from '../config/cluster-config.js';
 import type { Authenticator, Limiter } from '../gateway/admission.js';
-import { clientIp } from '../gateway/upstream-headers.js';
+import { clientAddressOf, proxyTrustFor } from '../http/client-address.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
 import { BodyAbortedError, BodyTooLargeError, lingerAfterRefusal, readBody } from '../http/body.js';
 import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
@@ -66,6 +66,12 @@ export interface WorkerHostOptions {
    */
   advertiseUrl?: string;
   heartbeatMs?: number;
+  /**
+   * On close(): how long requests already running may take to finish
+   * (`--drain-timeout`). 0 (the default, and what `serve` uses when the whole
+   * cluster stops) closes at once.
+   */
+  drainTimeoutMs?: number;
   allowedHosts?: string[];
   /** Bearer token required for /metrics (from every client); without it, loopback clients only. */
   adminToken?: string;
@@ -91,6 +97,8 @@ export interface WorkerHostOptions {
   limiter?: Limiter;
   /** Take the client address from X-Forwarded-For (behind the balancer) for per-IP limits. */
   trustProxy?: boolean;
+  /** Narrows trustProxy to these addresses / CIDR ranges (implies it). */
+  trustedProxies?: string[];
 }
 
 /**
@@ -108,7 +116,12 @@ export interface WorkerHost {
   port: number;
   serverName: string;
   sdk: 'v1' | 'v2';
-  /** Stops accepting, ends sessions, unregisters. Safe to call twice. */
+  /**
+   * Drains, then stops: readiness and the registry say draining at once, new
+   * requests get 503 + Mcp-Scale-Draining (gateways send them elsewhere),
+   * GET streams end, running requests finish within drainTimeoutMs; then
+   * sessions end and the worker unregisters. Safe to call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -122,6 +135,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     ? connectRedis(options.redisUrl, { connectionName: `mcp-scale-worker-${options.id}` })
     : undefined;
   redis?.on('error', () => {});
+  let redisEverReady = redis?.status === 'ready';
+  redis?.on('ready', () => (redisEverReady = true));
   const bus: ClusterBus = options.redisUrl
     ? new RedisClusterBus(options.redisUrl, keys, `mcp-scale-worker-${options.id}`)
     : process.send
@@ -184,6 +199,9 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       : undefined;
 
   let draining = false;
+  // Direct workers key per-IP limits like a gateway: the rightmost untrusted hop.
+  const proxyTrust = proxyTrustFor(options.trustProxy === true, options.trustedProxies);
+  const streams = new Set<ServerResponse>();
   metrics.maxSessions.set(legacy.maxSessions);
   if (toolCache) {
     toolCache.onOutcome = (tool, outcome) => metrics.cache.inc({ tool, outcome });
@@ -263,12 +281,26 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       }
       classified = outcome;
     }
+    // Draining: no new work (requests, streams); answers to the server's own
+    // requests (elicitation) and notifications still reach the calls running here.
+    if (draining && (method === 'GET' || carriesRequest(parsedBody))) {
+      res.setHeader('connection', 'close');
+      sendRpcError(res, 503, null, RPC.serverError, 'The worker is draining; send this elsewhere', {
+        headers: { 'retry-after': '1', [HEADER.draining]: '1' },
+      });
+      return 'rejected';
+    }
+    if (method === 'GET') {
+      // Ended at once by a drain: the client reconnects and lands on the new home.
+      streams.add(res);
+      res.once('close', () => streams.delete(res));
+    }
     // No gateway vouched for this request: this worker is the edge and limits it itself.
     const admitted =
       options.limiter && req.headers[HEADER.identity] === undefined
         ? await options.limiter.admit({
             req,
-            clientIp: clientIp(req, options.trustProxy === true),
+            clientIp: clientAddressOf(req, proxyTrust),
             user,
             era: classified?.era ?? 'legacy',
             classified,
@@ -355,6 +387,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       inflight: () => inflight,
       server: { name: loaded.name, sdk: loaded.sdk },
       redisStatus: () => redis?.status,
+      redisEverReady: () => redisEverReady,
       metrics,
       hostPolicy,
       adminToken: options.adminToken,
@@ -379,6 +412,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         host: options.host,
         startedAt: Date.now(),
       },
+      secret,
       options.heartbeatMs ?? 1000,
     );
     registration.start();
@@ -394,6 +428,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     close() {
       closing ??= (async () => {
         draining = true;
+        await registration?.markDraining();
+        for (const stream of streams) stream.destroy();
+        const deadline = Date.now() + (options.drainTimeoutMs ?? 0);
+        while (inflight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
         await registration?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -429,6 +467,15 @@ async function loadServer(
 
 function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {
   return isLegacyRequest(request, parsedBody, { maxRequestBodySize });
+}
+
+/** Whether a parsed POST body holds a JSON-RPC request (new work), not only responses or notifications. */
+function carriesRequest(body: unknown): boolean {
+  const messages = Array.isArray(body) ? (body as unknown[]) : [body];
+  return messages.some(
+    (m) =>
+      typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
+  );
 }
 
 function advertisedUrl(host: string, port: number, path: string): string {

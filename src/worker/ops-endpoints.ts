@@ -15,6 +15,8 @@ export interface WorkerOpsState {
   server: { name: string; sdk: 'v1' | 'v2' };
   /** undefined: memory mode. */
   redisStatus(): string | undefined;
+  /** Redis answered at least once since start (readiness survives later blips). */
+  redisEverReady(): boolean;
   metrics: WorkerMetrics;
   hostPolicy: HostPolicy;
   adminToken?: string;
@@ -48,9 +50,17 @@ export function serveWorkerOps(
     });
   }
   if (path === '/readyz') {
+    // As the gateway: ready once Redis answered at least once; a later Redis
+    // blip degrades the worker (cache bypassed, bus reconnecting) but must
+    // not empty the Service or the proxy's pool.
     const redis = state.redisStatus();
-    const ready = !draining && (redis === undefined || redis === 'ready');
-    return writeJson(res, ready ? 200 : 503, { ready, redis: redis ?? 'memory' });
+    const ready = !draining && (redis === undefined || state.redisEverReady());
+    return writeJson(res, ready ? 200 : 503, {
+      ready,
+      draining,
+      degraded: redis !== undefined && redis !== 'ready',
+      redis: redis ?? 'memory',
+    });
   }
   if (path === '/_mcp-scale/status') {
     // `?gc=1` collects garbage first when run with --expose-gc (memory per session figures).

@@ -9,6 +9,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url)).repla
 
 /** A fixed secret so golden files do not change from run to run. */
 export const FIXED_SECRET = 'golden-secret-0123456789abcdef-0123456789abcdef';
+export const FIXED_REDIS_PASSWORD = 'golden-redis-password-0123456789';
 
 export interface GenCase {
   name: string;
@@ -21,10 +22,14 @@ export function genCases(): GenCase[] {
   const make = (settings: Partial<ClusterConfig>): GenOptions =>
     genOptionsFromConfig(
       { ...defaultClusterConfig('gen'), clusterSecret: FIXED_SECRET, ...settings },
-      { contextDir: REPO_ROOT, outDir: path.join(REPO_ROOT, 'deploy') },
+      {
+        contextDir: REPO_ROOT,
+        outDir: path.join(REPO_ROOT, 'deploy'),
+        secrets: { clusterSecret: FIXED_SECRET, redisPassword: FIXED_REDIS_PASSWORD, source: 'flag' },
+      },
     );
   return [
-    // Defaults: gateways behind nginx, Redis deployed, 3 workers, 1 gateway.
+    // Defaults: gateways behind nginx, Redis deployed, 3 workers, gen's 2 gateways.
     { name: 'gateway-defaults', target: 'all', options: make({}) },
     // Workers directly, session-prefix routing, TLS, a proxy rate limit, a larger body limit.
     {
@@ -78,6 +83,25 @@ export function genCases(): GenCase[] {
       }),
     },
     { name: 'none-stateless-k8s', target: 'k8s', options: make({ affinity: 'none', sessions: 'stateless' }) },
+    // Gateway API instead of the Ingress, TLS, a narrowed monitoring peer, a longer preStop and drain.
+    {
+      name: 'gateway-api-k8s',
+      target: 'k8s',
+      options: make({
+        gateways: 3,
+        drainTimeoutMs: 30_000,
+        gen: {
+          gatewayApi: true,
+          gatewayClass: 'eg',
+          serverName: 'mcp.example.com',
+          tlsCert: '/etc/mcp-scale/tls/server.pem',
+          tlsKey: '/etc/mcp-scale/tls/server.key',
+          preStopMs: 10_000,
+          monitoringNamespace: 'observability',
+          monitoringSelector: 'app.kubernetes.io/name=prometheus',
+        },
+      }),
+    },
     // Sentinel-managed Redis deployed with the cluster: primary, replica, three sentinels; two gateways.
     {
       name: 'redis-ha',

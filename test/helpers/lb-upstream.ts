@@ -27,7 +27,10 @@ export interface UpstreamReply {
   sessionId: string;
 }
 
-export async function startTestUpstream(id: string): Promise<TestUpstream> {
+export async function startTestUpstream(
+  id: string,
+  where: { host?: string; port?: number } = {},
+): Promise<TestUpstream> {
   const hits = new Map<string, number>();
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://upstream');
@@ -56,12 +59,13 @@ export async function startTestUpstream(id: string): Promise<TestUpstream> {
       response.end(JSON.stringify({ id, bytes, sessionId } satisfies UpstreamReply));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = where.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(where.port ?? 0, host, resolve));
   const { port } = server.address() as AddressInfo;
   let closed: Promise<void> | undefined;
   return {
     id,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     hits,
     close() {
       closed ??= new Promise<void>((resolve) => {

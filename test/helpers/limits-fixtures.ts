@@ -56,6 +56,7 @@ export async function startLimitedGateway(options: {
     redisUrl: options.redisUrl,
     prefix: options.prefix,
     trustProxy: config.auth.trustProxy,
+    trustedProxies: config.auth.trustedProxies,
     authenticator: admission.authenticator,
     limiter: admission.limiter,
   });

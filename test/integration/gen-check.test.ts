@@ -49,7 +49,17 @@ describe('checkGenerated on every golden case', () => {
       const files = renderTarget(target, options.tls ? { ...options, tls: { cert, key } } : options);
       const results = await checkGenerated(files, { contextDir: REPO_ROOT });
       const checkable = files.filter((f) => f.kind !== 'readme' && f.kind !== 'dockerignore');
-      expect(results.map((r) => r.path).sort()).toEqual(checkable.map((f) => f.path).sort());
+      expect([...new Set(results.map((r) => r.path))].sort()).toEqual(checkable.map((f) => f.path).sort());
+      // Every pod template is also held to the restricted Pod Security profile.
+      const withPods = files.filter(
+        (f) => f.kind === 'k8s' && /^kind: (Deployment|StatefulSet)$/m.test(f.content),
+      );
+      if (files.some((f) => f.kind === 'k8s')) expect(withPods.length).toBeGreaterThan(0);
+      for (const file of withPods) {
+        expect(results.some((r) => r.path === file.path && r.check === 'pod security (restricted)')).toBe(
+          true,
+        );
+      }
       for (const result of results) {
         expect(result.status, `${result.path}: ${result.check}: ${result.detail}`).toBe('passed');
       }
@@ -117,6 +127,20 @@ describe('deliberately broken files fail', () => {
     expect(unknownKind.join(' ')).toContain('no schema for apiVersion autoscaling/v9');
   });
 
+  it('the restricted Pod Security check fails a pod that may escalate privileges or run as root', async () => {
+    const gateways = find(files, 'k8s/gateways.yaml');
+    const broken = gateways.content
+      .replace('allowPrivilegeEscalation: false', 'allowPrivilegeEscalation: true')
+      .replace('runAsUser: 1000', 'runAsUser: 0');
+    const results = await checkGenerated([{ ...gateways, content: broken }], { contextDir: REPO_ROOT });
+    const podSecurity = results.find((r) => r.check === 'pod security (restricted)');
+    expect(podSecurity?.status).toBe('failed');
+    expect(podSecurity?.detail).toContain('privilege-escalation');
+    expect(podSecurity?.detail).toContain('run-as-user');
+    // The schema alone would have passed it.
+    expect(results.find((r) => r.check === 'k8s schema')?.status).toBe('passed');
+  });
+
   it('the env check wants a cluster secret of 32 bytes or more', async () => {
     const env: GeneratedFile = { path: '.env', kind: 'env', content: 'MCP_SCALE_CLUSTER_SECRET=short\n' };
     const [result] = await checkGenerated([env], { contextDir: REPO_ROOT });
@@ -150,7 +174,9 @@ describe('Dockerfile dry run', () => {
       'excluded by the .dockerignore',
     );
     expect(check(dockerfile.replace('USER node', 'USER root'))).toContain('non-root USER');
-    expect(check(dockerfile.replace('FROM node:20-slim\n', 'FROM node:latest\n'))).toContain('node:20-slim');
+    expect(check(dockerfile.replace('FROM node:24-slim\n', 'FROM node:latest\n'))).toContain(
+      'base image must be node:<tag>',
+    );
     expect(check(dockerfile.replace('"bin/mcp-scale.js"', '"bin/nope.js"'))).toContain('bin/nope.js');
   });
 

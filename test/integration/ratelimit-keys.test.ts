@@ -61,13 +61,14 @@ describe('who a limit is keyed on: user, client IP, X-Forwarded-For', () => {
 
   it('--auth none with --trust-proxy: each forwarded client address has its own budget', async () => {
     const gateway = await start('k-proxy:', { rateLimit: '3/1m', trustProxy: true });
-    const from = (ip: string) => ({ 'x-forwarded-for': `${ip}, 192.0.2.1` });
-    for (let i = 1; i <= 3; i++) expect((await call(gateway.url, i, from('10.0.0.1'))).status).toBe(200);
-    expect((await call(gateway.url, 4, from('10.0.0.1'))).status).toBe(429);
-    const other = await call(gateway.url, 5, from('10.0.0.2'));
+    // What a proxy sends: the client's address (rightmost untrusted), after anything the client wrote.
+    const from = (ip: string) => ({ 'x-forwarded-for': `6.6.6.6, ${ip}, 10.0.0.9` });
+    for (let i = 1; i <= 3; i++) expect((await call(gateway.url, i, from('192.0.2.1'))).status).toBe(200);
+    expect((await call(gateway.url, 4, from('192.0.2.1'))).status).toBe(429);
+    const other = await call(gateway.url, 5, from('192.0.2.2'));
     expect(other.status).toBe(200);
     expect(parseLimitList(other.headers.get('ratelimit')).user).toMatchObject({ r: 2 });
-    expect(await limitKeys(client, 'k-proxy:')).toEqual(['user:10.0.0.1', 'user:10.0.0.2']);
+    expect(await limitKeys(client, 'k-proxy:')).toEqual(['user:192.0.2.1', 'user:192.0.2.2']);
   });
 
   it('--ip-rate-limit with --auth none counts every request per IP, beside the per-user budget', async () => {

@@ -59,7 +59,11 @@ describe('gen bench', () => {
       { config, check: true, bench: { pods: '2', url: 'http://gw:8080/mcp', flags: ['--rate', '50/s'] } },
       { stdout: out.stream, stderr: err.stream },
     );
-    expect(result.checks?.map((c) => c.status)).toEqual(['passed']);
+    // The schema, and the restricted Pod Security rules every generated pod meets.
+    expect(result.checks?.map((c) => [c.check, c.status])).toEqual([
+      ['k8s schema', 'passed'],
+      ['pod security (restricted)', 'passed'],
+    ]);
     expect(out.text()).toContain('- http://gw:8080/mcp');
     const io = { stdout: sink().stream, stderr: sink().stream };
     await expect(runGen('nginx', { config, bench: { pods: '2' } }, io)).rejects.toThrow(

@@ -207,7 +207,83 @@ describe('mcp-scale gen on the command line', () => {
     const { code } = await cli('haproxy', '--out', dir, '--affinity', 'session');
     expect(code ?? 0).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'haproxy.cfg'), 'utf8')).toContain(
-      'stick store-response res.hdr(Mcp-Session-Id)',
+      'use-server w1 if { req.hdr(mcp-session-id),field(1,.) -m str w1 }',
+    );
+  });
+});
+
+describe('stable secrets: re-running gen never silently rotates', () => {
+  const secretsIn = (out: string) => {
+    const env = fs.readFileSync(path.join(out, '.env'), 'utf8');
+    const yaml = fs.readFileSync(path.join(out, 'k8s/secret.yaml'), 'utf8');
+    const cluster = /^MCP_SCALE_CLUSTER_SECRET='?([^'\n]+)'?$/m.exec(env)?.[1];
+    const redis = /^MCP_SCALE_REDIS_PASSWORD='?([^'\n]+)'?$/m.exec(env)?.[1];
+    expect(yaml).toContain(`cluster-secret: "${cluster}"`);
+    expect(yaml).toContain(`redis-password: "${redis}"`);
+    expect(yaml).toContain(`redis-url: "redis://:${redis}@mcp-scale-redis:6379"`);
+    return { cluster, redis };
+  };
+
+  it('a second run keeps both secrets; --rotate-secret changes them and says so', async () => {
+    const first = capture();
+    const one = await runGen('all', genRequest({}, { out: dir }), first.io);
+    expect(one.secret).toBe('new');
+    const before = secretsIn(dir);
+    expect(Buffer.byteLength(before.cluster ?? '')).toBeGreaterThanOrEqual(32);
+
+    const second = capture();
+    const two = await runGen('all', genRequest({ instances: '5' }, { out: dir }), second.io);
+    expect(two.secret).toBe('existing');
+    expect(second.out()).toContain('cluster secret: kept from');
+    expect(secretsIn(dir)).toEqual(before);
+
+    const rotate = capture();
+    const three = await runGen('all', genRequest({}, { out: dir, rotateSecret: true }), rotate.io);
+    expect(three.secret).toBe('rotated');
+    const after = secretsIn(dir);
+    expect(after.cluster).not.toBe(before.cluster);
+    expect(after.redis).not.toBe(before.redis);
+  });
+
+  it('k8s alone keeps the secret of an earlier k8s run; --cluster-secret-file wins over the folder', async () => {
+    await runGen('k8s', genRequest({}, { out: dir }), capture().io);
+    const yaml = () => fs.readFileSync(path.join(dir, 'k8s/secret.yaml'), 'utf8');
+    const before = yaml();
+    await runGen('k8s', genRequest({ maxBody: '8mb' }, { out: dir }), capture().io);
+    expect(yaml()).toBe(before);
+
+    const file = path.join(dir, 'secret.txt');
+    fs.writeFileSync(file, 'from-a-file-0123456789abcdef-0123456789\n');
+    const result = await runGen('k8s', genRequest({}, { out: dir, clusterSecretFile: file }), capture().io);
+    expect(result.secret).toBe('file');
+    expect(yaml()).toContain('cluster-secret: "from-a-file-0123456789abcdef-0123456789"');
+  });
+
+  it('refuses contradictions with one line each', async () => {
+    fs.writeFileSync(path.join(dir, 'short.txt'), 'short');
+    await expect(
+      runGen(
+        'k8s',
+        genRequest({}, { out: dir, clusterSecretFile: path.join(dir, 'short.txt') }),
+        capture().io,
+      ),
+    ).rejects.toThrow(/fewer than 32 bytes/);
+    await expect(
+      runGen(
+        'k8s',
+        genRequest({ clusterSecret: 'x'.repeat(40) }, { out: dir, rotateSecret: true }),
+        capture().io,
+      ),
+    ).rejects.toThrow(/--rotate-secret/);
+    // Two files from different runs disagree: which one the cluster runs with cannot be guessed.
+    await runGen('compose', genRequest({}, { out: dir }), capture().io);
+    fs.mkdirSync(path.join(dir, 'k8s'));
+    fs.writeFileSync(
+      path.join(dir, 'k8s/secret.yaml'),
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: mcp-scale\nstringData:\n  cluster-secret: "another-secret-0123456789abcdef-0123"\n',
+    );
+    await expect(runGen('all', genRequest({}, { out: dir }), capture().io)).rejects.toThrow(
+      /hold different secrets/,
     );
   });
 });

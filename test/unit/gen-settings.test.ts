@@ -130,10 +130,15 @@ describe('gen writes every gateway and worker setting of the config file', () =>
       MCP_SCALE_CLUSTER_SECRET: 'cluster-secret',
       MCP_SCALE_REDIS_URL: 'redis-url',
     });
+    // Beside the /tmp emptyDir every pod has (read-only root filesystem).
     expect(container.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
       { name: 'api-keys', mountPath: '/run/secrets/api-keys', subPath: 'api-keys', readOnly: true },
     ]);
-    expect(gatewayPod.volumes).toEqual([{ name: 'api-keys', secret: { secretName: 'mcp-scale-api-keys' } }]);
+    expect(gatewayPod.volumes).toEqual([
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      { name: 'api-keys', secret: { secretName: 'mcp-scale-api-keys' } },
+    ]);
     const secret = docs('secret.yaml')[0]!;
     expect(secret.stringData).toMatchObject({ 'admin-token': ADMIN_TOKEN, 'redis-url': SETTINGS.redis });
     expect(docs('api-keys.yaml')[0]!.stringData['api-keys']).toContain('Placeholder');

@@ -76,6 +76,15 @@ const everything = {
   sessionCacheSize: 1234,
   maxListenStreamsPerUser: 4,
   otlpEndpoint: 'http://otel.example:4318',
+  trustedProxies: ['10.0.0.0/8'],
+  sseHeartbeat: '9s',
+  streamLimitPerIp: 99,
+  baseImage: 'node:24.11-slim',
+  preStop: '7s',
+  monitoringNamespace: 'obs',
+  monitoringSelector: 'app=prom',
+  gatewayApi: true,
+  gatewayClass: 'eg',
 };
 /** What a balancer reaching workers directly cannot take (gateway-only), for the direct variant. */
 const {
@@ -86,6 +95,7 @@ const {
   maxSessionState: _ss,
   sessionCacheSize: _sc,
   maxListenStreamsPerUser: _sl,
+  sseHeartbeat: _hb,
   ...direct
 } = { ...everything, affinity: 'ip' };
 
@@ -231,9 +241,18 @@ const FILE_CHECKS: Record<string, (files: GeneratedFile[]) => void> = {
     expect(file(f, 'compose.yaml')).toContain('"--server", "/app/examples/conformance-server.ts"'),
   instances: (f) => expect(file(f, 'compose.yaml')).toMatch(/worker-2:[\s\S]*(?!worker-3:)/),
   gateways: (f) => expect(file(f, 'compose.yaml')).toContain('gateway-3:'),
-  drainTimeout: (f) => expect(file(f, 'k8s/workers.yaml')).toContain('terminationGracePeriodSeconds: 38'),
+  // preStop 7s + drain 33s + 5s margin.
+  drainTimeout: (f) => expect(file(f, 'k8s/workers.yaml')).toContain('terminationGracePeriodSeconds: 45'),
+  preStop: (f) => expect(file(f, 'k8s/workers.yaml')).toContain('command: ["sleep", "7"]'),
+  streamLimitPerIp: (f) => expect(file(f, 'nginx.conf')).toContain('limit_conn mcp_streams 99;'),
+  baseImage: (f) => expect(file(f, 'Dockerfile')).toContain('FROM node:24.11-slim'),
+  monitoringNamespace: (f) =>
+    expect(file(f, 'k8s/network-policy.yaml')).toContain('"kubernetes.io/metadata.name":"obs"'),
+  monitoringSelector: (f) =>
+    expect(file(f, 'k8s/network-policy.yaml')).toContain('"podSelector":{"matchLabels":{"app":"prom"}}'),
+  gatewayApi: (f) => expect(f.map((x) => x.path)).toEqual(expect.arrayContaining(['k8s/gateway-api.yaml'])),
+  gatewayClass: (f) => expect(file(f, 'k8s/gateway-api.yaml')).toContain('gatewayClassName: "eg"'),
   maxBody: (f) => expect(file(f, 'nginx.conf')).toContain('client_max_body_size 1m;'),
-  sessionTtl: (f) => expect(file(f, 'haproxy.cfg')).toContain('expire 120s'),
   affinity: (f) => expect(file(f, 'haproxy.cfg')).toContain('balance source'),
   serverName: (f) => expect(file(f, 'nginx.conf')).toContain('server_name mcp.example.com;'),
   nginxRateLimit: (f) => expect(file(f, 'nginx.conf')).toContain('rate=10r/s'),
@@ -301,14 +320,14 @@ describe('settings read by files or the supervisor', () => {
       return FILE_CHECKS[name]!(renderTarget('nginx', options));
     }
     if (name === 'gateways') return FILE_CHECKS[name]!(generate(everything, 'compose').files);
+    // The monitoring peer is a rule of the workers' policy when gateways front them.
+    if (name === 'monitoringNamespace' || name === 'monitoringSelector')
+      return FILE_CHECKS[name]!(generate(everything, 'k8s').files);
     if (name in MONITORING) {
       // Static targets and Kubernetes discovery exclude each other: discovery gets its own file.
       const values = name === 'discovery' ? { discovery: 'kubernetes' } : MONITORING;
       return FILE_CHECKS[name]!(generate({ ...direct, ...values }, 'prometheus').files);
     }
-    // HAProxy keeps stick entries for the session TTL with affinity session.
-    if (name === 'sessionTtl')
-      return FILE_CHECKS[name]!(generate({ ...direct, affinity: 'session' }, 'all').files);
     FILE_CHECKS[name]!(files);
   });
 

@@ -7,6 +7,8 @@ interface GenCommandOptions {
   check?: boolean;
   json?: boolean;
   context?: string;
+  clusterSecretFile?: string;
+  rotateSecret?: boolean;
   pods?: string;
   benchUrl?: string;
 }
@@ -47,6 +49,14 @@ export function registerGenCommand(program: Command): void {
     .option(
       '--context <dir>',
       'Docker build context: mcp-scale itself or a project depending on it (default .)',
+    )
+    .option(
+      '--cluster-secret-file <file>',
+      'read the cluster secret from this file (>= 32 bytes) instead of keeping the one in --out',
+    )
+    .option(
+      '--rotate-secret',
+      'make a new cluster secret and Redis password instead of keeping those already in --out',
     );
   addSettingOptions(command, 'gen');
   withExamples(command, [
@@ -77,6 +87,8 @@ export function registerGenCommand(program: Command): void {
       check: options.check,
       json: options.json,
       context: options.context,
+      clusterSecretFile: options.clusterSecretFile,
+      rotateSecret: options.rotateSecret,
       bench: { pods: options.pods, url: options.benchUrl, flags: benchFlags },
     });
   });

@@ -1,4 +1,4 @@
-import { duration, integer, list, text } from './codecs.js';
+import { duration, flagSwitch, integer, list, text } from './codecs.js';
 import { setting } from './types.js';
 
 /** Settings only `gen` reads: the proxy, the image, Kubernetes scaling. */
@@ -110,5 +110,68 @@ export const GEN_SETTINGS = [
     help: 'Kubernetes HPA average CPU target in percent (default 70)',
     get: (c) => c.gen?.cpuTarget,
     set: (c, v) => ((c.gen ??= {}).cpuTarget = v),
+  }),
+  setting({
+    name: 'streamLimitPerIp',
+    codec: integer('n', 0, 1_000_000),
+    default: undefined,
+    roles: ['gen'],
+    help: 'nginx: concurrent SSE GET streams per client IP, 429 above (default 256; 0 = off)',
+    get: (c) => c.gen?.streamLimitPerIp,
+    set: (c, v) => ((c.gen ??= {}).streamLimitPerIp = v),
+  }),
+  setting({
+    name: 'baseImage',
+    codec: text('image', 'node:<tag> or node:<tag>@sha256:<digest>'),
+    default: undefined,
+    roles: ['gen'],
+    help: 'FROM of the Dockerfile: node:<tag>, or pinned node:<tag>@sha256:<digest> (default node:24-slim)',
+    get: (c) => c.gen?.baseImage,
+    set: (c, v) => ((c.gen ??= {}).baseImage = v),
+  }),
+  setting({
+    name: 'preStop',
+    codec: duration,
+    default: undefined,
+    roles: ['gen'],
+    help: 'Kubernetes: wait this long before SIGTERM so endpoints forget the pod (default 5s)',
+    get: (c) => c.gen?.preStopMs,
+    set: (c, v) => ((c.gen ??= {}).preStopMs = v),
+  }),
+  setting({
+    name: 'monitoringNamespace',
+    codec: text('name', 'a namespace name'),
+    default: undefined,
+    roles: ['gen'],
+    help: 'Kubernetes NetworkPolicy: namespace allowed to scrape /metrics (default monitoring)',
+    get: (c) => c.gen?.monitoringNamespace,
+    set: (c, v) => ((c.gen ??= {}).monitoringNamespace = v),
+  }),
+  setting({
+    name: 'monitoringSelector',
+    codec: text('labels', 'labels key=value,key2=value2'),
+    default: undefined,
+    roles: ['gen'],
+    help: 'Kubernetes NetworkPolicy: only pods of that namespace with these labels, e.g. app=prometheus',
+    get: (c) => c.gen?.monitoringSelector,
+    set: (c, v) => ((c.gen ??= {}).monitoringSelector = v),
+  }),
+  setting({
+    name: 'gatewayApi',
+    codec: flagSwitch,
+    default: undefined,
+    roles: ['gen'],
+    help: 'Kubernetes: write a Gateway API Gateway + HTTPRoute instead of the Ingress',
+    get: (c) => c.gen?.gatewayApi,
+    set: (c, v) => ((c.gen ??= {}).gatewayApi = v),
+  }),
+  setting({
+    name: 'gatewayClass',
+    codec: text('name', 'a GatewayClass name'),
+    default: undefined,
+    roles: ['gen'],
+    help: 'gatewayClassName of the generated Gateway (default default)',
+    get: (c) => c.gen?.gatewayClass,
+    set: (c, v) => ((c.gen ??= {}).gatewayClass = v),
   }),
 ];

@@ -1,5 +1,24 @@
 import { duration, flagSwitch, integer, list, size, text } from './codecs.js';
-import { setting } from './types.js';
+import { ProxyTrust } from '../../http/client-address.js';
+import { setting, type Codec } from './types.js';
+
+/** Addresses or CIDR ranges, each checked (a bad one is named). */
+const cidrList: Codec<string[]> = (() => {
+  const base = list('cidr');
+  return {
+    ...base,
+    form: 'IP addresses or CIDR ranges (comma-separated, or an array in a file), e.g. 10.0.0.0/8',
+    parse(input: unknown): string[] {
+      const values = base.parse(input).filter(Boolean);
+      try {
+        new ProxyTrust(values);
+      } catch (error) {
+        throw new Error((error as Error).message.replace(/^--trusted-proxies: /, ''));
+      }
+      return values;
+    },
+  };
+})();
 
 /** Where roles listen, what they accept, and the shared secrets. */
 export const NETWORK_SETTINGS = [
@@ -92,8 +111,8 @@ export const NETWORK_SETTINGS = [
     name: 'drainTimeout',
     codec: duration,
     default: 10_000,
-    roles: ['gateway', 'supervisor', 'gen'],
-    help: 'on SIGINT/SIGTERM, let requests finish for this long (gen: the pod grace period)',
+    roles: ['gateway', 'worker', 'supervisor', 'gen'],
+    help: 'on SIGINT/SIGTERM, let running requests finish for this long; a worker drains first (readiness false, registry says draining, GET streams end) (gen: part of the pod grace period)',
     get: (c) => c.drainTimeoutMs,
     set: (c, v) => (c.drainTimeoutMs = v),
   }),
@@ -111,8 +130,26 @@ export const NETWORK_SETTINGS = [
     codec: flagSwitch,
     default: false,
     roles: ['gateway', 'direct'],
-    help: 'honour X-Forwarded-For (only behind a proxy you run)',
+    help: 'take the client address from X-Forwarded-For sent by loopback/private-range peers (the rightmost untrusted hop)',
     get: (c) => c.auth.trustProxy,
     set: (c, v) => (c.auth.trustProxy = v),
+  }),
+  setting({
+    name: 'trustedProxies',
+    codec: cidrList,
+    default: undefined,
+    roles: ['gateway', 'direct'],
+    help: 'trust X-Forwarded-For only from these addresses/CIDR ranges (narrows --trust-proxy, implies it)',
+    get: (c) => c.auth.trustedProxies,
+    set: (c, v) => (c.auth.trustedProxies = v),
+  }),
+  setting({
+    name: 'sseHeartbeat',
+    codec: duration,
+    default: 15_000,
+    roles: ['gateway'],
+    help: 'send an SSE comment line on streams quiet this long, for idle-timeout proxies (0 = off)',
+    get: (c) => c.sseHeartbeatMs,
+    set: (c, v) => (c.sseHeartbeatMs = v),
   }),
 ];

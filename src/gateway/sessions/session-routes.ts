@@ -193,7 +193,11 @@ export class SessionRoutes {
 
     for (let attempt = 0; attempt < 4; attempt++) {
       let worker = this.pool.get(record.worker);
-      if (!worker || !worker.healthy) {
+      // Answers to a draining worker's own requests (elicitation, sampling)
+      // belong to calls still running there: they go to it, not to a new home.
+      const answersOnly =
+        worker?.draining === true && x.req.method === 'POST' && (x.classified?.requests.length ?? 1) === 0;
+      if (!worker || (!worker.healthy && !answersOnly)) {
         const moved = await this.rehome(x, record, 'worker-down');
         if (!moved) return;
         record = moved;
@@ -284,7 +288,7 @@ export class SessionRoutes {
         this.metrics.retries.inc({ outcome: 'retried' });
         if (!outcome.endsCleanly) x.res.write('\n\n');
         if (isEventStream(again.headers)) {
-          await pipeBody(again.body, x.res, true);
+          await pipeBody(again.body, x.res, true, this.forwarder.options.sseHeartbeatMs);
         } else {
           const messages = await readJsonRpcMessages(String(again.headers['content-type'] ?? ''), again.body);
           writeSseMessages(x.res, messages, false);
