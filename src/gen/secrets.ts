@@ -74,7 +74,7 @@ function readSecretFile(file: string): string {
     text = fs.readFileSync(file, 'utf8').trim();
   } catch (error) {
     throw new UserError(
-      `--cluster-secret-file: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      `--cluster-secret-file: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
     );
   }
   if (Buffer.byteLength(text) < 32)

@@ -1,5 +1,4 @@
 import dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLoadBalancer, type RunningLoadBalancer } from '../../src/gen/run-lb.js';
@@ -36,7 +35,7 @@ async function startStubDns(name: string, initial: string) {
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   return {
-    port: (socket.address() as AddressInfo).port,
+    port: socket.address().port,
     queries: () => queries,
     point(to: string) {
       address = to;

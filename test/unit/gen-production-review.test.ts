@@ -19,7 +19,7 @@ function objects(file: GeneratedFile | undefined): Doc[] {
   if (!file) return [];
   return [parseAllDocuments(file.content)]
     .flat()
-    .map((d) => d.toJS() as Doc)
+    .map((d) => d.toJS())
     .filter(Boolean);
 }
 
