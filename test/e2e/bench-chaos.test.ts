@@ -1,17 +1,22 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/bench/report-schema.js';
 import type { ReadyInfo } from '../../src/cluster/supervisor.js';
+import { parseRedisUrl } from '../../src/redis/redis-url.js';
 import { reportSchemaErrors } from '../helpers/bench-schema.js';
 import { CLI, startServe, waitForReadyInfo, type TestCluster } from '../helpers/cluster.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /**
  * `bench --scenario failover --kill gateway --kill-every` against `serve
  * --gateways 2`: each kill's figures checked against what the cluster says
  * (the pids in the ready file before and after, the supervisor's restart
  * lines) and against each other (errors per kill add up to the run's).
+ * Then `--kill redis` against `serve --redis ha`, checked the same way
+ * against the ready file and the sentinels.
  */
 function benchCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -118,6 +123,104 @@ describe('bench --scenario failover --kill gateway against serve --gateways 2', 
       const page = fs.readFileSync(html, 'utf8');
       expect(page).toContain('<table id="kills">');
       expect(page).toContain(`gateway g1 pid ${before.gateways[0]!.pid}`);
+    },
+  );
+});
+
+describe('bench --scenario failover --kill redis against serve --redis ha', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startServe(['--instances', '2', '--backend-latency', '0', '--redis', 'ha']);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it(
+    'kills the primary the ready file names, and names the replica the sentinels promoted',
+    { timeout: 90_000 },
+    async () => {
+      const before = cluster.info.redis;
+      const run = await benchCli([
+        '--ready-file',
+        cluster.readyFile,
+        '--scenario',
+        'failover',
+        '--kill',
+        'redis',
+        '--kill-at',
+        '1500ms',
+        '--clients',
+        String(CLIENTS),
+        '--duration',
+        '10s',
+        '--json',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as BenchReport;
+      expect(reportSchemaErrors(report)).toEqual([]);
+      const scenario = report.scenario;
+      if (scenario.name !== 'failover') throw new Error('expected the failover summary');
+      expect(scenario.kill).toBe('redis');
+
+      // One kill, of the primary the ready file named before it.
+      expect(scenario.kills).toHaveLength(1);
+      const kill = scenario.kills[0]!;
+      expect([kill.id, kill.pid, kill.skipped]).toEqual(['redis', before.primary!.pid, null]);
+
+      // Its replacement is the replica the sentinels promoted: the ready file now names it as
+      // primary, and every sentinel gives its port for the master.
+      const after = await waitForReadyInfo(
+        cluster.readyFile,
+        (info: ReadyInfo) => info.redis.primary!.pid !== before.primary!.pid,
+      );
+      expect(after.redis.primary).toEqual(before.replica);
+      expect(kill.replacedByPid, JSON.stringify(kill)).toBe(before.replica!.pid);
+      expect(kill.replacedAfterMs).toBeGreaterThan(0);
+      const target = parseRedisUrl(before.url!);
+      if (target.kind !== 'sentinel') throw new Error('unreachable');
+      const sentinels = before.sentinels!.map(
+        (sentinel) =>
+          new Redis({
+            host: '127.0.0.1',
+            port: sentinel.port,
+            password: target.sentinelPassword,
+            maxRetriesPerRequest: 1,
+          }),
+      );
+      const masters = () =>
+        Promise.all(
+          sentinels.map(
+            (sentinel) =>
+              sentinel.call('SENTINEL', 'get-master-addr-by-name', target.masterName) as Promise<string[]>,
+          ),
+        );
+      try {
+        // The leader switches first; the others learn the new epoch from its hello messages.
+        const promoted = ['127.0.0.1', String(before.replica!.port)];
+        await waitUntil(
+          async () => (await masters()).every((addr) => addr.join(':') === promoted.join(':')),
+          'every sentinel to name the promoted replica',
+        );
+        expect(await masters()).toEqual(sentinels.map(() => promoted));
+      } finally {
+        for (const sentinel of sentinels) sentinel.disconnect();
+      }
+
+      // Every error came after the kill and is in its window; the clients recovered.
+      expect(kill.errors).toBe(report.totals.errors);
+      expect(scenario.errorsAfterKill).toBe(report.totals.errors);
+      expect(kill.recoveredAfterMs, JSON.stringify(kill)).not.toBeNull();
+      expect(kill.recoveredAfterMs).toBeGreaterThanOrEqual(0);
+      if (kill.errors > 0) expect(kill.errorWindow!.lastMs).toBeLessThanOrEqual(kill.recoveredAfterMs!);
+      // Sessions live on in the gateway: every session in use was used again, none lost.
+      expect(kill.sessionsActive).toBeGreaterThan(0);
+      expect(kill.sessionsActive).toBeLessThanOrEqual(CLIENTS);
+      expect(kill.sessionsKept).toBe(kill.sessionsActive);
+      expect(kill.sessionsLost).toBe(0);
+      expect(report.sessions.lost).toBe(0);
+      expect(report.sessions.opened).toBe(CLIENTS);
+      cluster.info = after;
     },
   );
 });
