@@ -1,4 +1,10 @@
-import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import {
+  Redis,
+  Cluster,
+  SentinelConnector,
+  type RedisOptions,
+  type SentinelConnectionOptions,
+} from 'ioredis';
 import { parseRedisUrl } from './redis-url.js';
 
 export { parseRedisUrl, type RedisTarget } from './redis-url.js';
@@ -52,7 +58,7 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
     });
   }
   if (target.kind === 'sentinel') {
-    return new Redis({
+    const client = new Redis({
       ...common,
       sentinels: target.sentinels,
       name: target.masterName,
@@ -74,10 +80,44 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
       // replica is promoted, instead of when the old connection times out.
       failoverDetector: true,
       reconnectOnError,
+      Connector: DetectorSafeSentinelConnector,
     });
+    // What ioredis does for its own SentinelConnector (its sentinelReconnecting/failoverSubscribed events).
+    (client as unknown as { connector: { emitter: unknown } }).connector.emitter = client;
+    return client;
   }
   // A managed Redis that fails over behind one DNS name: reconnect, and reach the new primary.
   return new Redis(target.url, { ...common, reconnectOnError });
+}
+
+/**
+ * ioredis's SentinelConnector, minus a race that ends the client for good.
+ * The failover detector (a +switch-master subscription on the sentinels) is
+ * only replaced once a connection to a primary succeeds. While a SIGKILLed
+ * primary is down the client keeps reconnecting, each attempt asking the
+ * sentinels for the primary, and the old detector is still subscribed: the
+ * promotion's +switch-master makes it call connector.disconnect(). Landing
+ * while connect() awaits a sentinel's answer, that makes connect() throw
+ * "Connection is closed." and ioredis sets the client to 'end', never to
+ * reconnect (every gateway and worker client at once). A loaded machine,
+ * where the sentinel query is slow, hits this window on most failovers.
+ * A connect that starts has no connection left for the old detector to
+ * guard: drop it first; the next connection that succeeds subscribes anew.
+ */
+class DetectorSafeSentinelConnector extends SentinelConnector {
+  // ioredis constructs a custom Connector with `options: unknown`: they are the sentinel options.
+  constructor(options: unknown) {
+    super(options as SentinelConnectionOptions);
+  }
+
+  override connect(
+    ...args: Parameters<SentinelConnector['connect']>
+  ): ReturnType<SentinelConnector['connect']> {
+    const self = this as unknown as { failoverDetector?: { cleanup(): void } | null };
+    self.failoverDetector?.cleanup();
+    self.failoverDetector = null;
+    return super.connect(...args);
+  }
 }
 
 /**
