@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { BenchReport } from '../../src/bench/report-schema.js';
 import { runBenchCommand } from '../../src/bench/run-command.js';
 import type { SpawnRequest } from '../../src/bench/spawn.js';
-import { main } from '../../src/cli/main.js';
 import { reportSchemaErrors } from '../helpers/bench-schema.js';
+import { runCliCaptured } from '../helpers/cli-capture.js';
 import { startBenchServer, type BenchServer } from '../helpers/bench-servers.js';
 
 /** `mcp-scale bench` through the real CLI entry: outputs, exit codes, one-line errors. */
@@ -26,24 +26,7 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  await main(['node', 'mcp-scale', 'bench', ...args]);
-  vi.restoreAllMocks();
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured('bench', ...args);
 
 const quick = () => [server.url, '--era', '2026', '--clients', '2', '--iterations', '20'];
 

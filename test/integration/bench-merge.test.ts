@@ -7,9 +7,9 @@ import { LatencyHistogram } from '../../src/bench/histogram.js';
 import { mergeReports } from '../../src/bench/merge/merge-reports.js';
 import type { BenchReport } from '../../src/bench/report-schema.js';
 import { SETUP_METHODS, type ResponseRecord } from '../../src/bench/types.js';
-import { main } from '../../src/cli/main.js';
 import { benchOptions } from '../helpers/bench-options.js';
 import { reportSchemaErrors } from '../helpers/bench-schema.js';
+import { runCliCaptured } from '../helpers/cli-capture.js';
 import { startBenchServer, type BenchServer } from '../helpers/bench-servers.js';
 
 /**
@@ -34,23 +34,7 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  await main(['node', 'mcp-scale', 'bench', ...args]);
-  vi.restoreAllMocks();
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured('bench', ...args);
 
 /** Runs two benches at once; returns their report files and every record they saw. */
 async function twoMachines(): Promise<{
