@@ -2,11 +2,41 @@ import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
 
-const HEADERS = {
+/** A 2025-era client's POST headers. */
+export const HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
   'mcp-protocol-version': '2025-11-25',
 };
+
+/**
+ * One 2025-era `tools/call get_product` on a session: its latency and the worker that answered.
+ * Throws on an HTTP or JSON-RPC error, so a measure never counts a failed call as a fast one.
+ */
+export async function callGetProduct(
+  pool: Pool,
+  path: string,
+  session: string,
+  id: number,
+): Promise<{ ms: number; instance: string }> {
+  const started = performance.now();
+  const response = await pool.request({
+    path,
+    method: 'POST',
+    headers: { ...HEADERS, 'mcp-session-id': session },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'get_product', arguments: { id: 'p00001' } },
+    }),
+  });
+  const text = await response.body.text();
+  const instance = String(response.headers['mcp-scale-instance'] ?? '');
+  if (response.statusCode !== 200 || text.includes('"error"'))
+    throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
+  return { ms: performance.now() - started, instance };
+}
 
 /** Opens 2025 sessions the way a client does: initialize, then notifications/initialized. */
 export async function openSessions(url: string, count: number): Promise<string[]> {

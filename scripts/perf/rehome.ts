@@ -1,13 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
-import { openSessions } from './load.js';
+import { callGetProduct, openSessions } from './load.js';
 import type { RoleProcess } from './fixtures.js';
-
-const HEADERS = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
-};
 
 /**
  * Re-home time: sessions owned by a worker that is then killed with
@@ -18,25 +12,7 @@ const HEADERS = {
 export async function measureRehome(gatewayUrl: string, victim: RoleProcess, sessionsWanted: number) {
   const pool = new Pool(new URL(gatewayUrl).origin, { connections: 16 });
   const path = new URL(gatewayUrl).pathname;
-  const call = async (session: string, id: number) => {
-    const started = performance.now();
-    const response = await pool.request({
-      path,
-      method: 'POST',
-      headers: { ...HEADERS, 'mcp-session-id': session },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id,
-        method: 'tools/call',
-        params: { name: 'get_product', arguments: { id: 'p00001' } },
-      }),
-    });
-    const text = await response.body.text();
-    const instance = String(response.headers['mcp-scale-instance'] ?? '');
-    if (response.statusCode !== 200 || text.includes('"error"'))
-      throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
-    return { ms: performance.now() - started, instance };
-  };
+  const call = (session: string, id: number) => callGetProduct(pool, path, session, id);
   // Sessions spread over the workers; keep those on the victim.
   const onVictim: string[] = [];
   for (let tries = 0; onVictim.length < sessionsWanted && tries < sessionsWanted * 6; tries++) {

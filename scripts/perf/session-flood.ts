@@ -4,7 +4,7 @@ import { connectRedis, closeRedis, waitForRedis } from '../../src/redis/connecti
 import { startLocalRedis, type LocalRedis } from '../../src/redis/local-server.js';
 import { processRssBytes } from '../../src/util/process.js';
 import { startRole, type RoleProcess } from './fixtures.js';
-import { median, openLoop } from './load.js';
+import { callGetProduct, HEADERS, median, openLoop } from './load.js';
 
 /**
  * Session floods (issue 16): N sessions created through a gateway onto
@@ -41,11 +41,6 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-const HEADERS = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
-};
 const INITIALIZE = JSON.stringify({
   jsonrpc: '2.0',
   id: 0,
@@ -120,22 +115,7 @@ async function initialize(pool: Pool, path: string): Promise<string> {
 }
 
 async function call(pool: Pool, path: string, session: string, id: number): Promise<number> {
-  const started = performance.now();
-  const response = await pool.request({
-    path,
-    method: 'POST',
-    headers: { ...HEADERS, 'mcp-session-id': session },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method: 'tools/call',
-      params: { name: 'get_product', arguments: { id: 'p00001' } },
-    }),
-  });
-  const text = await response.body.text();
-  if (response.statusCode !== 200 || text.includes('"error"'))
-    throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
-  return performance.now() - started;
+  return (await callGetProduct(pool, path, session, id)).ms;
 }
 
 /** Runs `task` count times, `concurrency` at a time. */
