@@ -22,13 +22,15 @@ export async function startRole(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   execArgv?: string[],
+  /** bin/mcp-scale.js of another build (A/B against a baseline); this checkout's by default. */
+  cliPath = CLI_PATH,
 ): Promise<RoleProcess> {
   const port = await findFreePort();
   const child = new ManagedChild({
     name,
     launch: {
       kind: 'role',
-      cliPath: CLI_PATH,
+      cliPath,
       args: [role, '--host', '127.0.0.1', '--port', String(port), ...args],
       execArgv,
     },

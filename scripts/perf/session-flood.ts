@@ -13,30 +13,80 @@ import { callGetProduct, HEADERS, median, openLoop } from './load.js';
  * gateway's heap, Redis memory per session, the added latency of an evicted
  * session's first request (its replay), and live sessions' p99 while a flood
  * evicts, as a ratio against the same flood on unbounded workers (rounds
- * alternated, A B B A).
- *
- *   npm run build && npm run build:scripts && node dist-dev/scripts/perf/session-flood.js \
- *     [--sessions 20000,100000] [--cap 5000] [--workers 2] [--seconds 10] [--rounds 2] [--json]
+ * alternated, A B B A). With --baseline, the evicted session's first request
+ * is also measured through another build's gateway, alternated with this
+ * one's (A B B A), to compare re-home changes in one run.
  */
+const USAGE = `Usage: node dist-dev/scripts/perf/session-flood.js [options]
+
+  --sessions LIST   floods to run, comma-separated session counts (default 20000)
+  --cap N           --max-sessions-per-worker of the flooded workers (default 5000)
+  --workers N       workers behind the gateway (default 2)
+  --heap-mb N       give workers NODE_OPTIONS=--max-old-space-size=N (default: Node's own limit)
+  --sample N        evicted / live sessions timed after each flood (default 500)
+  --seconds S       length of each live-p99 run (default 10)
+  --rounds N        live-p99 rounds, evicting vs unbounded, alternated (default 2; 0 skips them)
+  --baseline PATH   bin/mcp-scale.js of another build: instead of the floods, time evicted sessions'
+                    first request through its gateway and this one's, alternated A B B A, each on a
+                    flood of the first --sessions (workers are this build's)
+  --json            the report as JSON on stdout
+  --help            this text
+
+Examples:
+  node dist-dev/scripts/perf/session-flood.js --sessions 20000,100000
+  node dist-dev/scripts/perf/session-flood.js --sessions 10000 --cap 1000 --rounds 0 --baseline /tmp/old/bin/mcp-scale.js
+`;
+
 interface Args {
   sessions: number[];
   cap: number;
   workers: number;
+  heapMb?: number;
+  sample: number;
   seconds: number;
   rounds: number;
+  baseline?: string;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { sessions: [20_000], cap: 5000, workers: 2, seconds: 10, rounds: 2, json: false };
+  const args: Args = {
+    sessions: [20_000],
+    cap: 5000,
+    workers: 2,
+    sample: 500,
+    seconds: 10,
+    rounds: 2,
+    json: false,
+  };
+  const fail = (message: string): never => {
+    process.stderr.write(`session-flood: ${message} (see --help)\n`);
+    process.exit(2);
+  };
   for (let i = 0; i < argv.length; i++) {
-    const next = () => argv[++i] ?? '';
-    if (argv[i] === '--sessions') args.sessions = next().split(',').map(Number);
-    else if (argv[i] === '--cap') args.cap = Number(next());
-    else if (argv[i] === '--workers') args.workers = Number(next());
-    else if (argv[i] === '--seconds') args.seconds = Number(next());
-    else if (argv[i] === '--rounds') args.rounds = Number(next());
-    else if (argv[i] === '--json') args.json = true;
+    const flag = argv[i]!;
+    const next = () => argv[++i] ?? fail(`${flag} needs a value`);
+    const count = (min: number) => {
+      const value = Number(next());
+      if (!Number.isInteger(value) || value < min) fail(`${flag} must be an integer >= ${min}`);
+      return value;
+    };
+    if (flag === '--sessions') {
+      args.sessions = next().split(',').map(Number);
+      if (args.sessions.some((n) => !Number.isInteger(n) || n < 1))
+        fail('--sessions takes counts like 20000,100000');
+    } else if (flag === '--cap') args.cap = count(1);
+    else if (flag === '--workers') args.workers = count(1);
+    else if (flag === '--heap-mb') args.heapMb = count(16);
+    else if (flag === '--sample') args.sample = count(1);
+    else if (flag === '--seconds') args.seconds = count(1);
+    else if (flag === '--rounds') args.rounds = count(0);
+    else if (flag === '--baseline') args.baseline = next();
+    else if (flag === '--json') args.json = true;
+    else if (flag === '--help' || flag === '-h') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    } else fail(`unknown option ${flag}`);
   }
   return args;
 }
@@ -57,23 +107,32 @@ interface Cluster {
   close(): Promise<void>;
 }
 
-async function startCluster(cap: number, workerCount: number): Promise<Cluster> {
+async function startCluster(
+  cap: number,
+  workerCount: number,
+  options: { heapMb?: number; gatewayCli?: string } = {},
+): Promise<Cluster> {
   const redis = await startLocalRedis();
   const prefix = 'flood:';
   const workers = await Promise.all(
     Array.from({ length: workerCount }, (_, i) =>
-      startRole('worker', `w${i + 1}`, [
-        '--id',
+      startRole(
+        'worker',
         `w${i + 1}`,
-        '--redis',
-        redis.url,
-        '--prefix',
-        prefix,
-        '--backend-latency',
-        '0',
-        '--max-sessions-per-worker',
-        String(cap),
-      ]),
+        [
+          '--id',
+          `w${i + 1}`,
+          '--redis',
+          redis.url,
+          '--prefix',
+          prefix,
+          '--backend-latency',
+          '0',
+          '--max-sessions-per-worker',
+          String(cap),
+        ],
+        options.heapMb ? { NODE_OPTIONS: `--max-old-space-size=${options.heapMb}` } : {},
+      ),
     ),
   );
   const gateway = await startRole(
@@ -89,6 +148,8 @@ async function startCluster(cap: number, workerCount: number): Promise<Cluster> 
       ...workers.flatMap((w) => ['--worker', `${w.child.spec.name}=${w.url}`]),
     ],
     { NODE_OPTIONS: '--expose-gc' },
+    process.env.MCP_SCALE_PERF_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
+    options.gatewayCli,
   );
   const pool = new Pool(new URL(gateway.url).origin, { connections: 32 });
   return {
@@ -161,8 +222,8 @@ function percentiles(values: number[]) {
 }
 
 /** One flood of `total` sessions on a fresh cluster. */
-async function flood(total: number, args: Args, log: (line: string) => void) {
-  const cluster = await startCluster(args.cap, args.workers);
+async function flood(total: number, args: Args, log: (line: string) => void, gatewayCli?: string) {
+  const cluster = await startCluster(args.cap, args.workers, { heapMb: args.heapMb, gatewayCli });
   const path = new URL(cluster.gateway.url).pathname;
   try {
     // Warm code paths (and the workers' heaps) before the baselines.
@@ -179,9 +240,13 @@ async function flood(total: number, args: Args, log: (line: string) => void) {
     const ids: string[] = new Array<string>(total);
     const started = performance.now();
     let done = 0;
+    // RSS when the tables first hold the bound (before any eviction), to set the peak against.
+    const bound = Math.min(total, args.cap * args.workers);
+    let rssAtBound = [...rssBefore];
     await inParallel(total, 32, async (i) => {
       ids[i] = await initialize(cluster.pool, path);
-      if (++done % 10_000 === 0) log(`  ${done} / ${total} sessions`);
+      if (++done === bound) rssAtBound = cluster.workers.map((w) => processRssBytes(w.child.pid!) ?? 0);
+      if (done % 10_000 === 0) log(`  ${done} / ${total} sessions`);
     });
     const floodSeconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
@@ -194,7 +259,7 @@ async function flood(total: number, args: Args, log: (line: string) => void) {
     const redisAfter = await redisUsedMemory(cluster.redis.url);
 
     // The first request of an evicted session (the oldest ones) against a live session's (the newest).
-    const sample = Math.min(500, Math.floor(total / 4));
+    const sample = Math.min(args.sample, Math.floor(total / 4));
     const liveLatency: number[] = [];
     await inParallel(
       sample,
@@ -224,6 +289,7 @@ async function flood(total: number, args: Args, log: (line: string) => void) {
       workerRssBeforeMb: rssBefore.map((b) => b / MB),
       workerRssAfterMb: rssAfter.map((b) => b / MB),
       workerPeakRssMb: peak.map((b) => b / MB),
+      workerRssAtBoundMb: rssAtBound.map((b) => b / MB),
       workerRssPerLiveSessionKb: workerRssPerLiveSession / Math.max(1, live) / 1024,
       gatewayHeapBeforeMb: gatewayHeapBefore / MB,
       gatewayHeapAfterMb: gateway.memory.heapUsed / MB,
@@ -244,7 +310,7 @@ async function flood(total: number, args: Args, log: (line: string) => void) {
 
 /** Live sessions' p99 under an open-model load while a flood creates sessions in the background. */
 async function liveUnderFlood(cap: number, args: Args) {
-  const cluster = await startCluster(cap, args.workers);
+  const cluster = await startCluster(cap, args.workers, { heapMb: args.heapMb });
   const path = new URL(cluster.gateway.url).pathname;
   try {
     const hot: string[] = [];
@@ -278,9 +344,25 @@ async function main(): Promise<void> {
     if (!args.json) process.stderr.write(`${line}\n`);
   };
   const floods = [];
-  for (const total of args.sessions) {
+  for (const total of args.baseline ? [] : args.sessions) {
     log(`flood: ${total} sessions, ${args.workers} workers capped at ${args.cap}…`);
     floods.push(await flood(total, args, log));
+  }
+  // Re-home A/B: the same flood through a baseline build's gateway and this one's, A B B A.
+  type FloodResult = Awaited<ReturnType<typeof flood>>;
+  const rehomeRounds: { baseline: FloodResult; current: FloodResult }[] = [];
+  if (args.baseline) {
+    const total = args.sessions[0]!;
+    for (let round = 0; round < 2; round++) {
+      const order: ('baseline' | 'current')[] =
+        round % 2 === 0 ? ['baseline', 'current'] : ['current', 'baseline'];
+      const results: Partial<Record<'baseline' | 'current', FloodResult>> = {};
+      for (const which of order) {
+        log(`re-home A/B, round ${round + 1}: ${which} gateway, ${total} sessions…`);
+        results[which] = await flood(total, args, log, which === 'baseline' ? args.baseline : undefined);
+      }
+      rehomeRounds.push({ baseline: results.baseline!, current: results.current! });
+    }
   }
   // Live p99 with eviction (a small cap the flood keeps full) vs without (unbounded), A B B A.
   const evictingCap = 200;
@@ -297,7 +379,15 @@ async function main(): Promise<void> {
     const unbounded = results.get(0)!;
     rounds.push({ evicting, unbounded, p99Ratio: evicting.p99 / unbounded.p99 });
   }
-  const report = { floods, liveP99: { rounds, medianRatio: median(rounds.map((r) => r.p99Ratio)) } };
+  const rehomeAb = rehomeRounds.map((r) => ({
+    baseline: { ...r.baseline.evictedFirstRequest, failures: r.baseline.evictedFailures },
+    current: { ...r.current.evictedFirstRequest, failures: r.current.evictedFailures },
+  }));
+  const report = {
+    floods,
+    ...(args.baseline ? { rehomeAb } : {}),
+    liveP99: { rounds, medianRatio: rounds.length ? median(rounds.map((r) => r.p99Ratio)) : undefined },
+  };
   if (args.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
@@ -311,6 +401,9 @@ async function main(): Promise<void> {
     console.log(
       `  worker RSS before ${f.workerRssBeforeMb.map(f1).join(' / ')} MB, after ${f.workerRssAfterMb.map(f1).join(' / ')} MB, peak ${f.workerPeakRssMb.map(f1).join(' / ')} MB`,
     );
+    console.log(
+      `  worker RSS when the tables first held the bound ${f.workerRssAtBoundMb.map(f1).join(' / ')} MB; peak / that: ${f.workerPeakRssMb.map((p, i) => (p / f.workerRssAtBoundMb[i]!).toFixed(2)).join(' / ')}`,
+    );
     console.log(`  worker RSS per live session ${f1(f.workerRssPerLiveSessionKb)} KB`);
     console.log(
       `  gateway heap ${f1(f.gatewayHeapBeforeMb)} -> ${f1(f.gatewayHeapAfterMb)} MB (${f.gatewayRecordsInMemory} records in memory)`,
@@ -321,12 +414,18 @@ async function main(): Promise<void> {
       `  evicted session's first request p50 ${f1(f.evictedFirstRequest.p50)} ms p99 ${f1(f.evictedFirstRequest.p99)} ms (added p50 ${f1(f.evictedAddedMs.p50)} ms, p99 ${f1(f.evictedAddedMs.p99)} ms), failures ${f.evictedFailures}`,
     );
   }
+  for (const [i, r] of rehomeAb.entries()) {
+    console.log(
+      `\nre-home A/B round ${i + 1}, evicted session's first request: baseline p50 ${f1(r.baseline.p50)} ms p99 ${f1(r.baseline.p99)} ms, this build p50 ${f1(r.current.p50)} ms p99 ${f1(r.current.p99)} ms (p99 ratio ${(r.current.p99 / r.baseline.p99).toFixed(2)}; failures ${r.baseline.failures} / ${r.current.failures})`,
+    );
+  }
   for (const [i, r] of rounds.entries()) {
     console.log(
       `\nlive p99 round ${i + 1}: evicting ${f1(r.evicting.p99)} ms (${r.evicting.evicted} evicted) vs unbounded ${f1(r.unbounded.p99)} ms: ratio ${r.p99Ratio.toFixed(2)}`,
     );
   }
-  console.log(`live p99 ratio, median of rounds: ${report.liveP99.medianRatio.toFixed(2)}`);
+  if (report.liveP99.medianRatio !== undefined)
+    console.log(`live p99 ratio, median of rounds: ${report.liveP99.medianRatio.toFixed(2)}`);
 }
 
 main().catch((error: unknown) => {
