@@ -131,7 +131,8 @@ async function startCluster(
           '--max-sessions-per-worker',
           String(cap),
         ],
-        options.heapMb ? { NODE_OPTIONS: `--max-old-space-size=${options.heapMb}` } : {},
+        // --expose-gc: live-heap figures after a full collection (status ?gc=1).
+        { NODE_OPTIONS: `--expose-gc${options.heapMb ? ` --max-old-space-size=${options.heapMb}` : ''}` },
       ),
     ),
   );
@@ -192,7 +193,7 @@ async function inParallel(count: number, concurrency: number, task: (i: number) 
 async function statusOf(url: string, gc = true) {
   const response = await fetch(`${new URL(url).origin}/_mcp-scale/status${gc ? '?gc=1' : ''}`);
   return (await response.json()) as {
-    memory: { heapUsed: number; rss: number };
+    memory: { heapUsed: number; rss: number; heapLimit?: number };
     sessions: { live?: number; evicted?: number; refused?: number; known?: number };
   };
 }
@@ -243,9 +244,15 @@ async function flood(total: number, args: Args, log: (line: string) => void, gat
     // RSS when the tables first hold the bound (before any eviction), to set the peak against.
     const bound = Math.min(total, args.cap * args.workers);
     let rssAtBound = [...rssBefore];
+    let liveHeapAtBound: Promise<number[]> = Promise.resolve([]);
     await inParallel(total, 32, async (i) => {
       ids[i] = await initialize(cluster.pool, path);
-      if (++done === bound) rssAtBound = cluster.workers.map((w) => processRssBytes(w.child.pid!) ?? 0);
+      if (++done === bound) {
+        rssAtBound = cluster.workers.map((w) => processRssBytes(w.child.pid!) ?? 0);
+        liveHeapAtBound = Promise.all(
+          cluster.workers.map(async (w) => (await statusOf(w.url)).memory.heapUsed),
+        );
+      }
       if (done % 10_000 === 0) log(`  ${done} / ${total} sessions`);
     });
     const floodSeconds = (performance.now() - started) / 1000;
@@ -256,6 +263,11 @@ async function flood(total: number, args: Args, log: (line: string) => void, gat
     const live = workerStatus.reduce((n, s) => n + (s.sessions.live ?? 0), 0);
     const evicted = workerStatus.reduce((n, s) => n + (s.sessions.evicted ?? 0), 0);
     const gateway = await statusOf(cluster.gateway.url);
+    // Live data after a full collection: the same bound's worth at the end as when the tables filled?
+    const liveHeapAfter = await Promise.all(
+      cluster.workers.map(async (w) => (await statusOf(w.url)).memory.heapUsed),
+    );
+    const heapLimit = (await statusOf(cluster.workers[0]!.url, false)).memory.heapLimit;
     const redisAfter = await redisUsedMemory(cluster.redis.url);
 
     // The first request of an evicted session (the oldest ones) against a live session's (the newest).
@@ -275,6 +287,18 @@ async function flood(total: number, args: Args, log: (line: string) => void, gat
         failures++;
       }
     });
+    // One at a time, live and evicted alternated: the re-home's own cost, without queueing.
+    const serial = Math.max(0, Math.min(200, total - args.cap * args.workers - sample, total - 2 * sample));
+    const liveSerial: number[] = [];
+    const evictedSerial: number[] = [];
+    for (let i = 0; i < serial; i++) {
+      liveSerial.push(await call(cluster.pool, path, ids[total - 1 - sample - i]!, 1));
+      try {
+        evictedSerial.push(await call(cluster.pool, path, ids[sample + i]!, 1));
+      } catch {
+        failures++;
+      }
+    }
     const liveMedian = median(liveLatency);
     const workerRssPerLiveSession =
       rssAfter.reduce((a, b) => a + b, 0) - rssBefore.reduce((a, b) => a + b, 0);
@@ -290,6 +314,9 @@ async function flood(total: number, args: Args, log: (line: string) => void, gat
       workerRssAfterMb: rssAfter.map((b) => b / MB),
       workerPeakRssMb: peak.map((b) => b / MB),
       workerRssAtBoundMb: rssAtBound.map((b) => b / MB),
+      workerLiveHeapAtBoundMb: (await liveHeapAtBound).map((b) => b / MB),
+      workerLiveHeapAfterMb: liveHeapAfter.map((b) => b / MB),
+      workerHeapLimitMb: (heapLimit ?? 0) / MB,
       workerRssPerLiveSessionKb: workerRssPerLiveSession / Math.max(1, live) / 1024,
       gatewayHeapBeforeMb: gatewayHeapBefore / MB,
       gatewayHeapAfterMb: gateway.memory.heapUsed / MB,
@@ -302,6 +329,14 @@ async function flood(total: number, args: Args, log: (line: string) => void, gat
         p99: percentiles(evictedLatency).p99 - liveMedian,
       },
       evictedFailures: failures,
+      oneAtATime: {
+        liveRequest: percentiles(liveSerial),
+        evictedFirstRequest: percentiles(evictedSerial),
+        evictedAddedMs: {
+          p50: percentiles(evictedSerial).p50 - median(liveSerial),
+          p99: percentiles(evictedSerial).p99 - median(liveSerial),
+        },
+      },
     };
   } finally {
     await cluster.close();
@@ -380,8 +415,16 @@ async function main(): Promise<void> {
     rounds.push({ evicting, unbounded, p99Ratio: evicting.p99 / unbounded.p99 });
   }
   const rehomeAb = rehomeRounds.map((r) => ({
-    baseline: { ...r.baseline.evictedFirstRequest, failures: r.baseline.evictedFailures },
-    current: { ...r.current.evictedFirstRequest, failures: r.current.evictedFailures },
+    baseline: {
+      ...r.baseline.evictedFirstRequest,
+      oneAtATime: r.baseline.oneAtATime.evictedFirstRequest,
+      failures: r.baseline.evictedFailures,
+    },
+    current: {
+      ...r.current.evictedFirstRequest,
+      oneAtATime: r.current.oneAtATime.evictedFirstRequest,
+      failures: r.current.evictedFailures,
+    },
   }));
   const report = {
     floods,
@@ -406,17 +449,26 @@ async function main(): Promise<void> {
     );
     console.log(`  worker RSS per live session ${f1(f.workerRssPerLiveSessionKb)} KB`);
     console.log(
+      `  worker live heap after a full GC: when the tables first held the bound ${f.workerLiveHeapAtBoundMb.map(f1).join(' / ')} MB, at the end ${f.workerLiveHeapAfterMb.map(f1).join(' / ')} MB (V8 heap limit ${f1(f.workerHeapLimitMb)} MB)`,
+    );
+    console.log(
       `  gateway heap ${f1(f.gatewayHeapBeforeMb)} -> ${f1(f.gatewayHeapAfterMb)} MB (${f.gatewayRecordsInMemory} records in memory)`,
     );
     console.log(`  Redis ${Math.round(f.redisBytesPerSession)} bytes per session`);
-    console.log(`  live request p50 ${f1(f.liveRequest.p50)} ms p99 ${f1(f.liveRequest.p99)} ms`);
     console.log(
-      `  evicted session's first request p50 ${f1(f.evictedFirstRequest.p50)} ms p99 ${f1(f.evictedFirstRequest.p99)} ms (added p50 ${f1(f.evictedAddedMs.p50)} ms, p99 ${f1(f.evictedAddedMs.p99)} ms), failures ${f.evictedFailures}`,
+      `  8 at a time: live request p50 ${f1(f.liveRequest.p50)} ms p99 ${f1(f.liveRequest.p99)} ms`,
+    );
+    console.log(
+      `  8 at a time: evicted session's first request p50 ${f1(f.evictedFirstRequest.p50)} ms p99 ${f1(f.evictedFirstRequest.p99)} ms (added p50 ${f1(f.evictedAddedMs.p50)} ms, p99 ${f1(f.evictedAddedMs.p99)} ms), failures ${f.evictedFailures}`,
+    );
+    const o = f.oneAtATime;
+    console.log(
+      `  one at a time: live p50 ${f1(o.liveRequest.p50)} ms p99 ${f1(o.liveRequest.p99)} ms; evicted first request p50 ${f1(o.evictedFirstRequest.p50)} ms p99 ${f1(o.evictedFirstRequest.p99)} ms (added p50 ${f1(o.evictedAddedMs.p50)} ms, p99 ${f1(o.evictedAddedMs.p99)} ms)`,
     );
   }
   for (const [i, r] of rehomeAb.entries()) {
     console.log(
-      `\nre-home A/B round ${i + 1}, evicted session's first request: baseline p50 ${f1(r.baseline.p50)} ms p99 ${f1(r.baseline.p99)} ms, this build p50 ${f1(r.current.p50)} ms p99 ${f1(r.current.p99)} ms (p99 ratio ${(r.current.p99 / r.baseline.p99).toFixed(2)}; failures ${r.baseline.failures} / ${r.current.failures})`,
+      `\nre-home A/B round ${i + 1}, evicted session's first request: baseline p50 ${f1(r.baseline.p50)} ms p99 ${f1(r.baseline.p99)} ms, this build p50 ${f1(r.current.p50)} ms p99 ${f1(r.current.p99)} ms (p99 ratio ${(r.current.p99 / r.baseline.p99).toFixed(2)}; failures ${r.baseline.failures} / ${r.current.failures})\n  one at a time: baseline p50 ${f1(r.baseline.oneAtATime.p50)} ms p99 ${f1(r.baseline.oneAtATime.p99)} ms, this build p50 ${f1(r.current.oneAtATime.p50)} ms p99 ${f1(r.current.oneAtATime.p99)} ms`,
     );
   }
   for (const [i, r] of rounds.entries()) {

@@ -23,7 +23,7 @@ const CONCURRENCY = 16;
 
 interface WorkerStatus {
   sessions: { live: number; idle: number; max: number; evicted: number; refused: number };
-  memory: { heapUsed: number; rss: number };
+  memory: { heapUsed: number; rss: number; heapLimit: number };
 }
 
 /** The worker's status; `gc` collects first (the workers run with --expose-gc) so heap figures are live data. */
@@ -122,6 +122,8 @@ describe('a session flood of 5,000 against workers capped at 500 sessions', () =
 
     for (const worker of workers) {
       const status = await workerStatus(worker);
+      // The premise of the RSS check: the workers really run under the small heap limit.
+      expect(status.memory.heapLimit).toBeLessThan((HEAP_LIMIT_MB + 64) * 1024 * 1024);
       expect(status.sessions.max).toBe(CAP);
       expect(status.sessions.live).toBe(CAP);
       expect(status.sessions.refused).toBe(0);
