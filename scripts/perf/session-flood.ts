@@ -13,9 +13,9 @@ import { callGetProduct, HEADERS, median, openLoop } from './load.js';
  * gateway's heap, Redis memory per session, the added latency of an evicted
  * session's first request (its replay), and live sessions' p99 while a flood
  * evicts, as a ratio against the same flood on unbounded workers (rounds
- * alternated, A B B A). With --baseline, the evicted session's first request
- * is also measured through another build's gateway, alternated with this
- * one's (A B B A), to compare re-home changes in one run.
+ * alternated, A B B A). With --baseline, another build's gateway runs beside
+ * this one's and evicted sessions' first requests alternate between the two,
+ * to compare re-home changes in one run.
  */
 const USAGE = `Usage: node dist-dev/scripts/perf/session-flood.js [options]
 
@@ -26,9 +26,9 @@ const USAGE = `Usage: node dist-dev/scripts/perf/session-flood.js [options]
   --sample N        evicted / live sessions timed after each flood (default 500)
   --seconds S       length of each live-p99 run (default 10)
   --rounds N        live-p99 rounds, evicting vs unbounded, alternated (default 2; 0 skips them)
-  --baseline PATH   bin/mcp-scale.js of another build: instead of the floods, time evicted sessions'
-                    first request through its gateway and this one's, alternated A B B A, each on a
-                    flood of the first --sessions (workers are this build's)
+  --baseline PATH   bin/mcp-scale.js of another build: instead of the floods, run its gateway beside
+                    this one's (same Redis and workers), flood the first --sessions through both, and
+                    time evicted sessions' first request through each in turn
   --json            the report as JSON on stdout
   --help            this text
 
@@ -104,13 +104,15 @@ interface Cluster {
   workers: RoleProcess[];
   gateway: RoleProcess;
   pool: Pool;
+  /** A second gateway (another build's) on the same Redis and workers, with --baseline. */
+  baseline?: { gateway: RoleProcess; pool: Pool };
   close(): Promise<void>;
 }
 
 async function startCluster(
   cap: number,
   workerCount: number,
-  options: { heapMb?: number; gatewayCli?: string } = {},
+  options: { heapMb?: number; baselineCli?: string } = {},
 ): Promise<Cluster> {
   const redis = await startLocalRedis();
   const prefix = 'flood:';
@@ -136,30 +138,40 @@ async function startCluster(
       ),
     ),
   );
-  const gateway = await startRole(
-    'gateway',
-    'gateway',
-    [
-      '--redis',
-      redis.url,
-      '--prefix',
-      prefix,
-      '--max-inflight',
-      '1024',
-      ...workers.flatMap((w) => ['--worker', `${w.child.spec.name}=${w.url}`]),
-    ],
-    { NODE_OPTIONS: '--expose-gc' },
-    process.env.MCP_SCALE_PERF_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
-    options.gatewayCli,
-  );
+  const startGateway = (name: string, cliPath?: string) =>
+    startRole(
+      'gateway',
+      name,
+      [
+        '--redis',
+        redis.url,
+        '--prefix',
+        prefix,
+        '--max-inflight',
+        '1024',
+        ...workers.flatMap((w) => ['--worker', `${w.child.spec.name}=${w.url}`]),
+      ],
+      { NODE_OPTIONS: '--expose-gc' },
+      process.env.MCP_SCALE_PERF_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
+      cliPath,
+    );
+  const gateway = await startGateway('gateway');
   const pool = new Pool(new URL(gateway.url).origin, { connections: 32 });
+  let baseline: Cluster['baseline'];
+  if (options.baselineCli) {
+    const other = await startGateway('gateway-baseline', options.baselineCli);
+    baseline = { gateway: other, pool: new Pool(new URL(other.url).origin, { connections: 32 }) };
+  }
   return {
     redis,
     workers,
     gateway,
     pool,
+    baseline,
     async close() {
       await pool.close();
+      await baseline?.pool.close();
+      await baseline?.gateway.stop();
       await gateway.stop();
       await Promise.all(workers.map((w) => w.stop()));
       await redis.close();
@@ -223,8 +235,8 @@ function percentiles(values: number[]) {
 }
 
 /** One flood of `total` sessions on a fresh cluster. */
-async function flood(total: number, args: Args, log: (line: string) => void, gatewayCli?: string) {
-  const cluster = await startCluster(args.cap, args.workers, { heapMb: args.heapMb, gatewayCli });
+async function flood(total: number, args: Args, log: (line: string) => void) {
+  const cluster = await startCluster(args.cap, args.workers, { heapMb: args.heapMb });
   const path = new URL(cluster.gateway.url).pathname;
   try {
     // Warm code paths (and the workers' heaps) before the baselines.
@@ -343,6 +355,63 @@ async function flood(total: number, args: Args, log: (line: string) => void, gat
   }
 }
 
+/**
+ * Re-home A/B in one run: this build's gateway and a baseline build's share
+ * one Redis and the same workers; `total` sessions are created, then the
+ * oldest (evicted) ones make their first request through the two gateways
+ * in turn, one at a time and then 8 at a time, so both see the same machine.
+ */
+async function rehomeAb(total: number, args: Args, log: (line: string) => void) {
+  const cluster = await startCluster(args.cap, args.workers, {
+    heapMb: args.heapMb,
+    baselineCli: args.baseline,
+  });
+  const path = new URL(cluster.gateway.url).pathname;
+  const baseline = cluster.baseline!;
+  try {
+    const ids: string[] = new Array<string>(total);
+    let done = 0;
+    await inParallel(total, 32, async (i) => {
+      ids[i] = await initialize(i % 2 === 0 ? cluster.pool : baseline.pool, path);
+      if (++done % 10_000 === 0) log(`  ${done} / ${total} sessions`);
+    });
+    const evictedCount = total - args.cap * args.workers;
+    const sample = Math.min(args.sample, Math.floor(evictedCount / 2));
+    const times = {
+      baseline: { serial: [] as number[], eight: [] as number[] },
+      current: { serial: [] as number[], eight: [] as number[] },
+    };
+    let failures = 0;
+    const timed = async (i: number, into: 'serial' | 'eight') => {
+      const which = i % 2 === 0 ? 'baseline' : 'current';
+      try {
+        times[which][into].push(
+          await call(which === 'baseline' ? baseline.pool : cluster.pool, path, ids[i]!, 1),
+        );
+      } catch {
+        failures++;
+      }
+    };
+    for (let i = 0; i < sample; i++) await timed(i, 'serial');
+    await inParallel(sample, 8, (i) => timed(sample + i, 'eight'));
+    return {
+      sessions: total,
+      sample,
+      failures,
+      baseline: {
+        oneAtATime: percentiles(times.baseline.serial),
+        eightAtATime: percentiles(times.baseline.eight),
+      },
+      current: {
+        oneAtATime: percentiles(times.current.serial),
+        eightAtATime: percentiles(times.current.eight),
+      },
+    };
+  } finally {
+    await cluster.close();
+  }
+}
+
 /** Live sessions' p99 under an open-model load while a flood creates sessions in the background. */
 async function liveUnderFlood(cap: number, args: Args) {
   const cluster = await startCluster(cap, args.workers, { heapMb: args.heapMb });
@@ -383,21 +452,11 @@ async function main(): Promise<void> {
     log(`flood: ${total} sessions, ${args.workers} workers capped at ${args.cap}…`);
     floods.push(await flood(total, args, log));
   }
-  // Re-home A/B: the same flood through a baseline build's gateway and this one's, A B B A.
-  type FloodResult = Awaited<ReturnType<typeof flood>>;
-  const rehomeRounds: { baseline: FloodResult; current: FloodResult }[] = [];
+  // Re-home A/B: a baseline build's gateway and this one's, requests alternated, in one cluster.
+  let ab: Awaited<ReturnType<typeof rehomeAb>> | undefined;
   if (args.baseline) {
-    const total = args.sessions[0]!;
-    for (let round = 0; round < 2; round++) {
-      const order: ('baseline' | 'current')[] =
-        round % 2 === 0 ? ['baseline', 'current'] : ['current', 'baseline'];
-      const results: Partial<Record<'baseline' | 'current', FloodResult>> = {};
-      for (const which of order) {
-        log(`re-home A/B, round ${round + 1}: ${which} gateway, ${total} sessions…`);
-        results[which] = await flood(total, args, log, which === 'baseline' ? args.baseline : undefined);
-      }
-      rehomeRounds.push({ baseline: results.baseline!, current: results.current! });
-    }
+    log(`re-home A/B: ${args.sessions[0]} sessions through this build's gateway and ${args.baseline}'s…`);
+    ab = await rehomeAb(args.sessions[0]!, args, log);
   }
   // Live p99 with eviction (a small cap the flood keeps full) vs without (unbounded), A B B A.
   const evictingCap = 200;
@@ -414,21 +473,9 @@ async function main(): Promise<void> {
     const unbounded = results.get(0)!;
     rounds.push({ evicting, unbounded, p99Ratio: evicting.p99 / unbounded.p99 });
   }
-  const rehomeAb = rehomeRounds.map((r) => ({
-    baseline: {
-      ...r.baseline.evictedFirstRequest,
-      oneAtATime: r.baseline.oneAtATime.evictedFirstRequest,
-      failures: r.baseline.evictedFailures,
-    },
-    current: {
-      ...r.current.evictedFirstRequest,
-      oneAtATime: r.current.oneAtATime.evictedFirstRequest,
-      failures: r.current.evictedFailures,
-    },
-  }));
   const report = {
     floods,
-    ...(args.baseline ? { rehomeAb } : {}),
+    ...(ab ? { rehomeAb: ab } : {}),
     liveP99: { rounds, medianRatio: rounds.length ? median(rounds.map((r) => r.p99Ratio)) : undefined },
   };
   if (args.json) {
@@ -466,9 +513,17 @@ async function main(): Promise<void> {
       `  one at a time: live p50 ${f1(o.liveRequest.p50)} ms p99 ${f1(o.liveRequest.p99)} ms; evicted first request p50 ${f1(o.evictedFirstRequest.p50)} ms p99 ${f1(o.evictedFirstRequest.p99)} ms (added p50 ${f1(o.evictedAddedMs.p50)} ms, p99 ${f1(o.evictedAddedMs.p99)} ms)`,
     );
   }
-  for (const [i, r] of rehomeAb.entries()) {
+  if (ab) {
+    const line = (label: string, p: { p50: number; p99: number }) =>
+      `${label} p50 ${f1(p.p50)} ms p99 ${f1(p.p99)} ms`;
     console.log(
-      `\nre-home A/B round ${i + 1}, evicted session's first request: baseline p50 ${f1(r.baseline.p50)} ms p99 ${f1(r.baseline.p99)} ms, this build p50 ${f1(r.current.p50)} ms p99 ${f1(r.current.p99)} ms (p99 ratio ${(r.current.p99 / r.baseline.p99).toFixed(2)}; failures ${r.baseline.failures} / ${r.current.failures})\n  one at a time: baseline p50 ${f1(r.baseline.oneAtATime.p50)} ms p99 ${f1(r.baseline.oneAtATime.p99)} ms, this build p50 ${f1(r.current.oneAtATime.p50)} ms p99 ${f1(r.current.oneAtATime.p99)} ms`,
+      `\nre-home A/B, evicted sessions' first request (${ab.sample} per line, the two gateways alternated; failures ${ab.failures}):`,
+    );
+    console.log(
+      `  one at a time: ${line('baseline', ab.baseline.oneAtATime)}; ${line('this build', ab.current.oneAtATime)}`,
+    );
+    console.log(
+      `  8 at a time:   ${line('baseline', ab.baseline.eightAtATime)}; ${line('this build', ab.current.eightAtATime)}`,
     );
   }
   for (const [i, r] of rounds.entries()) {
