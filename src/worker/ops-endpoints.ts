@@ -73,8 +73,8 @@ export function serveWorkerOps(
       draining,
       inflight: state.inflight(),
       sessions: state.sessionTable(),
-      // heapLimit: V8's old-space limit (--max-old-space-size, or Node's default for
-      // this machine), to set against the session bound (docs/session-bounds.md).
+      // heapLimit: V8's heap limit (from --max-old-space-size, else Node's default for the
+      // memory it sees), to set against the live heap at the session bound (docs/session-bounds.md).
       memory: { ...process.memoryUsage(), heapLimit: getHeapStatistics().heap_size_limit },
     });
   }

@@ -23,8 +23,8 @@ export interface SessionBackend {
   /** A short exclusive lock so only one gateway re-homes a session at a time. */
   lock(name: string, owner: string, ttlMs: number): Promise<boolean>;
   /**
-   * lock(), and when it is taken, the session's record as it is now (read
-   * after the lock was taken, so no move can slip in between): one round trip.
+   * lock(), and when it is taken, the session's record as it is now, read
+   * in the same round trip (after the lock where both share a connection).
    * `record` is undefined when the session is gone or could not be read.
    */
   lockAndLoad(
