@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
 import { connectRedis, closeRedis, waitForRedis } from '../../src/redis/connection.js';
@@ -26,15 +27,15 @@ const USAGE = `Usage: node dist-dev/scripts/perf/session-flood.js [options]
   --sample N        evicted / live sessions timed after each flood (default 500)
   --seconds S       length of each live-p99 run (default 10)
   --rounds N        live-p99 rounds, evicting vs unbounded, alternated (default 2; 0 skips them)
-  --baseline PATH   bin/mcp-scale.js of another build: instead of the floods, run its gateway beside
-                    this one's (same Redis and workers), flood the first --sessions through both, and
-                    time evicted sessions' first request through each in turn
+  --baseline DIR    another built checkout (e.g. a \`git worktree\` of main): instead of the floods, run its
+                    gateway beside this one's (same Redis and workers), flood the first --sessions
+                    through both, and time evicted sessions' first request through each in turn
   --json            the report as JSON on stdout
   --help            this text
 
 Examples:
   node dist-dev/scripts/perf/session-flood.js --sessions 20000,100000
-  node dist-dev/scripts/perf/session-flood.js --sessions 10000 --cap 1000 --rounds 0 --baseline /tmp/old/bin/mcp-scale.js
+  node dist-dev/scripts/perf/session-flood.js --sessions 10000 --cap 1000 --rounds 0 --baseline /tmp/old-checkout
 `;
 
 interface Args {
@@ -364,7 +365,7 @@ async function flood(total: number, args: Args, log: (line: string) => void) {
 async function rehomeAb(total: number, args: Args, log: (line: string) => void) {
   const cluster = await startCluster(args.cap, args.workers, {
     heapMb: args.heapMb,
-    baselineCli: args.baseline,
+    baselineCli: join(resolve(args.baseline!), 'bin', 'mcp-scale.js'),
   });
   const path = new URL(cluster.gateway.url).pathname;
   const baseline = cluster.baseline!;
