@@ -182,7 +182,9 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
       return [
         options.redis === 'auto'
           ? '- Redis admits gateways and workers only (it also requires the password in the Secret).'
-          : '- Your Redis is outside this namespace: restrict it on its side.',
+          : options.redis === 'ha'
+            ? '- Redis (--redis ha): the data pods (6379) and the sentinels (26379) admit gateways, workers and each other only (replication, monitoring, failover votes); both also require their passwords from the Secret. Redis exports no metrics here, so no monitoring rule.'
+            : '- Your Redis is outside this namespace: restrict it on its side.',
         options.affinity === 'gateway'
           ? `- Workers admit gateways only, plus pods of namespace ${options.monitoringNamespace}${Object.keys(options.monitoringSelector).length ? ' with the --monitoring-selector labels' : ''} for /metrics (--monitoring-namespace, --monitoring-selector); a pod cannot bypass the gateways.`
           : `- Workers admit any peer on the MCP port: without a gateway tier, the ingress controller reaches them directly.`,
