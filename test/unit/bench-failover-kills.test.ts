@@ -158,6 +158,17 @@ describe('failover victims: named by the ready file only', () => {
     ]);
   });
 
+  it('never kills a Redis primary whose replica is not running (an outage, not a failover)', () => {
+    const ha = (replicaPid: number): ReadyInfo => ({
+      ...info,
+      redis: { mode: 'ha', primary: { pid: self, port: 5 }, replica: { pid: replicaPid, port: 6 } },
+    });
+    expect(chooseVictim(ha(self), 'redis', 1, undefined, {})).toEqual({ id: 'redis', pid: self });
+    expect(chooseVictim(ha(2 ** 22 + 1), 'redis', 2, undefined, {})).toBe(
+      `the Redis replica (pid ${2 ** 22 + 1}) is not running: killing the primary would be an outage, not a failover`,
+    );
+  });
+
   it('a replacement is a new live pid under the same id', () => {
     expect(replacementOf(info, 'gateway', { id: 'g2', pid: 5 })).toEqual({ id: 'g2', pid: self });
     expect(replacementOf(info, 'gateway', { id: 'g2', pid: self })).toBeUndefined();
