@@ -22,13 +22,14 @@ export async function startRole(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   execArgv?: string[],
+  cliPath = CLI_PATH,
 ): Promise<RoleProcess> {
   const port = await findFreePort();
   const child = new ManagedChild({
     name,
     launch: {
       kind: 'role',
-      cliPath: CLI_PATH,
+      cliPath,
       args: [role, '--host', '127.0.0.1', '--port', String(port), ...args],
       execArgv,
     },
@@ -59,19 +60,22 @@ export function startWorker(id: string, redisUrl: string, prefix: string): Promi
   ]);
 }
 
+/** A gateway in front of `workers`; `checkout` runs another build of mcp-scale (a baseline to compare). */
 export function startGatewayFor(
   workers: { id: string; url: string }[],
   redisUrl: string,
   prefix: string,
+  checkout?: string,
 ): Promise<RoleProcess> {
   return startRole(
     'gateway',
-    'gateway',
+    checkout ? 'baseline' : 'gateway',
     ['--redis', redisUrl, '--prefix', prefix, ...workers.flatMap((w) => ['--worker', `${w.id}=${w.url}`])],
     // Heap figures per session need a collected heap.
     { NODE_OPTIONS: '--expose-gc' },
     // MCP_SCALE_PERF_GATEWAY_NODE_ARGS: node options for the gateway alone, e.g.
     // '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it (not allowed in NODE_OPTIONS).
     process.env.MCP_SCALE_PERF_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
+    checkout ? path.join(path.resolve(checkout), 'bin', 'mcp-scale.js') : CLI_PATH,
   );
 }

@@ -51,3 +51,36 @@ export async function measureProxyCpu(
   }
   return result;
 }
+
+/**
+ * Two builds of one proxy side by side: both carry the same rate at the same
+ * time, so the machine's noise (other processes, frequency changes) falls on
+ * both alike. Returns µs of CPU per call of each, per round.
+ */
+export async function compareProxyCpu(
+  a: ProxyTarget,
+  b: ProxyTarget,
+  ratePerSecond: number,
+  durationMs: number,
+  rounds: number,
+  log: (line: string) => void,
+): Promise<{ a: number[]; b: number[]; errors: number }> {
+  const result = { a: [] as number[], b: [] as number[], errors: 0 };
+  const sum = (tree: Map<number, number>) => [...tree.values()].reduce((x, y) => x + y, 0);
+  for (let round = 1; round <= rounds; round++) {
+    const before = [sum(treeCpuMs(a.pid)), sum(treeCpuMs(b.pid))];
+    const [runA, runB] = await Promise.all([
+      openLoop(a.url, a.sessions, ratePerSecond, durationMs),
+      openLoop(b.url, b.sessions, ratePerSecond, durationMs),
+    ]);
+    const usA = ((sum(treeCpuMs(a.pid)) - before[0]!) * 1000) / (runA.sent - runA.errors);
+    const usB = ((sum(treeCpuMs(b.pid)) - before[1]!) * 1000) / (runB.sent - runB.errors);
+    result.a.push(usA);
+    result.b.push(usB);
+    result.errors += runA.errors + runB.errors;
+    log(
+      `round ${round} side by side at ${ratePerSecond}/s each: ${a.name} ${usA.toFixed(0)} µs/call, ${b.name} ${usB.toFixed(0)} µs/call (${(usA / usB).toFixed(2)})`,
+    );
+  }
+  return result;
+}

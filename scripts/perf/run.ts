@@ -1,9 +1,10 @@
 import { startLoadBalancer } from '../../src/gen/run-lb.js';
 import { startLocalRedis } from '../../src/redis/local-server.js';
+import { spawnBareProxy } from './bare-proxy.js';
 import { startGatewayFor, startWorker } from './fixtures.js';
 import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
 import { measureSessionMemory } from './memory.js';
-import { measureProxyCpu } from './proxy-cpu.js';
+import { compareProxyCpu, measureProxyCpu } from './proxy-cpu.js';
 import { measureRehome } from './rehome.js';
 import { formatTracingOverhead, measureTracingOverhead } from './tracing-overhead.js';
 
@@ -14,8 +15,10 @@ import { formatTracingOverhead, measureTracingOverhead } from './tracing-overhea
  * limits off. Prints a human report, or JSON with --json.
  *
  *   node dist-dev/scripts/perf/run.js [--rounds 3] [--seconds 5] [--json]
- *   node dist-dev/scripts/perf/run.js --cpu-only 800 [--rounds 3] [--seconds 5]
- *     (only the CPU per proxied call, gateway vs nginx, at 800 calls/s)
+ *   node dist-dev/scripts/perf/run.js --cpu-only 800 [--rounds 3] [--seconds 5] [--baseline DIR]
+ *     (only the CPU per proxied call, gateway vs nginx, at 800 calls/s; with
+ *     --baseline, also a gateway run from another built checkout, e.g. a
+ *     `git worktree` of main, alternated with this one in every round)
  */
 interface Args {
   rounds: number;
@@ -23,6 +26,8 @@ interface Args {
   json: boolean;
   /** Only the CPU per proxied call, at this fixed rate (for profiling rounds). */
   cpuOnlyRate?: number;
+  /** A built checkout whose gateway is measured too (--cpu-only), to compare a change with its base. */
+  baseline?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -32,6 +37,7 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--seconds') args.seconds = Number(argv[++i]);
     else if (argv[i] === '--json') args.json = true;
     else if (argv[i] === '--cpu-only') args.cpuOnlyRate = Number(argv[++i]);
+    else if (argv[i] === '--baseline') args.baseline = argv[++i];
   }
   return args;
 }
@@ -54,14 +60,30 @@ async function main(): Promise<void> {
   });
   const nginxUrl = `http://127.0.0.1:${nginx.port}/mcp`;
   const cleanup = [() => nginx.close(), () => gateway.stop(), () => worker.stop(), () => redis.close()];
+  const baseline =
+    args.cpuOnlyRate && args.baseline
+      ? await startGatewayFor([{ id: 'w1', url: worker.url }], redis.url, prefix, args.baseline)
+      : undefined;
+  if (baseline) cleanup.unshift(() => baseline.stop());
+  const bare = await spawnBareProxy(worker.url);
+  cleanup.unshift(() => bare.stop());
   try {
     const connections = 50;
-    const targets = { direct: worker.url, gateway: gateway.url, nginx: nginxUrl };
+    const targets: Record<string, string> = { direct: worker.url, gateway: gateway.url, nginx: nginxUrl };
+    if (baseline) targets.baseline = baseline.url;
     const sessions: Record<string, string[]> = {};
     for (const [name, url] of Object.entries(targets)) sessions[name] = await openSessions(url, connections);
+    sessions.bare = await openSessions(bare.url, connections);
 
     if (args.cpuOnlyRate) {
-      await cpuOnly(args, targets, sessions, gateway.child.pid ?? 0, nginx.pid, worker.child.pid ?? 0, log);
+      const pids = {
+        gateway: gateway.child.pid ?? 0,
+        nginx: nginx.pid,
+        bare: bare.pid,
+        baseline: baseline?.child.pid ?? 0,
+      };
+      targets.bare = bare.url;
+      await cpuOnly(args, targets, sessions, pids, worker.child.pid ?? 0, log);
       return;
     }
     log(`warm-up (${args.seconds}s per target)…`);
@@ -88,7 +110,7 @@ async function main(): Promise<void> {
     };
     for (let round = 1; round <= args.rounds; round++) {
       for (const name of ['direct', 'gateway'] as const) {
-        const result = await openLoop(targets[name], sessions[name]!, rate, args.seconds * 1000);
+        const result = await openLoop(targets[name]!, sessions[name]!, rate, args.seconds * 1000);
         latency[name]!.p50.push(result.p50);
         latency[name]!.p99.push(result.p99);
         log(
@@ -99,11 +121,14 @@ async function main(): Promise<void> {
     const added = (q: 'p50' | 'p99') =>
       median(latency.gateway![q].map((value, i) => value - latency.direct![q][i]!));
 
-    log(`CPU per proxied call at ${rate}/s (gateway vs nginx in front of the same worker)…`);
+    log(
+      `CPU per proxied call at ${rate}/s (gateway, nginx and a bare Node proxy in front of the same worker)…`,
+    );
     const cpu = await measureProxyCpu(
       [
         { name: 'gateway', url: gateway.url, sessions: sessions.gateway!, pid: gateway.child.pid ?? 0 },
         { name: 'nginx', url: nginxUrl, sessions: sessions.nginx!, pid: nginx.pid },
+        { name: 'bare', url: bare.url, sessions: sessions.bare, pid: bare.pid },
       ],
       worker.child.pid ?? 0,
       rate,
@@ -111,8 +136,10 @@ async function main(): Promise<void> {
       args.rounds,
       log,
     );
-    const cpuRatio = median(cpu.proxyUsPerCall.gateway!.map((us, i) => us / cpu.proxyUsPerCall.nginx![i]!));
+    const cpuRatio = (a: string, b: string) =>
+      median(cpu.proxyUsPerCall[a]!.map((us, i) => us / cpu.proxyUsPerCall[b]![i]!));
     for (const [name, url] of Object.entries(targets)) await closeSessions(url, sessions[name]!);
+    await closeSessions(bare.url, sessions.bare);
 
     log('gateway memory per session…');
     const memory = await measureSessionMemory(gateway.url, 2000, 200);
@@ -156,7 +183,7 @@ async function main(): Promise<void> {
         },
         gatewayOverDirect: ratio('gateway'),
         nginxOverDirect: ratio('nginx'),
-        target: 'gateway >= 0.85x direct',
+        target: 'gateway >= 0.9x direct',
       },
       addedLatencyAt40Percent: {
         ratePerSecond: rate,
@@ -170,7 +197,10 @@ async function main(): Promise<void> {
         ratePerSecond: rate,
         gatewayUs: median(cpu.proxyUsPerCall.gateway!),
         nginxUs: median(cpu.proxyUsPerCall.nginx!),
-        gatewayOverNginx: cpuRatio,
+        bareNodeUs: median(cpu.proxyUsPerCall.bare!),
+        gatewayOverNginx: cpuRatio('gateway', 'nginx'),
+        bareNodeOverNginx: cpuRatio('bare', 'nginx'),
+        gatewayOverBareNode: cpuRatio('gateway', 'bare'),
         workerUs: median(cpu.workerUsPerCall.gateway!),
         errors: cpu.errors,
         target: 'gateway <= 2x nginx',
@@ -188,13 +218,14 @@ async function main(): Promise<void> {
 mcp-scale performance (${report.machine.cpus} cores, ${report.machine.node}, median of ${args.rounds} alternated rounds)
   throughput at saturation (${connections} connections, one session each)
     direct   ${t.callsPerSecond.direct.toFixed(0)} calls/s
-    gateway  ${t.callsPerSecond.gateway.toFixed(0)} calls/s   = ${t.gatewayOverDirect.toFixed(2)}x direct   (target >= 0.85x)
+    gateway  ${t.callsPerSecond.gateway.toFixed(0)} calls/s   = ${t.gatewayOverDirect.toFixed(2)}x direct   (target >= 0.9x)
     nginx    ${t.callsPerSecond.nginx.toFixed(0)} calls/s   = ${t.nginxOverDirect.toFixed(2)}x direct   (reference)
   added latency at ${l.ratePerSecond}/s (40% of direct saturation), from the intended send time
     p50 +${l.p50Ms.toFixed(2)} ms (direct ${l.direct.p50Ms.toFixed(2)}, gateway ${l.gateway.p50Ms.toFixed(2)})   (target <= +1 ms)
     p99 +${l.p99Ms.toFixed(2)} ms (direct ${l.direct.p99Ms.toFixed(2)}, gateway ${l.gateway.p99Ms.toFixed(2)})   (target <= +3 ms)
   CPU per proxied call at ${report.cpuPerCall.ratePerSecond}/s (process CPU from /proc)
     gateway ${report.cpuPerCall.gatewayUs.toFixed(0)} µs, nginx ${report.cpuPerCall.nginxUs.toFixed(0)} µs = ${report.cpuPerCall.gatewayOverNginx.toFixed(2)}x nginx   (target <= 2x); the worker behind spends ${report.cpuPerCall.workerUs.toFixed(0)} µs
+    bare Node proxy (node:http + undici, no logic) ${report.cpuPerCall.bareNodeUs.toFixed(0)} µs = ${report.cpuPerCall.bareNodeOverNginx.toFixed(2)}x nginx; gateway / bare = ${report.cpuPerCall.gatewayOverBareNode.toFixed(2)}
   gateway memory
     ${(memory.bytesPerIdleSession / 1024).toFixed(2)} KB per idle session (${memory.sessions} sessions)   (target < 2 KB)
     +${(memory.bytesPerOpenGetStream / 1024).toFixed(2)} KB per open GET stream (${memory.streams} streams)
@@ -212,28 +243,55 @@ async function cpuOnly(
   args: Args,
   targets: Record<string, string>,
   sessions: Record<string, string[]>,
-  gatewayPid: number,
-  nginxPid: number,
+  pids: { gateway: number; nginx: number; bare: number; baseline: number },
   workerPid: number,
   log: (line: string) => void,
 ): Promise<void> {
   const rate = args.cpuOnlyRate ?? 0;
-  for (const name of ['gateway', 'nginx']) await openLoop(targets[name]!, sessions[name]!, rate, 2000);
+  const names = targets.baseline
+    ? (['gateway', 'nginx', 'bare', 'baseline'] as const)
+    : (['gateway', 'nginx', 'bare'] as const);
+  for (const name of names) await openLoop(targets[name]!, sessions[name]!, rate, 2000);
   const cpu = await measureProxyCpu(
-    [
-      { name: 'gateway', url: targets.gateway!, sessions: sessions.gateway!, pid: gatewayPid },
-      { name: 'nginx', url: targets.nginx!, sessions: sessions.nginx!, pid: nginxPid },
-    ],
+    names.map((name) => ({ name, url: targets[name]!, sessions: sessions[name]!, pid: pids[name] })),
     workerPid,
     rate,
     args.seconds * 1000,
     args.rounds,
     log,
   );
-  const ratio = median(cpu.proxyUsPerCall.gateway!.map((us, i) => us / cpu.proxyUsPerCall.nginx![i]!));
+  const overNginx = (name: string) =>
+    median(cpu.proxyUsPerCall[name]!.map((us, i) => us / cpu.proxyUsPerCall.nginx![i]!));
   console.log(
-    `CPU per proxied call at ${rate}/s: gateway ${median(cpu.proxyUsPerCall.gateway!).toFixed(0)} µs, nginx ${median(cpu.proxyUsPerCall.nginx!).toFixed(0)} µs = ${ratio.toFixed(2)}x nginx; worker ${median(cpu.workerUsPerCall.gateway!).toFixed(0)} µs (${cpu.errors} errors)`,
+    `CPU per proxied call at ${rate}/s: gateway ${median(cpu.proxyUsPerCall.gateway!).toFixed(0)} µs, nginx ${median(cpu.proxyUsPerCall.nginx!).toFixed(0)} µs = ${overNginx('gateway').toFixed(2)}x nginx; worker ${median(cpu.workerUsPerCall.gateway!).toFixed(0)} µs (${cpu.errors} errors)`,
   );
+  const overBare = median(cpu.proxyUsPerCall.gateway!.map((us, i) => us / cpu.proxyUsPerCall.bare![i]!));
+  console.log(
+    `bare Node proxy (node:http + undici, no logic): ${median(cpu.proxyUsPerCall.bare!).toFixed(0)} µs = ${overNginx('bare').toFixed(2)}x nginx; gateway / bare = ${overBare.toFixed(2)}`,
+  );
+  if (targets.baseline) {
+    console.log(
+      `baseline ${args.baseline}: ${median(cpu.proxyUsPerCall.baseline!).toFixed(0)} µs = ${overNginx('baseline').toFixed(2)}x nginx`,
+    );
+    const target = (name: 'gateway' | 'baseline') => ({
+      name,
+      url: targets[name]!,
+      sessions: sessions[name]!,
+      pid: pids[name],
+    });
+    const side = await compareProxyCpu(
+      target('gateway'),
+      target('baseline'),
+      rate / 2,
+      args.seconds * 1000,
+      args.rounds,
+      log,
+    );
+    const ratio = median(side.a.map((us, i) => us / side.b[i]!));
+    console.log(
+      `side by side at ${rate / 2}/s each: this build ${median(side.a).toFixed(0)} µs, baseline ${median(side.b).toFixed(0)} µs; this build / baseline = ${ratio.toFixed(2)} (${side.errors} errors)`,
+    );
+  }
 }
 
 main().catch((error: unknown) => {

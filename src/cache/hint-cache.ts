@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { UpstreamResponse } from '../gateway/upstream-call.js';
 import { PROTOCOL_VERSION_META_KEY } from '../protocol/classify.js';
 import { responseHeaders } from '../gateway/relay.js';
 import { RPC, sendRpcError, type JsonRpcId } from '../protocol/jsonrpc.js';
@@ -89,14 +89,12 @@ export class GatewayHintCache {
    * touching the response when the request or answer is not of that kind
    * (SSE answers are never buffered), so the caller relays as usual.
    */
-  async relay(x: HintExchange, instance: string, upstream: Dispatcher.ResponseData): Promise<boolean> {
+  async relay(x: HintExchange, instance: string, upstream: UpstreamResponse): Promise<boolean> {
     const request = hintedRequest(x);
     if (!request || upstream.statusCode !== 200 || !isPlainJson(upstream.headers)) return false;
     let body: Buffer;
     try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
-      body = Buffer.concat(chunks);
+      body = await upstream.body.readAll();
     } catch {
       sendRpcError(x.res, 502, request.id, RPC.unavailable, `Worker ${instance} stopped while answering`);
       return true;

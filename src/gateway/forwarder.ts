@@ -1,12 +1,12 @@
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import type { Dispatcher } from 'undici';
 import { ATTR, failSpan, injectContext, mcpTracer } from '../telemetry/mcp-spans.js';
 import { ClientGoneError, type Exchange } from './exchange.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { relayResponse, type RelayOutcome } from './relay.js';
 import { retryVerdict, type RetryVerdict } from './retry-policy.js';
 import type { ToolCatalog } from './tool-catalog.js';
-import { sendUpstream, type UpstreamError } from './upstream.js';
+import type { UpstreamResponse } from './upstream-call.js';
+import { startUpstream, type UpstreamError } from './upstream.js';
 import type { WorkerPool, WorkerState } from './worker-pool.js';
 
 export interface ForwarderOptions {
@@ -35,21 +35,23 @@ export class Forwarder {
    * worker fails, ClientGoneError when the client hung up first (never the
    * worker's fault).
    */
-  async send(
-    x: Exchange,
-    worker: WorkerState,
-    headers: Record<string, string>,
-  ): Promise<Dispatcher.ResponseData> {
+  async send(x: Exchange, worker: WorkerState, headers: Record<string, string>): Promise<UpstreamResponse> {
     const stream = x.req.method === 'GET';
     // The upstream exchange: a client span whose context the worker continues.
     const span = x.trace ? this.startUpstreamSpan(x, worker) : undefined;
     const sent = span ? { ...headers } : headers;
     if (span) injectContext(sent, trace.setSpan(context.active(), span));
-    const abort = new AbortController();
-    const onClose = () => abort.abort();
-    x.res.once('close', onClose);
     if (stream) worker.openStreams++;
     else worker.inflight++;
+    const started = startUpstream(worker, {
+      method: x.req.method as 'GET' | 'POST' | 'DELETE',
+      headers: sent,
+      body: x.body,
+      stream,
+      headersTimeoutMs: this.options.upstreamTimeoutMs,
+    });
+    const onClose = () => started.abort();
+    x.res.once('close', onClose);
     const release = () => {
       if (stream) worker.openStreams--;
       else worker.inflight--;
@@ -57,16 +59,9 @@ export class Forwarder {
       span?.end();
     };
     try {
-      const upstream = await sendUpstream(worker, {
-        method: x.req.method as 'GET' | 'POST' | 'DELETE',
-        headers: sent,
-        body: x.body,
-        stream,
-        signal: abort.signal,
-        headersTimeoutMs: this.options.upstreamTimeoutMs,
-      });
+      const upstream = await started.response;
       // The slot is held until the body is done, so the cap counts real work.
-      upstream.body.once('close', release);
+      upstream.body.onDone(release);
       span?.setAttribute(ATTR.httpStatus, upstream.statusCode);
       if (!stream) {
         this.metrics.duration.observe(
@@ -78,7 +73,7 @@ export class Forwarder {
     } catch (error) {
       if (span) failSpan(span, (error as { failure?: string }).failure ?? 'error', (error as Error).message);
       release();
-      if (abort.signal.aborted) throw new ClientGoneError('the client closed the connection');
+      if (started.aborted) throw new ClientGoneError('the client closed the connection');
       throw error;
     }
   }
@@ -103,7 +98,7 @@ export class Forwarder {
   relay(
     x: Exchange,
     worker: WorkerState,
-    upstream: Dispatcher.ResponseData,
+    upstream: UpstreamResponse,
     sessionId?: { from: string; to: string },
   ): Promise<RelayOutcome> {
     return relayResponse(upstream, x.res, {

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CLIENT_REQUEST_METHODS } from '../protocol/mcp-methods.js';
 
 /** What the gateway's gauges read when scraped. */
 export interface GatewayMetricSources {
@@ -10,27 +11,12 @@ export interface GatewayMetricSources {
   degraded(): boolean;
 }
 
-/** JSON-RPC methods named in the operation-duration metric; anything else is `other` (bounded labels). */
-const KNOWN_METHODS = new Set([
-  'initialize',
-  'ping',
-  'tools/call',
-  'tools/list',
-  'resources/list',
-  'resources/read',
-  'resources/templates/list',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'prompts/list',
-  'prompts/get',
-  'completion/complete',
-  'logging/setLevel',
-  'server/discover',
-  'subscriptions/listen',
-  'notification',
-  'response',
-  'batch',
-]);
+/**
+ * Operation names in the operation-duration metric: the spec's client
+ * requests and the classification's own labels; anything else is `other`
+ * (bounded labels, see protocol/mcp-methods.ts).
+ */
+const KNOWN_METHODS = new Set([...CLIENT_REQUEST_METHODS, 'notification', 'response', 'batch']);
 const ERAS = ['legacy', 'modern'];
 const REHOME_REASONS = ['worker-down', 'worker-died', 'upstream-404'];
 

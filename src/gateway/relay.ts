@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { HEADER, HOP_BY_HOP_HEADERS } from '../protocol/headers.js';
 import { sseEvent } from '../protocol/sse.js';
+import type { UpstreamBody, UpstreamResponse } from './upstream-call.js';
 
 /**
  * Response headers that describe one hop, not the message. Content-Length
@@ -63,12 +63,21 @@ export function isEventStream(headers: IncomingHttpHeaders | Record<string, unkn
  * with the first chunk, one write instead of two.
  */
 export function relayResponse(
-  upstream: Dispatcher.ResponseData,
+  upstream: UpstreamResponse,
   res: ServerResponse,
   options: RelayOptions & { flushHeaders?: boolean },
 ): Promise<RelayOutcome> {
   const sse = isEventStream(upstream.headers);
-  res.writeHead(upstream.statusCode, responseHeaders(upstream.headers, options));
+  const headers = responseHeaders(upstream.headers, options);
+  const whole = upstream.body.takeIfComplete();
+  if (whole) {
+    // Already all here: one write, headers and body, with its length.
+    headers['content-length'] = String(whole.length);
+    res.writeHead(upstream.statusCode, headers);
+    res.end(whole);
+    return Promise.resolve({ kind: 'complete', sse });
+  }
+  res.writeHead(upstream.statusCode, headers);
   if (sse && options.flushHeaders) res.flushHeaders();
   return pipeBody(upstream.body, res, sse, options.heartbeatMs);
 }
@@ -77,12 +86,11 @@ export function relayResponse(
 export const SSE_HEARTBEAT = ': keepalive\n\n';
 
 /**
- * Pipes with stream events rather than an async iterator (the iterator's
- * promise per chunk is a measurable share of the gateway's CPU), pausing the
- * worker's body while the client is slow to read.
+ * Writes the worker's body into the client's response as it arrives,
+ * pausing the worker while the client is slow to read.
  */
 export function pipeBody(
-  body: Dispatcher.ResponseData['body'],
+  body: UpstreamBody,
   res: ServerResponse,
   sse: boolean,
   heartbeatMs = 0,
@@ -109,9 +117,6 @@ export function pipeBody(
       if (settled) return;
       settled = true;
       if (heartbeat) clearInterval(heartbeat);
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
       res.off('close', onClose);
       res.off('drain', onDrain);
       resolve(outcome);
@@ -121,38 +126,40 @@ export function pipeBody(
       corked = false;
       res.uncork();
     };
-    const onData = (chunk: Buffer) => {
-      lastWrite = Date.now();
-      endsCleanly = chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a;
-      // Chunks that arrive together (one read from the worker often holds
-      // several events) leave in one write, with the headers and, when the
-      // body ends in the same read (a single-event answer), the end of the
-      // chunked body: one syscall per answer, not two. Uncorked in the
-      // check phase of this loop turn, after the 'end' undici emits on the
-      // next tick; nothing waits for more I/O.
-      if (!corked) {
-        corked = true;
-        res.cork();
-        setImmediate(uncork);
-      }
-      if (!res.write(chunk)) body.pause();
-    };
     const onDrain = () => body.resume();
-    const onEnd = () => {
-      res.end();
-      finish({ kind: 'complete', sse });
-    };
-    const onError = () =>
-      finish(res.destroyed ? { kind: 'client-closed' } : { kind: 'upstream-broken', sse, endsCleanly });
     const onClose = () => {
-      if (!body.destroyed) body.destroy();
+      body.destroy();
       finish({ kind: 'client-closed' });
     };
-    body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('error', onError);
     res.once('close', onClose);
     res.on('drain', onDrain);
+    body.pipe({
+      write(chunk) {
+        if (settled) return true;
+        lastWrite = Date.now();
+        endsCleanly =
+          chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a;
+        // Chunks that arrive together (one read from the worker often holds
+        // several events) leave in one write, with the end of the chunked
+        // body when it came in the same read. Uncorked once this read has
+        // been processed (undici delivers a read's chunks synchronously);
+        // nothing waits for more I/O.
+        if (!corked) {
+          corked = true;
+          res.cork();
+          queueMicrotask(uncork);
+        }
+        return res.write(chunk);
+      },
+      end() {
+        if (settled) return;
+        res.end();
+        finish({ kind: 'complete', sse });
+      },
+      error() {
+        finish(res.destroyed ? { kind: 'client-closed' } : { kind: 'upstream-broken', sse, endsCleanly });
+      },
+    });
   });
 }
 

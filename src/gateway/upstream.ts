@@ -1,8 +1,8 @@
-import type { Dispatcher } from 'undici';
 import { sealIdentity } from '../cluster/identity.js';
 import { HEADER } from '../protocol/headers.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { readJsonRpcMessages } from '../protocol/sse.js';
+import { UpstreamCall, type UpstreamResponse } from './upstream-call.js';
 import type { WorkerState } from './worker-pool.js';
 
 /**
@@ -50,35 +50,61 @@ export interface UpstreamRequest {
   body?: Buffer | string;
   /** GET streams use the unbounded stream pool. */
   stream?: boolean;
-  signal?: AbortSignal;
   headersTimeoutMs: number;
 }
 
-/** Sends one request to a worker; failures come back as UpstreamError. */
-export async function sendUpstream(
-  worker: WorkerState,
-  request: UpstreamRequest,
-): Promise<Dispatcher.ResponseData> {
+/** A request under way: `response` settles with the headers; `abort()` gives up on it. */
+export interface StartedUpstream {
+  response: Promise<UpstreamResponse>;
+  /** Whether abort() was called. */
+  readonly aborted: boolean;
+  abort(): void;
+}
+
+/**
+ * Sends one request to a worker. The response (or an UpstreamError) comes
+ * when its headers arrive; a draining worker's refusal counts as unreachable.
+ */
+export function startUpstream(worker: WorkerState, request: UpstreamRequest): StartedUpstream {
   const pool = request.stream ? worker.streams : worker.requests;
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await pool.request({
+  const call = new UpstreamCall();
+  pool.dispatch(
+    {
       path: worker.path,
       method: request.method,
       headers: sealed(worker, request.headers, request.method, request.body),
       body: request.body,
-      signal: request.signal,
       headersTimeout: request.headersTimeoutMs,
       // Streams may sit idle for as long as they like; the client decides.
       bodyTimeout: 0,
-    });
-  } catch (error) {
-    throw new UpstreamError(classifyFailure(error), worker.id, error);
-  }
+    },
+    call,
+  );
+  const response = call.response.then(
+    (response) => refuseDraining(worker, response),
+    (error: unknown) => {
+      throw new UpstreamError(classifyFailure(error), worker.id, error);
+    },
+  );
+  return {
+    response,
+    get aborted() {
+      return call.aborted;
+    },
+    abort: () => call.abort(new Error('the client closed the connection')),
+  };
+}
+
+/** Sends one request to a worker; failures come back as UpstreamError. */
+export function sendUpstream(worker: WorkerState, request: UpstreamRequest): Promise<UpstreamResponse> {
+  return startUpstream(worker, request).response;
+}
+
+async function refuseDraining(worker: WorkerState, response: UpstreamResponse): Promise<UpstreamResponse> {
   if (response.statusCode === 503 && response.headers[HEADER.draining] !== undefined) {
     // A draining worker refused the request before processing it: like a
     // refused connection, it may go to another worker whatever its method.
-    await response.body.dump().catch(() => {});
+    await response.body.dump();
     throw new UpstreamError('unreachable', worker.id, new Error('draining'));
   }
   return response;
@@ -113,15 +139,16 @@ export async function callUpstream(
   }
   const contentType = String(data.headers['content-type'] ?? '');
   let response: JsonRpcMessage | undefined;
+  const body = data.body.toReadable();
   try {
     const messages = await readJsonRpcMessages(
       contentType,
-      data.body,
+      body,
       (m) => m.id === message.id && m.method === undefined,
     );
     response = messages.find((m) => m.id === message.id && m.method === undefined);
   } finally {
-    if (!data.body.destroyed) data.body.destroy();
+    if (!body.destroyed) body.destroy();
   }
   return { status: data.statusCode, sessionId, response };
 }
@@ -133,12 +160,7 @@ export async function deleteUpstreamSession(
   timeoutMs: number,
 ): Promise<void> {
   try {
-    const response = await worker.requests.request({
-      path: worker.path,
-      method: 'DELETE',
-      headers: sealed(worker, headers, 'DELETE', undefined),
-      headersTimeout: timeoutMs,
-    });
+    const response = await sendUpstream(worker, { method: 'DELETE', headers, headersTimeoutMs: timeoutMs });
     await response.body.dump();
   } catch {
     // gone already

@@ -239,7 +239,7 @@ describe('authentication at the gateway (and at a worker without one)', () => {
       const forged = await post(
         guarded.url,
         { jsonrpc: '2.0', id: 1, method: 'tools/list' },
-        { 'mcp-scale-identity': 'v2.e30.bad' },
+        { 'mcp-scale-identity': 'v3.e30.bad' },
       );
       expect(forged.status).toBe(403);
     } finally {

@@ -227,6 +227,7 @@ describe('security: identity between tiers and the smaller items', () => {
       verifyIdentity(TEST_SECRET, captured['mcp-scale-identity']!, request, Date.now() + 31_000).ok,
     ).toBe(false);
     expect(verifyIdentity(TEST_SECRET, 'v1.eyJ1IjoiYWxpY2UifQ.x', request).ok).toBe(false);
+    expect(verifyIdentity(TEST_SECRET, 'v2.eyJ1IjoiYWxpY2UifQ.x', request).ok).toBe(false);
   });
 
   it('7. the client token stops at the gateway; the server gets the verified user, scopes and claims', async () => {

@@ -121,7 +121,7 @@ export const MONITORING_SETTINGS = [
     codec: integer('n', 1, 100_000_000),
     default: undefined,
     roles: ['gen'],
-    help: 'gen prometheus: live sessions per worker; the alert fires at 90 % of it (default 10000)',
+    help: 'gen prometheus: live sessions per worker for workers without their own bound (--server-cmd, or --max-sessions-per-worker 0); the alert fires at 90 % of the bound (default 10000)',
     get: (c) => c.gen?.alertSessionsCap,
     set: (c, v) => ((c.gen ??= {}).alertSessionsCap = v),
   }),

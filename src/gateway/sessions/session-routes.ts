@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import { identityClaim } from '../../cluster/identity.js';
 import { HEADER } from '../../protocol/headers.js';
 import { RPC } from '../../protocol/jsonrpc.js';
@@ -22,6 +21,7 @@ import type { Rehomer } from './rehome.js';
 import type { SessionDirectory } from './session-directory.js';
 import { mintSessionId, replayStateBytes, type SessionRecord } from './session-record.js';
 import type { UserSessionIndex } from './user-sessions.js';
+import type { UpstreamResponse } from '../upstream-call.js';
 import { deleteUpstreamSession, UpstreamError } from '../upstream.js';
 import type { WorkerPool, WorkerState } from '../worker-pool.js';
 
@@ -73,7 +73,7 @@ export class SessionRoutes {
       }
       if (!worker) return unavailable(x, this.forwarder.noWorkerMessage(tried.size > 0));
       tried.add(worker.id);
-      let upstream: Dispatcher.ResponseData;
+      let upstream: UpstreamResponse;
       try {
         upstream = await this.forwarder.send(x, worker, x.headers);
       } catch (error) {
@@ -206,7 +206,7 @@ export class SessionRoutes {
       if (worker.inflight >= this.forwarder.options.maxInflight && x.req.method !== 'GET') {
         return unavailable(x, `Worker ${worker.id} is at its concurrency limit`);
       }
-      let upstream: Dispatcher.ResponseData;
+      let upstream: UpstreamResponse;
       try {
         upstream = await this.forwarder.send(x, worker, {
           ...x.headers,
@@ -290,7 +290,10 @@ export class SessionRoutes {
         if (isEventStream(again.headers)) {
           await pipeBody(again.body, x.res, true, this.forwarder.options.sseHeartbeatMs);
         } else {
-          const messages = await readJsonRpcMessages(String(again.headers['content-type'] ?? ''), again.body);
+          const messages = await readJsonRpcMessages(
+            String(again.headers['content-type'] ?? ''),
+            again.body.toReadable(),
+          );
           writeSseMessages(x.res, messages, false);
           x.res.end();
         }
@@ -414,13 +417,13 @@ function tooMuchState(x: Exchange, what: string, max: number): void {
  * for an unknown id ("Bad Request: No valid session ID provided"). Other
  * 400s are read (they are small) and handed back for relaying.
  */
-async function sessionLost(upstream: Dispatcher.ResponseData): Promise<{ lost: boolean; body?: Buffer }> {
+async function sessionLost(upstream: UpstreamResponse): Promise<{ lost: boolean; body?: Buffer }> {
   if (upstream.statusCode === 404) {
     await upstream.body.dump().catch(() => {});
     return { lost: true };
   }
   if (upstream.statusCode !== 400) return { lost: false };
-  const body = Buffer.from(await upstream.body.arrayBuffer());
+  const body = await upstream.body.readAll();
   const text = body.subarray(0, 4096).toString('utf8');
   return { lost: /session/i.test(text) && /(no valid|not found|unknown|invalid|expired)/i.test(text), body };
 }

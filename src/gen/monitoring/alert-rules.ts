@@ -151,16 +151,21 @@ export function alertRules(options: MonitoringOptions): AlertRule[] {
     },
     {
       alert: 'McpScaleSessionsNearCap',
-      expr: `mcp_scale_worker_sessions > ${Math.floor(options.alertSessionsCap * 0.9)}`,
+      // The worker's own bound when it has one (it reports it); the fixed
+      // --alert-sessions-cap for workers without (--server-cmd, or 0 = unbounded).
+      expr: [
+        '(mcp_scale_worker_sessions > 0.9 * (mcp_scale_worker_sessions_max > 0))',
+        `or (mcp_scale_worker_sessions > ${Math.floor(options.alertSessionsCap * 0.9)} unless (mcp_scale_worker_sessions_max > 0))`,
+      ].join(' '),
       for: '5m',
       labels: { severity: 'ticket' },
       annotations: {
         summary: 'worker {{ $labels.worker }} holds {{ $value }} sessions',
-        description: `Worker {{ $labels.worker }} holds more than 90% of ${options.alertSessionsCap} live 2025-era sessions (--alert-sessions-cap).`,
+        description: `Worker {{ $labels.worker }} holds more than 90% of its live-session bound (--max-sessions-per-worker; ${options.alertSessionsCap} from --alert-sessions-cap for a worker without one).`,
         runbook: [
-          'Users: none yet; near the cap new sessions get refused or idle ones evicted (and re-homed), and memory grows about 80 KB per session.',
-          '1. Is it real load or a client opening sessions in a loop? `mcp-scale sessions list` groups them by user.',
-          '2. Add workers, or lower --session-ttl so idle sessions end sooner.',
+          'Users: none yet; at the bound the least recently used idle session is evicted (its next request is replayed, slower) and, when every session is busy, new ones get 503.',
+          '1. Is it real load or a client opening sessions in a loop? `mcp-scale sessions list` groups them by user; `mcp_scale_worker_session_evictions_total` shows the churn.',
+          '2. Add workers, raise --max-sessions-per-worker if memory allows (docs/session-bounds.md), or lower --session-ttl so idle sessions end sooner.',
         ].join('\n'),
       },
     },
