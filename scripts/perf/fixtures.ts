@@ -46,19 +46,32 @@ export async function startRole(
   return { url: httpUrl('127.0.0.1', port, '/mcp'), port, child, stop: () => child.stop(5000) };
 }
 
-export function startWorker(id: string, redisUrl: string, prefix: string): Promise<RoleProcess> {
-  return startRole('worker', id, [
-    '--id',
+/** A demo worker; `checkout` runs another build's (a baseline gateway needs its own: the identity format may differ). */
+export function startWorker(
+  id: string,
+  redisUrl: string,
+  prefix: string,
+  checkout?: string,
+): Promise<RoleProcess> {
+  return startRole(
+    'worker',
     id,
-    '--redis',
-    redisUrl,
-    '--prefix',
-    prefix,
-    '--backend-latency',
-    '0',
-    // bench:perf measures the worker itself too (the `direct` target).
-    '--direct-workers',
-  ]);
+    [
+      '--id',
+      id,
+      '--redis',
+      redisUrl,
+      '--prefix',
+      prefix,
+      '--backend-latency',
+      '0',
+      // bench:perf measures the worker itself too (the `direct` target).
+      '--direct-workers',
+    ],
+    {},
+    undefined,
+    checkout ? path.join(path.resolve(checkout), 'bin', 'mcp-scale.js') : CLI_PATH,
+  );
 }
 
 /** A gateway in front of `workers`; `checkout` runs another build of mcp-scale (a baseline to compare). */

@@ -13,6 +13,8 @@ export interface ProxyTarget {
   sessions: string[];
   /** The proxy's root pid (its children are counted too). */
   pid: number;
+  /** The worker behind it, when not the shared one. */
+  workerPid?: number;
 }
 
 export interface ProxyCpuResult {
@@ -36,10 +38,11 @@ export async function measureProxyCpu(
   for (let round = 1; round <= rounds; round++) {
     for (const target of targets) {
       const proxyBefore = sum(treeCpuMs(target.pid));
-      const workerBefore = sum(treeCpuMs(workerPid));
+      const behind = target.workerPid ?? workerPid;
+      const workerBefore = sum(treeCpuMs(behind));
       const run = await openLoop(target.url, target.sessions, ratePerSecond, durationMs);
       const proxyMs = sum(treeCpuMs(target.pid)) - proxyBefore;
-      const workerMs = sum(treeCpuMs(workerPid)) - workerBefore;
+      const workerMs = sum(treeCpuMs(behind)) - workerBefore;
       const calls = run.sent - run.errors;
       result.errors += run.errors;
       (result.proxyUsPerCall[target.name] ??= []).push((proxyMs * 1000) / calls);

@@ -60,10 +60,15 @@ async function main(): Promise<void> {
   });
   const nginxUrl = `http://127.0.0.1:${nginx.port}/mcp`;
   const cleanup = [() => nginx.close(), () => gateway.stop(), () => worker.stop(), () => redis.close()];
-  const baseline =
+  // The baseline build gets its own worker of the same build (they must agree on the identity format).
+  const baselineWorker =
     args.cpuOnlyRate && args.baseline
-      ? await startGatewayFor([{ id: 'w1', url: worker.url }], redis.url, prefix, args.baseline)
+      ? await startWorker('w1', redis.url, 'perf-base:', args.baseline)
       : undefined;
+  const baseline = baselineWorker
+    ? await startGatewayFor([{ id: 'w1', url: baselineWorker.url }], redis.url, 'perf-base:', args.baseline)
+    : undefined;
+  if (baselineWorker) cleanup.unshift(() => baselineWorker.stop());
   if (baseline) cleanup.unshift(() => baseline.stop());
   const bare = await spawnBareProxy(worker.url);
   cleanup.unshift(() => bare.stop());
@@ -83,7 +88,7 @@ async function main(): Promise<void> {
         baseline: baseline?.child.pid ?? 0,
       };
       targets.bare = bare.url;
-      await cpuOnly(args, targets, sessions, pids, worker.child.pid ?? 0, log);
+      await cpuOnly(args, targets, sessions, pids, worker.child.pid ?? 0, baselineWorker?.child.pid, log);
       return;
     }
     log(`warm-up (${args.seconds}s per target)…`);
@@ -245,6 +250,7 @@ async function cpuOnly(
   sessions: Record<string, string[]>,
   pids: { gateway: number; nginx: number; bare: number; baseline: number },
   workerPid: number,
+  baselineWorkerPid: number | undefined,
   log: (line: string) => void,
 ): Promise<void> {
   const rate = args.cpuOnlyRate ?? 0;
@@ -253,7 +259,13 @@ async function cpuOnly(
     : (['gateway', 'nginx', 'bare'] as const);
   for (const name of names) await openLoop(targets[name]!, sessions[name]!, rate, 2000);
   const cpu = await measureProxyCpu(
-    names.map((name) => ({ name, url: targets[name]!, sessions: sessions[name]!, pid: pids[name] })),
+    names.map((name) => ({
+      name,
+      url: targets[name]!,
+      sessions: sessions[name]!,
+      pid: pids[name],
+      workerPid: name === 'baseline' ? baselineWorkerPid : undefined,
+    })),
     workerPid,
     rate,
     args.seconds * 1000,

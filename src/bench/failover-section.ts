@@ -40,7 +40,7 @@ export function killRow(kill: Kill): string[] {
           .map(([kind, n]) => `${kind} ${n}`)
           .join(', ')})`,
     kill.errorWindow ? `+${kill.errorWindow.firstMs}..+${kill.errorWindow.lastMs} ms` : '-',
-    `${kill.sessionsKept} of ${kill.sessionsActive}`,
+    `${kill.sessionsKept} of ${kill.sessionsActive}${kill.sessionsNotSeenAgain > 0 ? ` (${kill.sessionsNotSeenAgain} not seen again)` : ''}`,
     String(kill.sessionsLost),
   ];
 }

@@ -22,6 +22,7 @@ const readyInfoSchema = z.object({
       mode: z.string().optional(),
       pid: z.number().int().positive().optional(),
       primary: z.object({ pid: z.number().int().positive(), port: z.number().int() }).optional(),
+      replica: z.object({ pid: z.number().int().positive(), port: z.number().int() }).optional(),
     })
     .optional(),
 });
@@ -47,6 +48,7 @@ export function parseReadyInfo(value: unknown, source: string): ReadyInfo {
             ...(redis.mode ? { mode: redis.mode } : {}),
             ...(redis.pid ? { pid: redis.pid } : {}),
             ...(redis.primary ? { primary: { pid: redis.primary.pid, port: redis.primary.port } } : {}),
+            ...(redis.replica ? { replica: { pid: redis.replica.pid, port: redis.replica.port } } : {}),
           },
         }
       : {}),

@@ -72,8 +72,13 @@ const killSchema = z
       .describe('First and last error, ms after the kill'),
     errorsByKind: counts,
     sessionsActive: count.describe('Sessions answered before the kill'),
-    sessionsKept: count.describe('Of those, answered again after the kill on the same session id'),
+    sessionsKept: count.describe(
+      'Of those, answered again on the same session id to a request sent after the kill (before the run ended)',
+    ),
     sessionsLost: count.describe('Sessions answered 404 in this window'),
+    sessionsNotSeenAgain: count.describe(
+      'Of the active sessions, neither kept nor lost: nothing more was answered on them before the run ended',
+    ),
   })
   .strict()
   .describe('One kill of the failover scenario and what the clients saw until the next');

@@ -159,8 +159,13 @@ export interface ReadyInfo {
   instances: { id: string; pid: number; port: number }[];
   /** `serve --gateways N`: each gateway and its own (admin) port. */
   gateways?: { id: string; pid: number; port: number }[];
-  /** A Redis the supervisor started: its pid, or the current primary's with `--redis ha`. */
-  redis?: { mode?: string; pid?: number; primary?: { pid: number; port: number } };
+  /** A Redis the supervisor started: its pid, or the current primary's (and replica's) with `--redis ha`. */
+  redis?: {
+    mode?: string;
+    pid?: number;
+    primary?: { pid: number; port: number };
+    replica?: { pid: number; port: number };
+  };
 }
 
 export interface BenchTarget {

@@ -203,9 +203,11 @@ export async function runGateway(config: ClusterConfig, options: GatewayRoleOpti
       { ignoreSigint: shared },
     );
   } catch (error) {
+    // Name the port that was taken: the admin port (--admin-port) fails the same way.
+    const taken = (error as NodeJS.ErrnoException & { port?: number }).port ?? config.port;
     const message =
       (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-        ? `port ${config.port} is already in use (--port)`
+        ? `port ${taken} is already in use (${taken === config.port ? '--port' : '--admin-port'})`
         : (error as Error).message;
     await tracing.close();
     signalFailed('gateway', message);

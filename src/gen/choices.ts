@@ -1,7 +1,7 @@
 import type { Affinity } from '../config/cluster-config.js';
 import { formatDuration } from '../config/duration.js';
 import { redactRedisUrl } from '../redis/connection.js';
-import { nginxSize, type ProxyModel } from './proxy-model.js';
+import { nginxSize, PROXY_FAILOVER, type ProxyModel } from './proxy-model.js';
 import { NODE_IMAGE } from './images.js';
 import { wholeSeconds } from './options.js';
 import type { GenOptions } from './types.js';
@@ -48,7 +48,7 @@ export function nginxChoices(m: ProxyModel): string[] {
     '',
     'Choices made, and why:',
     ...affinityChoices(m.affinity, 'nginx'),
-    `- SSE: proxy_buffering off and proxy_cache off forward each event as it is written; HTTP/1.1 with \`Connection ""\` keeps upstream connections alive (keepalive pool); proxy_read_timeout/proxy_send_timeout ${m.streamTimeoutS}s let quiet streams stay open; proxy_connect_timeout ${m.connectTimeoutS}s gives up on a dead upstream quickly; gzip off because compression buffers.`,
+    `- SSE: proxy_buffering off and proxy_cache off forward each event as it is written; HTTP/1.1 with \`Connection ""\` keeps upstream connections alive (keepalive pool); proxy_read_timeout/proxy_send_timeout ${m.streamTimeoutS}s let quiet streams stay open; proxy_connect_timeout ${m.connectTimeoutS}s gives up on an unreachable upstream quickly (a live one on the same network connects in ms); gzip off because compression buffers.`,
     `- client_max_body_size ${nginxSize(m.maxBodyBytes)} matches --max-body, so nginx and the gateway reject the same bodies.`,
     '- X-Forwarded-For and X-Real-IP are overwritten with $remote_addr (never appended to what the client sent) and Forwarded is cleared, so a client cannot choose the address its limits are keyed on; the gateway runs with --trust-proxy and takes the rightmost untrusted hop.',
     `- client_header_timeout/client_body_timeout ${m.bodyTimeoutS}s: a slow sender cannot hold a connection for the stream timeout.`,
@@ -60,7 +60,8 @@ export function nginxChoices(m: ProxyModel): string[] {
       ? `- Service names are re-resolved through ${m.resolver.address} every ${m.resolver.validS}s (\`resolve\` on the servers, nginx >= 1.27.3), so a recreated container is found without a reload.`
       : '- Upstream addresses are resolved once at start (reload nginx after an address changes).',
     '- /healthz is proxied to the pool without access logs; /metrics is not published (mcp-scale serves it to loopback peers, and behind a proxy every peer looks local).',
-    "- Health: open-source nginx only checks passively (max_fails=3, fail_timeout=10s); the instances' own /readyz drives Docker and Kubernetes health.",
+    `- Health: open-source nginx only checks passively. One failed connection takes an instance out for ${m.failover.failTimeoutS}s (max_fails=${m.failover.maxFails} fail_timeout=${m.failover.failTimeoutS}s), about as long as its supervisor takes to restart it; then one live request tries it again. A longer fail_timeout keeps a restarted instance out, and if the others fail meanwhile every request gets 502 although one is up. The instances' own /readyz drives Docker and Kubernetes health.`,
+    `- Retries: only what cannot have reached an instance goes to another one (proxy_next_upstream error timeout, at most ${m.failover.nextUpstreamTries} tries within ${m.failover.nextUpstreamTimeoutS}s): a refused or timed-out connection, or a GET that got no answer. A POST an instance had received when it died is not re-sent (its tool call may have run): the client gets 502, retries on the same session if the call is safe, and the next request reaches a live instance.`,
     m.rateLimit
       ? `- Rate limit: ${m.rateLimit.nginxRate} per client IP with a burst of ${m.rateLimit.burst} (limit_req, 429 when exceeded), before any request reaches mcp-scale; per-user limits stay in the gateway.`
       : "- No proxy rate limit (--nginx-rate-limit adds one per client IP); per-user limits are the gateway's job.",
@@ -79,13 +80,14 @@ export function haproxyChoices(m: ProxyModel): string[] {
     'Choices made, and why:',
     ...affinityChoices(m.affinity, 'haproxy'),
     '- SSE: `option http-no-delay` on the MCP backend (without it events leave ~200 ms late, in pairs); `timeout client/server/tunnel ' +
-      `${m.streamTimeoutS}s\` let quiet streams stay open; \`timeout connect ${m.connectTimeoutS}s\` gives up on a dead instance quickly.`,
+      `${m.streamTimeoutS}s\` let quiet streams stay open; \`timeout connect ${m.connectTimeoutS}s\` gives up on an unreachable instance quickly.`,
     `- \`option http-buffer-request\` with \`timeout http-request ${m.bodyTimeoutS}s\`: a request, body included, must arrive within ${m.bodyTimeoutS}s, so a slow POST cannot hold a slot for the stream timeout.`,
     '- X-Forwarded-For and X-Real-IP are set to the peer address (`set-header`, never appended) and Forwarded is removed, so a client cannot choose the address its limits are keyed on.',
     m.resolver
       ? `- \`resolvers mcp_dns\` (${m.resolver.address}): service names are re-resolved at run time, so a recreated container is found without a reload.`
       : '- Server addresses are resolved at start (reload HAProxy after an address changes).',
-    '- Active health checks GET /readyz every 2s (readiness, not /healthz liveness), so an instance that is draining or has lost Redis leaves the pool before it stops; `monitor-uri /healthz` answers outside probes (503 when no instance is up) without logging them.',
+    `- Active health checks GET /readyz every ${m.failover.checkInterMs / 1000}s (readiness, not /healthz liveness), so an instance that is draining or has lost Redis leaves the pool before it stops; a connection an instance refuses marks it down at once (observe layer4), and a down instance is checked every ${m.failover.checkDownInterMs / 1000}s, so one its supervisor restarts is back within ${(m.failover.checkDownInterMs + m.failover.checkFastInterMs) / 1000}s (rise ${m.failover.checkRise}, ${m.failover.checkFastInterMs} ms apart). \`monitor-uri /healthz\` answers outside probes (503 when no instance is up) without logging them.`,
+    `- Retries: a failed connection cannot have reached an instance, so it is retried up to ${m.failover.retries} times, each on another instance (\`option redispatch 1\`, no 1 s wait on the dead one). A request whose connection closed without an answer is retried only for GET (\`retry-on conn-failure empty-response\` with \`disable-l7-retry unless METH_GET\`): a POST may have run its tool call, so the client gets the error and decides.`,
     `- Bodies declaring more than ${m.maxBodyBytes} bytes (--max-body) are refused with 413, as the gateway would.`,
     '- /metrics is not published (mcp-scale serves it to loopback peers only).',
     m.tls
@@ -180,7 +182,9 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
       return [
         options.redis === 'auto'
           ? '- Redis admits gateways and workers only (it also requires the password in the Secret).'
-          : '- Your Redis is outside this namespace: restrict it on its side.',
+          : options.redis === 'ha'
+            ? '- Redis (--redis ha): the data pods (6379) and the sentinels (26379) admit gateways, workers and each other only (replication, monitoring, failover votes); both also require their passwords from the Secret. Redis exports no metrics here, so no monitoring rule.'
+            : '- Your Redis is outside this namespace: restrict it on its side.',
         options.affinity === 'gateway'
           ? `- Workers admit gateways only, plus pods of namespace ${options.monitoringNamespace}${Object.keys(options.monitoringSelector).length ? ' with the --monitoring-selector labels' : ''} for /metrics (--monitoring-namespace, --monitoring-selector); a pod cannot bypass the gateways.`
           : `- Workers admit any peer on the MCP port: without a gateway tier, the ingress controller reaches them directly.`,
@@ -250,7 +254,8 @@ function k8sFileChoices(options: GenOptions, file: K8sFile): string[] {
       ];
     case 'ingress':
       return [
-        `- ingress-nginx annotations for SSE: proxy buffering off, HTTP/1.1 upstreams, ${wholeSeconds(options.streamTimeoutMs)}s read/send timeouts for quiet streams, 5s connect timeout; the body limit matches --max-body.`,
+        `- ingress-nginx annotations for SSE: proxy buffering off, HTTP/1.1 upstreams, ${wholeSeconds(options.streamTimeoutMs)}s read/send timeouts for quiet streams, ${PROXY_FAILOVER.connectTimeoutS}s connect timeout; the body limit matches --max-body.`,
+        `- Retries (proxy-next-upstream error timeout, at most ${PROXY_FAILOVER.nextUpstreamTries} tries): only a connection that failed before the request was sent, or a GET that got no answer, goes to another pod; a POST a pod had received when it died is not re-sent (its tool call may have run), the client gets 502. The Service routes to Ready pods only.`,
         options.affinity === 'gateway'
           ? '- Backend: the gateway Service; no stickiness needed, gateways keep sessions in Redis.'
           : options.affinity === 'ip'

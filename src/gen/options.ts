@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import path from 'node:path';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { resolveClusterConfig } from '../config/settings/resolve.js';
@@ -69,6 +68,7 @@ export function genSecretsFor(
     outDir,
     rotate: request.rotateSecret === true,
     deployRedis: config.redis === 'auto',
+    deployHa: config.redis === 'ha',
   });
 }
 
@@ -119,14 +119,7 @@ export function genOptionsFromConfig(
     redisPassword: config.redis === 'auto' ? secrets.redisPassword : undefined,
     secretSource: secrets.source,
     monitoring: monitoringOptions(config),
-    // Hex: safe unquoted in redis.conf, sentinel.conf, a URL and a shell.
-    redisHa:
-      config.redis === 'ha'
-        ? {
-            password: crypto.randomBytes(24).toString('hex'),
-            sentinelPassword: crypto.randomBytes(24).toString('hex'),
-          }
-        : undefined,
+    redisHa: secrets.redisHa,
     settings: config,
     contextDir: where.contextDir,
     outDir: where.outDir,

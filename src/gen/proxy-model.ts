@@ -16,6 +16,34 @@ export const DOCKER_DNS = '127.0.0.11';
 export const DEFAULT_STREAMS_PER_IP = 256;
 
 /**
+ * How the proxies treat an instance that fails, for instances a supervisor
+ * (serve, Docker's restart policy, Kubernetes) restarts within a second or
+ * two. Only what cannot have reached an instance is sent to another one: a
+ * failed connection, or a GET that got no answer. A POST an instance had
+ * received may have run its tool call, so it is never re-sent.
+ */
+export const PROXY_FAILOVER = {
+  /** A live instance on the same network connects in ms; 2 s tolerates one lost SYN (resent after 1 s). */
+  connectTimeoutS: 2,
+  /** nginx: one failed attempt takes a server out for failTimeoutS; then one live request probes it. */
+  maxFails: 1,
+  failTimeoutS: 2,
+  /** nginx: a request tries at most this many servers, within this long. */
+  nextUpstreamTries: 3,
+  nextUpstreamTimeoutS: 10,
+  /** HAProxy: a failed connection is retried this many times, each on another server (redispatch 1). */
+  retries: 3,
+  /** HAProxy active checks: ms between checks when up, while changing state, and when down. */
+  checkInterMs: 2000,
+  checkFastInterMs: 500,
+  checkDownInterMs: 1000,
+  checkFall: 3,
+  checkRise: 2,
+} as const;
+
+export type ProxyFailover = typeof PROXY_FAILOVER;
+
+/**
  * What the nginx and HAProxy templates render. Built from GenOptions for
  * `gen`, and from startLoadBalancer's options for a local run, so the file a
  * user deploys and the one `serve --lb` runs come from one template.
@@ -33,6 +61,8 @@ export interface ProxyModel {
   maxBodyBytes: number;
   streamTimeoutS: number;
   connectTimeoutS: number;
+  /** Retries, passive marking and health-check pacing (PROXY_FAILOVER). */
+  failover: ProxyFailover;
   /** How long a client may take to send headers/body (nginx per read, HAProxy whole request). */
   bodyTimeoutS: number;
   /** nginx limit_conn on SSE GET streams per client IP; 0 = none. */
@@ -103,7 +133,8 @@ export function proxyModelFromOptions(options: GenOptions, header: string[]): Pr
     rateLimit: options.rateLimit,
     maxBodyBytes: options.maxBodyBytes,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs),
-    connectTimeoutS: 5,
+    connectTimeoutS: PROXY_FAILOVER.connectTimeoutS,
+    failover: PROXY_FAILOVER,
     bodyTimeoutS: PROXY_BODY_TIMEOUT_S,
     streamsPerIp: options.streamsPerIp,
     upstreams: options.upstreams ?? defaultUpstreams(options),

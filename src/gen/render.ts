@@ -13,7 +13,7 @@ import { DEFAULT_BENCH_ARGS, renderBenchJob, type BenchJobInput } from './bench-
 import { dockerContext } from './docker-context.js';
 import { NGINX_IMAGE, REDIS_IMAGE, REDIS_UID } from './images.js';
 import { wholeSeconds } from './options.js';
-import { GATEWAY_PORT, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
+import { GATEWAY_PORT, PROXY_FAILOVER, WORKER_PORT, proxyModelFromOptions } from './proxy-model.js';
 import { gatewayCommand, workerCommand, yamlList, type RoleCommand } from './role-args.js';
 import { renderTemplate } from './templates.js';
 import { alertRulesFile } from './monitoring/alert-rules.js';
@@ -284,6 +284,7 @@ function renderK8s(options: GenOptions): GeneratedFile[] {
     hosts: options.serverName === '_' ? [] : options.serverName.split(' '),
     backendService: options.affinity === 'gateway' ? 'mcp-scale-gateway' : 'mcp-scale-worker',
     limitRps: options.rateLimit ? Math.max(1, Math.ceil(options.rateLimit.perSecond)) : undefined,
+    failover: PROXY_FAILOVER,
   };
   const files: [K8sFile, boolean][] = [
     ['secret', true],

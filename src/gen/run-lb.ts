@@ -11,7 +11,13 @@ import { haproxyChoices, nginxChoices } from './choices.js';
 import { makeRunPrefix, removeRunPrefix } from './lb-prefix.js';
 import { wholeSeconds } from './options.js';
 import { stopProcessTree } from './process-tree.js';
-import { DEFAULT_STREAMS_PER_IP, PROXY_BODY_TIMEOUT_S, tierFor, type ProxyModel } from './proxy-model.js';
+import {
+  DEFAULT_STREAMS_PER_IP,
+  PROXY_BODY_TIMEOUT_S,
+  PROXY_FAILOVER,
+  tierFor,
+  type ProxyModel,
+} from './proxy-model.js';
 import { renderTemplate } from './templates.js';
 import type { ProxyRateLimit, UpstreamAddress } from './types.js';
 
@@ -134,7 +140,8 @@ export function localProxyModel(
     rateLimit: options.rateLimit,
     maxBodyBytes: options.maxBodyBytes ?? 4 * 1024 * 1024,
     streamTimeoutS: wholeSeconds(options.streamTimeoutMs ?? 3_600_000),
-    connectTimeoutS: 5,
+    connectTimeoutS: PROXY_FAILOVER.connectTimeoutS,
+    failover: PROXY_FAILOVER,
     bodyTimeoutS: PROXY_BODY_TIMEOUT_S,
     streamsPerIp: options.streamsPerIp ?? DEFAULT_STREAMS_PER_IP,
     resolver: options.resolver && { validS: 10, ...options.resolver },

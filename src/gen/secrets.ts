@@ -19,6 +19,8 @@ export interface GenSecrets {
   clusterSecret: string;
   /** Password of the Redis gen deploys; undefined with --redis URL (yours carries its own). */
   redisPassword?: string;
+  /** --redis ha: the data nodes' password (requirepass/masterauth) and the sentinels' own. */
+  redisHa?: { password: string; sentinelPassword: string };
   /** Where the cluster secret came from, for the report. */
   source: SecretSource;
   /** The file an existing secret was read from. */
@@ -34,6 +36,8 @@ export interface SecretInputs {
   outDir?: string;
   rotate: boolean;
   deployRedis: boolean;
+  /** --redis ha: a primary, a replica and sentinels, each with a password. */
+  deployHa?: boolean;
 }
 
 export function resolveGenSecrets(inputs: SecretInputs): GenSecrets {
@@ -53,19 +57,31 @@ export function resolveGenSecrets(inputs: SecretInputs): GenSecrets {
       ? randomSecret(24)
       : (existing.redisPassword ?? randomSecret(24))
     : undefined;
-  if (inputs.explicit !== undefined) return { clusterSecret: inputs.explicit, redisPassword, source: 'flag' };
+  // --redis ha: the same rule for both of its passwords, under the same names (.env
+  // MCP_SCALE_REDIS_PASSWORD / MCP_SCALE_SENTINEL_PASSWORD, Secret redis-password /
+  // sentinel-password). Hex: safe unquoted in redis.conf, sentinel.conf, a URL and a shell.
+  const keep = (found: string | undefined) => (inputs.rotate ? undefined : found) ?? randomHex(24);
+  const redisHa = inputs.deployHa
+    ? { password: keep(existing.redisPassword), sentinelPassword: keep(existing.sentinelPassword) }
+    : undefined;
+  const redis = { redisPassword, ...(redisHa ? { redisHa } : {}) };
+  if (inputs.explicit !== undefined) return { clusterSecret: inputs.explicit, ...redis, source: 'flag' };
   if (inputs.file !== undefined) {
-    return { clusterSecret: readSecretFile(inputs.file), redisPassword, source: 'file', from: inputs.file };
+    return { clusterSecret: readSecretFile(inputs.file), ...redis, source: 'file', from: inputs.file };
   }
-  if (inputs.rotate) return { clusterSecret: randomSecret(36), redisPassword, source: 'rotated' };
+  if (inputs.rotate) return { clusterSecret: randomSecret(36), ...redis, source: 'rotated' };
   if (existing.clusterSecret) {
-    return { clusterSecret: existing.clusterSecret, redisPassword, source: 'existing', from: existing.from };
+    return { clusterSecret: existing.clusterSecret, ...redis, source: 'existing', from: existing.from };
   }
-  return { clusterSecret: randomSecret(36), redisPassword, source: 'new' };
+  return { clusterSecret: randomSecret(36), ...redis, source: 'new' };
 }
 
 export function randomSecret(bytes: number): string {
   return crypto.randomBytes(bytes).toString('base64url');
+}
+
+function randomHex(bytes: number): string {
+  return crypto.randomBytes(bytes).toString('hex');
 }
 
 function readSecretFile(file: string): string {
@@ -85,6 +101,7 @@ function readSecretFile(file: string): string {
 interface ExistingSecrets {
   clusterSecret?: string;
   redisPassword?: string;
+  sentinelPassword?: string;
   from?: string;
 }
 
@@ -103,6 +120,7 @@ export function readExistingSecrets(outDir: string): ExistingSecrets {
       found.push({
         clusterSecret: values.MCP_SCALE_CLUSTER_SECRET,
         redisPassword: values.MCP_SCALE_REDIS_PASSWORD,
+        sentinelPassword: values.MCP_SCALE_SENTINEL_PASSWORD,
         from: envFile,
       });
   }
@@ -116,22 +134,32 @@ export function readExistingSecrets(outDir: string): ExistingSecrets {
         found.push({
           clusterSecret: data['cluster-secret'],
           redisPassword: data['redis-password'],
+          sentinelPassword: data['sentinel-password'],
           from: secretFile,
         });
     }
   }
   const [first, ...rest] = found;
+  const differ = (a: string | undefined, b: string | undefined) =>
+    a !== undefined && b !== undefined && a !== b;
   for (const other of rest) {
     if (
       other.clusterSecret !== first?.clusterSecret ||
-      (other.redisPassword && first?.redisPassword && other.redisPassword !== first.redisPassword)
+      differ(other.redisPassword, first?.redisPassword) ||
+      differ(other.sentinelPassword, first?.sentinelPassword)
     ) {
       throw new UserError(
         `${first?.from} and ${other.from} hold different secrets: keep the one your cluster runs with (or pass --cluster-secret-file, or --rotate-secret)`,
       );
     }
   }
-  return first ? { ...first, redisPassword: found.find((f) => f.redisPassword)?.redisPassword } : {};
+  return first
+    ? {
+        ...first,
+        redisPassword: found.find((f) => f.redisPassword)?.redisPassword,
+        sentinelPassword: found.find((f) => f.sentinelPassword)?.sentinelPassword,
+      }
+    : {};
 }
 
 function readIfExists(file: string): string | undefined {

@@ -1,6 +1,6 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type ServerResponse } from 'node:http';
 import os from 'node:os';
-import { createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { ClusterBus } from '../bus/cluster-bus.js';
 import { LocalClusterBus } from '../bus/cluster-bus.js';
 import { IpcClusterBus } from '../bus/ipc-bus.js';
@@ -9,13 +9,10 @@ import { attachWorkerCache, createWorkerCache } from '../cache/worker-cache.js';
 import type { ToolResultCache } from '../cache/tool-result-cache.js';
 import { generateClusterSecret } from '../cluster/identity.js';
 import { WorkerRequestState } from '../cluster/request-state.js';
-import { classifyPost, isRejection, type ClassifiedPost } from '../protocol/classify.js';
 import type { CacheConfig } from '../config/cluster-config.js';
 import type { Authenticator, Limiter } from '../gateway/admission.js';
-import { clientAddressOf, proxyTrustFor } from '../http/client-address.js';
 import { WorkerRegistration } from '../cluster/worker-registry.js';
-import { BodyAbortedError, BodyTooLargeError, lingerAfterRefusal, readBody } from '../http/body.js';
-import { checkHostAndOrigin, hostPolicyFor } from '../http/host-validation.js';
+import { hostPolicyFor } from '../http/host-validation.js';
 import { listen, reachableHost, serverOptions, type RequestTimeouts } from '../http/listen.js';
 import { HEADER } from '../protocol/headers.js';
 import { RPC, sendRpcError } from '../protocol/jsonrpc.js';
@@ -24,15 +21,14 @@ import { KeySchema } from '../redis/keys.js';
 import { httpUrl } from '../util/net.js';
 import { createDemoServerFactory } from './demo/demo-server.js';
 import { MemoryShopState, RedisShopState } from './demo/shop-state.js';
-import { sendWebResponse, toWebRequest } from './http-bridge.js';
 import { LegacySessions } from './legacy-sessions.js';
+import { WorkerMcpEndpoint } from './mcp-endpoint.js';
 import { serveWorkerOps } from './ops-endpoints.js';
-import { authInfoFor, identifyWorkerRequest } from './request-identity.js';
 import { ClusterServerEventBus } from './server-events.js';
 import { fromFactory, loadServerModule, type LoadedServer } from './server-loader.js';
 import type { ServerFactory, ServerFactoryContext } from './server-module.js';
 import { tracingActive } from '../telemetry/mcp-spans.js';
-import { withErrorTracing, WorkerRequestTrace } from './request-trace.js';
+import { withErrorTracing } from './request-trace.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerHostOptions {
@@ -199,8 +195,6 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       : undefined;
 
   let draining = false;
-  // Direct workers key per-IP limits like a gateway: the rightmost untrusted hop.
-  const proxyTrust = proxyTrustFor(options.trustProxy === true, options.trustedProxies);
   const streams = new Set<ServerResponse>();
   metrics.maxSessions.set(legacy.maxSessions);
   if (toolCache) {
@@ -213,149 +207,19 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   const hostPolicy = hostPolicyFor(options.host, options.allowedHosts ?? [], []);
   let origin = '';
 
-  const handleMcp = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
-    const rejected = checkHostAndOrigin(req, hostPolicy);
-    if (rejected) {
-      sendRpcError(res, 403, null, RPC.serverError, `Forbidden: ${rejected}`);
-      return 'rejected';
-    }
-    const method = req.method ?? 'GET';
-    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
-      sendRpcError(res, 405, null, RPC.serverError, 'Method not allowed.', {
-        headers: { allow: 'GET, POST, DELETE' },
-      });
-      return 'rejected';
-    }
-    let body: Buffer | undefined;
-    let parsedBody: unknown;
-    let classified: ClassifiedPost | undefined;
-    if (method === 'POST') {
-      try {
-        body = await readBody(req, options.maxBodyBytes);
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) {
-          lingerAfterRefusal(req, res);
-          sendRpcError(
-            res,
-            413,
-            null,
-            RPC.invalidRequest,
-            `Request body exceeds ${options.maxBodyBytes} bytes`,
-          );
-          return 'rejected';
-        }
-        // Gone (or cut by the request timeout): nobody to answer.
-        if (error instanceof BodyAbortedError) {
-          res.destroy();
-          return 'rejected';
-        }
-        throw error;
-      }
-    }
-    // The identity is bound to the body, so it is checked once the body is in.
-    const identified = await identifyWorkerRequest(req, body, {
-      secret,
-      secretConfigured: options.clusterSecret !== undefined,
-      acceptUnsigned: options.acceptUnsigned === true,
-      authenticator: options.authenticator,
-    });
-    if (!identified.ok) {
-      res.writeHead(identified.status, identified.headers);
-      res.end(identified.body);
-      return 'rejected';
-    }
-    const user = identified.identity.user;
-    if (body !== undefined) {
-      try {
-        parsedBody = JSON.parse(body.toString('utf8'));
-      } catch {
-        sendRpcError(res, 400, null, RPC.parseError, 'Parse error: the body is not valid JSON');
-        return 'rejected';
-      }
-      // The gateway's classification: what it refuses, the worker refuses;
-      // the era it accounted the POST under is the era it is served in.
-      const outcome = classifyPost(req.headers, parsedBody);
-      if (isRejection(outcome)) {
-        sendRpcError(res, outcome.status, outcome.id, outcome.code, outcome.message);
-        return 'rejected';
-      }
-      classified = outcome;
-    }
-    // Draining: no new work (requests, streams); answers to the server's own
-    // requests (elicitation) and notifications still reach the calls running here.
-    if (draining && (method === 'GET' || carriesRequest(parsedBody))) {
-      res.setHeader('connection', 'close');
-      sendRpcError(res, 503, null, RPC.serverError, 'The worker is draining; send this elsewhere', {
-        headers: { 'retry-after': '1', [HEADER.draining]: '1' },
-      });
-      return 'rejected';
-    }
-    if (method === 'GET') {
-      // Ended at once by a drain: the client reconnects and lands on the new home.
-      streams.add(res);
-      res.once('close', () => streams.delete(res));
-    }
-    // No gateway vouched for this request: this worker is the edge and limits it itself.
-    const admitted =
-      options.limiter && req.headers[HEADER.identity] === undefined
-        ? await options.limiter.admit({
-            req,
-            clientIp: clientAddressOf(req, proxyTrust),
-            user,
-            era: classified?.era ?? 'legacy',
-            classified,
-          })
-        : undefined;
-    if (admitted && !admitted.ok) {
-      res.writeHead(admitted.status, admitted.headers);
-      res.end(admitted.body);
-      return 'rejected';
-    }
-    const span = WorkerRequestTrace.start(req, parsedBody, options.id);
-    /** Hands the request to the SDK (2025 sessions or the 2026 handler) and sends its answer. */
-    const answer = async (): Promise<{ era: 'legacy' | 'modern'; status: number }> => {
-      const abort = new AbortController();
-      // The SDK ends an exchange when its signal aborts: only when the client
-      // left before the answer was complete.
-      res.once('close', () => {
-        if (!res.writableFinished) abort.abort();
-      });
-      const request = toWebRequest(req, body, origin, abort.signal);
-      const authInfo = authInfoFor(identified.identity);
-      let era: 'legacy' | 'modern' = 'legacy';
-      let response: Response;
-      const legacyRequest = !modern
-        ? true
-        : classified
-          ? classified.era === 'legacy'
-          : await isLegacy(request, parsedBody, options.maxBodyBytes);
-      // 2026 requestState is minted and verified for the request in hand (cluster/request-state.ts).
-      const single = classified && !classified.batch ? classified.messages[0] : undefined;
-      const inRequest = <T>(fn: () => Promise<T>): Promise<T> =>
-        single && typeof single.method === 'string'
-          ? requestState.run({ method: single.method, user, params: single.params }, fn)
-          : fn();
-      if (modern && (stateless || !legacyRequest)) {
-        // Stateless mode: the SDK's own stateless leg answers 2025 requests too.
-        era = legacyRequest ? 'legacy' : 'modern';
-        response = await inRequest(() => modern.fetch(request, { authInfo: authInfo, parsedBody }));
-      } else {
-        response = await inRequest(() => legacy.handle(request, parsedBody, user, authInfo));
-      }
-      metrics.requests.inc({ era, status: String(response.status) });
-      const extra = { ...(admitted?.ok ? admitted.headers : {}), [HEADER.instance]: options.id };
-      await sendWebResponse(response, res, extra, method === 'GET');
-      return { era, status: response.status };
-    };
-    if (!span) return (await answer()).era;
-    let outcome: { era: string; status: number } = { era: 'legacy', status: 500 };
-    try {
-      outcome = await span.run(answer);
-      return outcome.era;
-    } finally {
-      span.end(outcome.status, outcome.era);
-    }
-  };
+  const endpoint = new WorkerMcpEndpoint({
+    options,
+    secret,
+    hostPolicy,
+    legacy,
+    modern,
+    stateless,
+    requestState,
+    metrics,
+    origin: () => origin,
+    draining: () => draining,
+    streams,
+  });
 
   const server = http.createServer(serverOptions(options.requestTimeouts), (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -363,7 +227,8 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     if (path === options.path) {
       const counted = req.method !== 'GET';
       if (counted) inflight++;
-      handleMcp(req, res)
+      endpoint
+        .handle(req, res)
         .catch((error: unknown) => {
           console.error(`[worker ${options.id}] request failed:`, error);
           sendRpcError(res, 500, null, RPC.internalError, 'Internal error');
@@ -463,19 +328,6 @@ async function loadServer(
   if (state instanceof RedisShopState) await state.load();
   const factory = createDemoServerFactory({ state, backendLatencyMs: options.backendLatencyMs, cache });
   return fromFactory('demo', factory, probe);
-}
-
-function isLegacy(request: Request, parsedBody: unknown, maxRequestBodySize: number): Promise<boolean> {
-  return isLegacyRequest(request, parsedBody, { maxRequestBodySize });
-}
-
-/** Whether a parsed POST body holds a JSON-RPC request (new work), not only responses or notifications. */
-function carriesRequest(body: unknown): boolean {
-  const messages = Array.isArray(body) ? (body as unknown[]) : [body];
-  return messages.some(
-    (m) =>
-      typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
-  );
 }
 
 function advertisedUrl(host: string, port: number, path: string): string {

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startServe, type TestCluster } from '../helpers/cluster.js';
 import { KEYS, modernCall, post, writeApiKeys } from '../helpers/limits-fixtures.js';
@@ -138,6 +139,41 @@ describe('a topology refuses a setting it cannot honour, in one line, before sta
 });
 
 /** Issue 14, symptom 3: separate roles without the shared secret used to answer 403 to everything. */
+describe('a gateway whose port is taken', () => {
+  it('names the port that was taken, --port or --admin-port, in one line', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const taken = (busy.address() as net.AddressInfo).port;
+    const env = { ...process.env, MCP_SCALE_CLUSTER_SECRET: 's'.repeat(40) };
+    const base = [CLI, 'gateway', '--host', '127.0.0.1', '--worker', 'w1=http://127.0.0.1:9/mcp'];
+    try {
+      const run = spawnSync(process.execPath, [...base, '--port', String(taken)], {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env,
+      });
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr.trim()).toBe(`mcp-scale: port ${taken} is already in use (--port)`);
+      // The admin port: the same line names it (read as it is written; the process is then stopped).
+      const child = spawn(process.execPath, [...base, '--port', '0', '--admin-port', String(taken)], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      try {
+        await waitUntil(() => stderr.includes('\n'), 'the gateway to say why it cannot start');
+        expect(stderr.trim()).toBe(`mcp-scale: port ${taken} is already in use (--admin-port)`);
+      } finally {
+        child.kill('SIGKILL');
+        await waitForExit(child.pid!, 10_000);
+      }
+    } finally {
+      busy.close();
+    }
+  });
+});
+
 describe('separate roles without MCP_SCALE_CLUSTER_SECRET', () => {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('MCP_SCALE_')),

@@ -8,6 +8,10 @@ import type { AddressInfo } from 'node:net';
  *   GET /healthz, /readyz      → 200
  *   GET /sse?count=N&delayMs=D → text/event-stream, N events D ms apart, each
  *                                carrying the time it was written
+ *   any method /die/<id>       → on upstream <id>: the body is read, then the
+ *                                connection is destroyed with no answer (an
+ *                                instance dying mid-request); elsewhere the
+ *                                JSON answer below
  *   any other request          → JSON { id, bytes, sessionId }; a request
  *                                without Mcp-Session-Id gets a new session id
  *                                `<id>.<random>`, as the worker host mints them
@@ -51,6 +55,10 @@ export async function startTestUpstream(
     let bytes = 0;
     request.on('data', (chunk: Buffer) => (bytes += chunk.length));
     request.on('end', () => {
+      if (url.pathname === `/die/${id}`) {
+        request.socket.destroy();
+        return;
+      }
       const given = request.headers['mcp-session-id'];
       const sessionId =
         typeof given === 'string' ? given : `${id}.${crypto.randomBytes(12).toString('base64url')}`;
@@ -171,6 +179,29 @@ export function post(
     );
     request.on('error', reject);
     request.end(body);
+  });
+}
+
+/** One request with its own connection; a transport error is a result, not a rejection. */
+export function send(
+  url: string,
+  method: 'GET' | 'POST',
+): Promise<{ status: number; instance: string | undefined } | { error: string }> {
+  return new Promise((resolve) => {
+    const headers = method === 'POST' ? { 'Content-Type': 'application/json', 'Content-Length': 2 } : {};
+    const request = http.request(url, { method, agent: false, headers }, (response) => {
+      response.resume();
+      response.on('end', () => {
+        const instance = response.headers['mcp-scale-instance'];
+        resolve({
+          status: response.statusCode ?? 0,
+          instance: typeof instance === 'string' ? instance : undefined,
+        });
+      });
+      response.on('error', (error) => resolve({ error: error.message }));
+    });
+    request.on('error', (error) => resolve({ error: error.message }));
+    request.end(method === 'POST' ? '{}' : undefined);
   });
 }
 

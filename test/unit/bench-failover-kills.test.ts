@@ -55,6 +55,7 @@ describe('failover kills: what each kill did to the clients', () => {
       sessionsActive: 3,
       sessionsKept: 2,
       sessionsLost: 1,
+      sessionsNotSeenAgain: 0,
       replacedAfterMs: 80,
       replacedByPid: 21,
     });
@@ -65,6 +66,8 @@ describe('failover kills: what each kill did to the clients', () => {
       errors: 2,
       sessionsActive: 2,
       sessionsKept: 0,
+      // The run ended before either was answered again: neither kept nor lost, and said so.
+      sessionsNotSeenAgain: 2,
       recoveredAfterMs: null,
       replacedAfterMs: null,
     });
@@ -81,6 +84,23 @@ describe('failover kills: what each kill did to the clients', () => {
       recoveredAfterMs: 0,
       sessionsKept: 1,
     });
+  });
+
+  it('keeps a session for a kill when its answer after that kill completes after the next one', () => {
+    const ledger = new KillLedger();
+    ledger.observe(rec(10, 5, 's1'));
+    ledger.observe(rec(12, 6, 's2'));
+    ledger.add({ target: 'gateway', id: 'g1', pid: 1, atMs: 100, skipped: null });
+    ledger.observe(rec(150, 140, 's1'));
+    ledger.add({ target: 'gateway', id: 'g2', pid: 2, atMs: 200, skipped: null });
+    // Sent after the first kill, answered after the second (a slow call on a loaded machine).
+    ledger.observe(rec(230, 190, 's2'));
+    // Sent after the second: keeps s1 for both kills.
+    ledger.observe(rec(260, 250, 's1'));
+    const [first, second] = ledger.result();
+    expect(first).toMatchObject({ sessionsActive: 2, sessionsKept: 2, sessionsNotSeenAgain: 0 });
+    // s2's answer was to a request sent before the second kill: it says nothing about that kill.
+    expect(second).toMatchObject({ sessionsActive: 2, sessionsKept: 1, sessionsNotSeenAgain: 1 });
   });
 
   it('recovery is the first answer after the last error', () => {
@@ -136,6 +156,17 @@ describe('failover victims: named by the ready file only', () => {
     expect(tierOf({ ...info, redis: { mode: 'ha', primary: { pid: 7, port: 5 } } }, 'redis')).toEqual([
       { id: 'redis', pid: 7 },
     ]);
+  });
+
+  it('never kills a Redis primary whose replica is not running (an outage, not a failover)', () => {
+    const ha = (replicaPid: number): ReadyInfo => ({
+      ...info,
+      redis: { mode: 'ha', primary: { pid: self, port: 5 }, replica: { pid: replicaPid, port: 6 } },
+    });
+    expect(chooseVictim(ha(self), 'redis', 1, undefined, {})).toEqual({ id: 'redis', pid: self });
+    expect(chooseVictim(ha(2 ** 22 + 1), 'redis', 2, undefined, {})).toBe(
+      `the Redis replica (pid ${2 ** 22 + 1}) is not running: killing the primary would be an outage, not a failover`,
+    );
   });
 
   it('a replacement is a new live pid under the same id', () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MetricsCollector } from '../../src/bench/metrics.js';
 import { createFailoverScenario } from '../../src/bench/scenarios/failover.js';
 import type { ResponseRecord } from '../../src/bench/types.js';
@@ -14,6 +14,7 @@ import { waitUntil } from '../helpers/wait.js';
  */
 const victims: number[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   for (const pid of victims.splice(0)) if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
 });
 
@@ -56,7 +57,12 @@ describe('failover scenario: sessions on the killed worker and sessions re-homed
         { id: 'w2', pid: sleeper(), port: 2 },
       ],
     };
-    const options = benchOptions(url, { scenario: 'failover', readyFile: 'ready.json', killInstance: 'w1' });
+    const options = benchOptions(url, {
+      scenario: 'failover',
+      readyFile: 'ready.json',
+      killInstance: 'w1',
+      clients: 1,
+    });
     const scenario = createFailoverScenario({ ...options, killAtMs: 100 }, { url, readyInfo });
     let now = 0;
     const logs: string[] = [];
@@ -109,7 +115,12 @@ describe('failover scenario: sessions on the killed worker and sessions re-homed
         { id: 'w2', pid: sleeper(), port: 2 },
       ],
     };
-    const options = benchOptions(url, { scenario: 'failover', readyFile: 'ready.json', killInstance: 'w1' });
+    const options = benchOptions(url, {
+      scenario: 'failover',
+      readyFile: 'ready.json',
+      killInstance: 'w1',
+      clients: 1,
+    });
     const scenario = createFailoverScenario({ ...options, killAtMs: 100 }, { url, readyInfo });
     const logs: string[] = [];
     scenario.observe?.(record('s1', 'w1', 0, 10, 'initialize'));
@@ -130,4 +141,90 @@ describe('failover scenario: sessions on the killed worker and sessions re-homed
     expect(summary.sessionsOnKilledInstance).toBe(1);
     expect(summary.sessionsRehomed).toBe(0);
   });
+
+  it('holds the first kill until every user has had an answer, and says how long it waited', async () => {
+    const pid = sleeper();
+    const url = 'http://127.0.0.1:1/mcp';
+    const readyInfo = {
+      url,
+      instances: [
+        { id: 'w1', pid, port: 1 },
+        { id: 'w2', pid: sleeper(), port: 2 },
+      ],
+    };
+    const flags = { scenario: 'failover', readyFile: 'ready.json', killInstance: 'w1', clients: 2 } as const;
+    const options = benchOptions(url, flags);
+    const scenario = createFailoverScenario({ ...options, killAtMs: 100 }, { url, readyInfo });
+    let now = 0;
+    const logs: string[] = [];
+    scenario.observe?.(record('s1', 'w1', 0, 10, 'initialize')); // user 0 is in
+    now = 100;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    await scenario.start?.({
+      options,
+      target: { url, readyInfo },
+      clock: () => now,
+      plannedEndMs: 10_000,
+      instanceCounts: () => ({}),
+      log: (line) => logs.push(line),
+    });
+    // Due at 100 ms, but user 1 is still opening its session: no kill, however long that takes.
+    vi.advanceTimersByTime(5000);
+    expect(logs).toEqual([]);
+    expect(isProcessAlive(pid)).toBe(true);
+    scenario.observe?.({ ...record('s2', 'w2', 50, 450, 'initialize'), vu: 1 });
+    now = 450;
+    vi.advanceTimersByTime(200);
+    vi.useRealTimers();
+    expect(logs.slice(0, 2)).toEqual([
+      "failover: kill 1 waited 350 ms for every user's first answer",
+      'failover: killed worker w1 (pid ' + pid + ') at 0.5s',
+    ]);
+    expect(await waitForExit(pid, 5000)).toBe(true);
+    await scenario.stop?.();
+    const summary = scenario.summary(new MetricsCollector().result());
+    if (summary.name !== 'failover') throw new Error('expected the failover summary');
+    expect(summary.kills.map((k) => [k.id, k.atMs, k.skipped, k.sessionsActive])).toEqual([
+      ['w1', 450, null, 2],
+    ]);
+  });
+
+  it('skips the first kill, and says why, when the users never all had an answer', async () => {
+    const url = 'http://127.0.0.1:1/mcp';
+    const pid = sleeper();
+    const readyInfo = {
+      url,
+      instances: [
+        { id: 'w1', pid, port: 1 },
+        { id: 'w2', pid: sleeper(), port: 2 },
+      ],
+    };
+    const options = benchOptions(url, { scenario: 'failover', readyFile: 'ready.json', clients: 3 });
+    const scenario = createFailoverScenario({ ...options, killAtMs: 100 }, { url, readyInfo });
+    let now = 100;
+    scenario.observe?.(record('s1', 'w1', 0, 10, 'initialize'));
+    await scenario.start?.({
+      options,
+      target: { url, readyInfo },
+      clock: () => now,
+      plannedEndMs: 1000,
+      instanceCounts: () => ({}),
+      log: () => undefined,
+    });
+    now = 1000; // the load ended
+    await waitUntil(
+      () =>
+        scenario.summary(new MetricsCollector().result()).name === 'failover' && killsOf(scenario).length > 0,
+      'the skipped kill',
+    );
+    expect(killsOf(scenario)[0]!.skipped).toBe('1 of 3 users had an answer when the load ended');
+    expect(isProcessAlive(pid)).toBe(true);
+    await scenario.stop?.();
+  });
 });
+
+function killsOf(scenario: ReturnType<typeof createFailoverScenario>) {
+  const summary = scenario.summary(new MetricsCollector().result());
+  if (summary.name !== 'failover') throw new Error('expected the failover summary');
+  return summary.kills;
+}

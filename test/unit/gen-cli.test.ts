@@ -245,6 +245,38 @@ describe('stable secrets: re-running gen never silently rotates', () => {
     expect(after.redis).not.toBe(before.redis);
   });
 
+  it('--redis ha: both Redis passwords are kept like the cluster secret, and rotate with it', async () => {
+    const haSecretsIn = (out: string) => {
+      const env = fs.readFileSync(path.join(out, '.env'), 'utf8');
+      const yaml = fs.readFileSync(path.join(out, 'k8s/secret.yaml'), 'utf8');
+      const redis = /^MCP_SCALE_REDIS_PASSWORD='([0-9a-f]{48})'$/m.exec(env)?.[1];
+      const sentinel = /^MCP_SCALE_SENTINEL_PASSWORD='([0-9a-f]{48})'$/m.exec(env)?.[1];
+      expect(redis).toBeDefined();
+      expect(sentinel).toBeDefined();
+      expect(sentinel).not.toBe(redis);
+      // compose and k8s get the same passwords, and the URLs carry them.
+      expect(yaml).toContain(`redis-password: "${redis}"`);
+      expect(yaml).toContain(`sentinel-password: "${sentinel}"`);
+      expect(env).toContain(`redis-sentinel://:${redis}@`);
+      expect(env).toContain(`sentinelPassword=${sentinel}`);
+      return { redis, sentinel };
+    };
+    await runGen('all', genRequest({ redis: 'ha' }, { out: dir }), capture().io);
+    const before = haSecretsIn(dir);
+    await runGen('all', genRequest({ redis: 'ha', instances: '5' }, { out: dir }), capture().io);
+    expect(haSecretsIn(dir)).toEqual(before);
+    // k8s alone reads them back from its Secret.
+    fs.rmSync(path.join(dir, '.env'));
+    await runGen('k8s', genRequest({ redis: 'ha' }, { out: dir }), capture().io);
+    expect(fs.readFileSync(path.join(dir, 'k8s/secret.yaml'), 'utf8')).toContain(
+      `sentinel-password: "${before.sentinel}"`,
+    );
+    await runGen('all', genRequest({ redis: 'ha' }, { out: dir, rotateSecret: true }), capture().io);
+    const after = haSecretsIn(dir);
+    expect(after.redis).not.toBe(before.redis);
+    expect(after.sentinel).not.toBe(before.sentinel);
+  });
+
   it('k8s alone keeps the secret of an earlier k8s run; --cluster-secret-file wins over the folder', async () => {
     await runGen('k8s', genRequest({}, { out: dir }), capture().io);
     const yaml = () => fs.readFileSync(path.join(dir, 'k8s/secret.yaml'), 'utf8');

@@ -13,6 +13,9 @@ const options = (redis: string) =>
     { contextDir: REPO_ROOT },
   );
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML, read by path
+type Doc = any;
+
 type Service = { volumes?: string[]; depends_on?: Record<string, unknown>; command?: string[] };
 
 describe('gen --redis ha', () => {
@@ -59,7 +62,7 @@ describe('gen --redis ha', () => {
     );
   });
 
-  it('each run generates new passwords', () => {
+  it('without an output folder each run makes new passwords (kept from --out: gen-cli.test.ts)', () => {
     const a = options('ha').redisHa!;
     const b = options('ha').redisHa!;
     expect(a.password).not.toBe(b.password);
@@ -98,6 +101,60 @@ describe('gen --redis ha', () => {
     const pdb = files.find((f) => f.path === 'k8s/pdb.yaml')!.content;
     expect(pdb).toContain('name: mcp-scale-redis');
     expect(pdb).toContain('name: mcp-scale-sentinel');
+  });
+
+  it('k8s: every Redis pod, data and sentinel, admits only mcp-scale pods, on its own port', () => {
+    const files = renderTarget('k8s', options('ha'));
+    const docs = (path: string) =>
+      parseAllDocuments(files.find((f) => f.path === path)!.content)
+        .map((d) => d.toJS())
+        .filter(Boolean);
+    const policies = docs('k8s/network-policy.yaml').filter((d) => d.kind === 'NetworkPolicy');
+    const sets = docs('k8s/redis-ha.yaml').filter((d) => d.kind === 'StatefulSet');
+    expect(sets.map((d) => d.metadata.name)).toEqual(['mcp-scale-redis', 'mcp-scale-sentinel']);
+    for (const set of sets) {
+      const labels = set.spec.template.metadata.labels as Record<string, string>;
+      const selecting = policies.filter((p) =>
+        Object.entries(p.spec.podSelector.matchLabels as Record<string, string>).every(
+          ([key, value]) => labels[key] === value,
+        ),
+      );
+      expect(
+        selecting.map((p) => p.metadata.name),
+        set.metadata.name,
+      ).toEqual([set.metadata.name]);
+      const [policy] = selecting;
+      const ports = (set.spec.template.spec.containers as Doc[]).flatMap((c) =>
+        (c.ports as Doc[]).map((port) => port.containerPort as number),
+      );
+      expect(policy.spec.policyTypes).toEqual(['Ingress']);
+      expect(policy.spec.ingress).toEqual([
+        {
+          // No namespaceSelector: pods of this namespace only, and only mcp-scale's own.
+          from: [
+            {
+              podSelector: {
+                matchExpressions: [
+                  { key: 'app.kubernetes.io/name', operator: 'In', values: ['mcp-scale'] },
+                  {
+                    key: 'app.kubernetes.io/component',
+                    operator: 'In',
+                    values: ['gateway', 'worker', 'redis', 'sentinel'],
+                  },
+                ],
+              },
+            },
+          ],
+          ports: ports.map((port) => ({ protocol: 'TCP', port })),
+        },
+      ]);
+    }
+    // Every mcp-scale component that talks to Redis carries the labels the policies admit.
+    for (const component of ['gateway', 'worker'])
+      expect(
+        files.some((f) => f.content.includes(`app.kubernetes.io/component: ${component}`)),
+        component,
+      ).toBe(true);
   });
 
   it('a redis-sentinel:// URL is used as it is; a malformed one is refused at generation', () => {

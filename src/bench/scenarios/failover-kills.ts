@@ -32,10 +32,19 @@ export interface KillRecord {
   errorsByKind: Record<string, number>;
   /** Sessions answered before the kill. */
   sessionsActive: number;
-  /** Of those, answered again after the kill on the same session id. */
+  /**
+   * Of those, answered again on the same session id to a request sent after
+   * the kill (at any time before the run ended, in this window or a later one).
+   */
   sessionsKept: number;
   /** Sessions the server answered 404 for in this window. */
   sessionsLost: number;
+  /**
+   * Of the active sessions, those neither kept nor lost: their clients sent
+   * nothing more on them that was answered before the run ended, so the run
+   * cannot tell (e.g. a kill just before the end).
+   */
+  sessionsNotSeenAgain: number;
 }
 
 export type KillStart = Pick<KillRecord, 'target' | 'id' | 'pid' | 'atMs' | 'skipped'>;
@@ -69,6 +78,7 @@ export class KillLedger {
       sessionsActive: 0,
       sessionsKept: 0,
       sessionsLost: 0,
+      sessionsNotSeenAgain: 0,
     };
     this.windows.push({
       kill: record,
@@ -113,9 +123,16 @@ export class KillLedger {
       record.intendedAt >= window.lastErrorAt
     )
       window.firstOkAfterLastError = record.at;
-    // Kept: answered again, to a request sent after the kill.
-    if (record.sessionId && record.intendedAt >= kill.atMs && window.active.has(record.sessionId))
-      window.kept.add(record.sessionId);
+    // Kept: answered again, to a request sent after the kill. An answer that completes after a
+    // later kill still shows the session survived this one.
+    if (record.sessionId)
+      for (const earlier of this.windows)
+        if (
+          !earlier.kill.skipped &&
+          record.intendedAt >= earlier.kill.atMs &&
+          earlier.active.has(record.sessionId)
+        )
+          earlier.kept.add(record.sessionId);
   }
 
   /** The kills with their windows closed. */
@@ -125,6 +142,8 @@ export class KillLedger {
       kill.sessionsActive = window.active.size;
       kill.sessionsKept = [...window.kept].filter((id) => !window.lost.has(id)).length;
       kill.sessionsLost = window.lost.size;
+      const lostActive = [...window.active].filter((id) => window.lost.has(id)).length;
+      kill.sessionsNotSeenAgain = kill.sessionsActive - kill.sessionsKept - lostActive;
       kill.recoveredAfterMs = kill.skipped
         ? null
         : window.lastErrorAt === null

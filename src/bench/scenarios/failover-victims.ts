@@ -74,6 +74,11 @@ export function chooseVictim(
   // The ready file names a restarted process once it serves: until then, the
   // others are down and this kill would measure an outage, not a failover.
   const chosen = victim;
+  // Likewise a Sentinel-managed primary whose replica is not running (serve does not
+  // restart a dead Redis: after one failover the old primary stays down).
+  const replica = target === 'redis' ? info.redis?.replica : undefined;
+  if (replica && !(replica.pid > 0 && isProcessAlive(replica.pid)))
+    return `the Redis replica (pid ${replica.pid}) is not running: killing the primary would be an outage, not a failover`;
   if (tier.length > 1 && !tier.some((other) => other.id !== chosen.id && live(other)))
     return `${chosen.id} is the last live ${target}; the others are not back yet`;
   return chosen;

@@ -3,6 +3,7 @@ import { isLoopbackHost } from '../../util/net.js';
 import type { BenchOptions, BenchTarget, KillTarget, ReadyInfo, ResponseRecord } from '../types.js';
 import { KillLedger, type KillRecord } from './failover-kills.js';
 import { checkKillTarget, chooseVictim, replacementOf, type Victim } from './failover-victims.js';
+import { usersAt } from '../load/user-stages.js';
 import { shopStep } from './mixed.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
@@ -32,6 +33,8 @@ export function createFailoverScenario(options: BenchOptions, target: BenchTarge
     }
   };
   const ledger = new KillLedger();
+  /** Users (vu indexes) that have had an answer. */
+  const answeredUsers = new Set<number>();
   const lastInstance = new Map<string, string>();
   const affected = new Set<string>();
   const rehomed = new Set<string>();
@@ -100,22 +103,46 @@ export function createFailoverScenario(options: BenchOptions, target: BenchTarge
       const every = options.killEveryMs;
       const first = options.killAtMs ?? every ?? (context.plannedEndMs ?? 10_000) / 2;
       const end = context.plannedEndMs ?? Number.POSITIVE_INFINITY;
+      // The load starts right after start(): stage times count from now.
+      const users = usersBeforeFirstKill(options, first - context.clock());
       let n = 0;
+      let waited = false;
+      const fire = (atMs: number) => {
+        if (stopped) return;
+        // A failover is measured on a cluster in use: the first kill waits until every user
+        // has had an answer (on a loaded machine sessions can take seconds to open). The later
+        // ones keep their planned times, so the run still ends as long after the last one.
+        if (n === 0 && answeredUsers.size < users) {
+          if (context.clock() < end) {
+            waited = true;
+            timer = setTimeout(() => fire(atMs), POLL_MS);
+            return;
+          }
+          ledger.add({
+            target: kind,
+            id: options.killInstance ?? kind,
+            pid: 0,
+            atMs: Math.round(context.clock()),
+            skipped: `${answeredUsers.size} of ${users} users had an answer when the load ended`,
+          });
+          return;
+        }
+        if (n === 0 && waited)
+          context.log(
+            `failover: kill 1 waited ${Math.round(context.clock() - atMs)} ms for every user's first answer`,
+          );
+        kill(context, ++n);
+        const next = atMs + (every ?? Number.POSITIVE_INFINITY);
+        if (every !== undefined && next < end) schedule(next);
+      };
       const schedule = (atMs: number) => {
-        timer = setTimeout(
-          () => {
-            if (stopped) return;
-            kill(context, ++n);
-            const next = atMs + (every ?? Number.POSITIVE_INFINITY);
-            if (every !== undefined && next < end) schedule(next);
-          },
-          Math.max(0, atMs - context.clock()),
-        );
+        timer = setTimeout(() => fire(atMs), Math.max(0, atMs - context.clock()));
       };
       schedule(first);
     },
     observe: (record: ResponseRecord) => {
       ledger.observe(record);
+      if (record.ok) answeredUsers.add(record.vu);
       // Session re-homes are counted around the first worker kill (as before --kill-every).
       if (record.sessionId && record.instance && record.ok) {
         if (killedWorker !== null && firstKill) {
@@ -201,6 +228,17 @@ export function createFailoverScenario(options: BenchOptions, target: BenchTarge
       };
     },
   };
+}
+
+/**
+ * How many users must have had an answer before the first kill: in the
+ * closed model the users planned at that time (all of them without stages);
+ * in the open model, where users come and go, one.
+ */
+function usersBeforeFirstKill(options: BenchOptions, atMs: number): number {
+  const model = options.model;
+  if (model.kind === 'open') return 1;
+  return model.stages ? Math.max(1, usersAt(model.stages, atMs)) : model.clients;
 }
 
 function requireLocalCluster(target: BenchTarget): ReadyInfo {

@@ -73,7 +73,7 @@ export function registerBenchCommand(program: Command): void {
     )
     .option(
       '--kill-at <duration>',
-      'failover: when to kill (default half the run, or --kill-every)',
+      "failover: when to kill (default half the run, or --kill-every); the first kill waits for every client's first answer",
       durationArg,
     )
     .option('--kill-every <duration>', 'failover: kill again this often until the load ends', durationArg)

@@ -21,8 +21,9 @@ import type { Rehomer } from './rehome.js';
 import type { SessionDirectory } from './session-directory.js';
 import { mintSessionId, replayStateBytes, type SessionRecord } from './session-record.js';
 import type { UserSessionIndex } from './user-sessions.js';
+import { UserSessionCap } from './user-cap.js';
 import type { UpstreamResponse } from '../upstream-call.js';
-import { deleteUpstreamSession, UpstreamError } from '../upstream.js';
+import { UpstreamError } from '../upstream.js';
 import type { WorkerPool, WorkerState } from '../worker-pool.js';
 
 /**
@@ -40,9 +41,7 @@ export interface SessionLimits {
 }
 
 export class SessionRoutes {
-  /** Sessions with a request or stream open on this gateway: never closed to honour a user cap. */
-  private readonly busy = new Map<string, number>();
-  userCapEvictions = 0;
+  private readonly userCap: UserSessionCap;
 
   constructor(
     private readonly pool: WorkerPool,
@@ -51,7 +50,14 @@ export class SessionRoutes {
     private readonly forwarder: Forwarder,
     private readonly metrics: GatewayMetrics,
     private readonly limits: SessionLimits,
-  ) {}
+  ) {
+    this.userCap = new UserSessionCap(pool, directory, limits, forwarder.options.upstreamTimeoutMs);
+  }
+
+  /** Sessions closed to keep a user under --max-sessions-per-user, since start. */
+  get userCapEvictions(): number {
+    return this.userCap.evictions;
+  }
 
   /** A 2025 initialize: create the upstream session, then own the client-facing id. */
   async open(x: Exchange): Promise<void> {
@@ -105,9 +111,9 @@ export class SessionRoutes {
         createdAt: Date.now(),
         version: 0,
       };
-      if (capped && !(await this.admitForUser(record))) {
+      if (capped && !(await this.userCap.admit(record))) {
         await upstream.body.dump().catch(() => {});
-        void this.deleteUpstream(worker, record);
+        void this.userCap.deleteUpstream(worker, record);
         return fail(
           x,
           429,
@@ -125,62 +131,12 @@ export class SessionRoutes {
 
   /** A request on a 2025 session: to its worker, re-homing first when that worker is gone. */
   async forward(x: Exchange, sessionId: string): Promise<void> {
-    this.busy.set(sessionId, (this.busy.get(sessionId) ?? 0) + 1);
+    this.userCap.enter(sessionId);
     try {
       await this.forwardBusy(x, sessionId);
     } finally {
-      const left = (this.busy.get(sessionId) ?? 1) - 1;
-      if (left > 0) this.busy.set(sessionId, left);
-      else this.busy.delete(sessionId);
+      this.userCap.leave(sessionId);
     }
-  }
-
-  /**
-   * Counts a new session against its owner's cap. Over the cap, the owner's
-   * least recently used sessions that are not busy here are closed (their
-   * next request gets 404, as for an expired session); when all are busy the
-   * new one is refused (false).
-   */
-  private async admitForUser(record: SessionRecord): Promise<boolean> {
-    const owner = record.owner!;
-    const { index, maxPerUser, ttlMs } = this.limits;
-    let claim;
-    try {
-      claim = await index.claim(owner, record.id, maxPerUser, ttlMs);
-    } catch {
-      return true; // the index is unavailable: sessions still work (as with Redis away)
-    }
-    let over = claim.count - maxPerUser;
-    for (const candidate of claim.oldest) {
-      if (over <= 0) break;
-      if (candidate === record.id || this.busy.has(candidate)) continue;
-      // Whoever removes it from the index closes it (two gateways may pick the same one).
-      if (!(await index.release(owner, candidate).catch(() => false))) continue;
-      over--;
-      this.userCapEvictions++;
-      void this.closeForCap(candidate);
-    }
-    if (over <= 0) return true;
-    await index.release(owner, record.id).catch(() => false);
-    return false;
-  }
-
-  private async closeForCap(id: string): Promise<void> {
-    const lookup = await this.directory.get(id).catch(() => undefined);
-    await this.directory.remove(id).catch(() => {});
-    if (lookup && 'found' in lookup) {
-      const worker = this.pool.get(lookup.found.worker);
-      if (worker?.healthy) await this.deleteUpstream(worker, lookup.found);
-    }
-  }
-
-  private async deleteUpstream(worker: WorkerState, record: SessionRecord): Promise<void> {
-    const identity = { [HEADER.identity]: identityClaim({ user: record.user }) };
-    await deleteUpstreamSession(
-      worker,
-      { ...identity, [HEADER.sessionId]: record.upstream },
-      this.forwarder.options.upstreamTimeoutMs,
-    ).catch(() => {});
   }
 
   private async forwardBusy(x: Exchange, sessionId: string): Promise<void> {
