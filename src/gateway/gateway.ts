@@ -358,41 +358,47 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
 
   await pool.start();
-  const port = await listen(server, options.port, options.host);
-  const adminPort = adminServer
-    ? await listen(adminServer, options.adminPort ?? 0, options.host, { exclusive: true })
-    : undefined;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      const closed = new Promise<void>((resolve) =>
+        server.listening ? server.close(() => resolve()) : resolve(),
+      );
+      const adminClosed = new Promise<void>((resolve) =>
+        adminServer?.listening ? adminServer.close(() => resolve()) : resolve(),
+      );
+      server.closeIdleConnections();
+      const deadline = Date.now() + options.drainTimeoutMs;
+      while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      server.closeAllConnections();
+      adminServer?.closeAllConnections();
+      await Promise.all([closed, adminClosed]);
+      directory.close();
+      history.close();
+      await pool.close();
+      await limiter.close?.();
+      await bus.close();
+      await closeRedis(redis);
+    })();
+    return closing;
+  };
+
+  let port: number;
+  let adminPort: number | undefined;
+  try {
+    port = await listen(server, options.port, options.host);
+    adminPort = adminServer
+      ? await listen(adminServer, options.adminPort ?? 0, options.host, { exclusive: true })
+      : undefined;
+  } catch (error) {
+    // A port that cannot be bound ends the start: nothing is left listening or
+    // polling, so the process exits with the error instead of hanging.
+    await close();
+    throw error;
+  }
   url = httpUrl(reachableHost(options.host), port, options.path);
   void catalog.ensure();
 
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    adminPort,
-    metrics,
-    status,
-    close() {
-      closing ??= (async () => {
-        draining = true;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        const adminClosed = new Promise<void>((resolve) =>
-          adminServer ? adminServer.close(() => resolve()) : resolve(),
-        );
-        server.closeIdleConnections();
-        const deadline = Date.now() + options.drainTimeoutMs;
-        while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-        server.closeAllConnections();
-        adminServer?.closeAllConnections();
-        await Promise.all([closed, adminClosed]);
-        directory.close();
-        history.close();
-        await pool.close();
-        await limiter.close?.();
-        await bus.close();
-        await closeRedis(redis);
-      })();
-      return closing;
-    },
-  };
+  return { url, port, adminPort, metrics, status, close };
 }

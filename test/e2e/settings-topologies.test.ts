@@ -154,20 +154,14 @@ describe('a gateway whose port is taken', () => {
       });
       expect(run.status, run.stderr).toBe(2);
       expect(run.stderr.trim()).toBe(`mcp-scale: port ${taken} is already in use (--port)`);
-      // The admin port: the same line names it (read as it is written; the process is then stopped).
-      const child = spawn(process.execPath, [...base, '--port', '0', '--admin-port', String(taken)], {
+      // The admin port: the same line and exit code, and nothing left running (it used to hang).
+      const admin = spawnSync(process.execPath, [...base, '--port', '0', '--admin-port', String(taken)], {
+        encoding: 'utf8',
+        timeout: 30_000,
         env,
-        stdio: ['ignore', 'ignore', 'pipe'],
       });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      try {
-        await waitUntil(() => stderr.includes('\n'), 'the gateway to say why it cannot start');
-        expect(stderr.trim()).toBe(`mcp-scale: port ${taken} is already in use (--admin-port)`);
-      } finally {
-        child.kill('SIGKILL');
-        await waitForExit(child.pid!, 10_000);
-      }
+      expect(admin.status, admin.stderr).toBe(2);
+      expect(admin.stderr.trim()).toBe(`mcp-scale: port ${taken} is already in use (--admin-port)`);
     } finally {
       busy.close();
     }
