@@ -22,6 +22,7 @@ export async function startRole(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   execArgv?: string[],
+  /** bin/mcp-scale.js of another build (A/B against a baseline); this checkout's by default. */
   cliPath = CLI_PATH,
 ): Promise<RoleProcess> {
   const port = await findFreePort();

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getHeapStatistics } from 'node:v8';
 import { checkOpsAccess } from '../http/admin-access.js';
 import type { HostPolicy } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
@@ -72,7 +73,9 @@ export function serveWorkerOps(
       draining,
       inflight: state.inflight(),
       sessions: state.sessionTable(),
-      memory: process.memoryUsage(),
+      // heapLimit: V8's heap limit (from --max-old-space-size, else Node's default for the
+      // memory it sees), to set against the live heap at the session bound (docs/session-bounds.md).
+      memory: { ...process.memoryUsage(), heapLimit: getHeapStatistics().heap_size_limit },
     });
   }
   if (admin) {

@@ -185,6 +185,27 @@ describe('session memory bounds with real processes', () => {
       expect(stream.ended()).toBe(false);
       stream.close();
     }
+
+    // Twelve creations at once (each a claim in Redis): the cap still holds. Each new session
+    // is admitted by closing an idle one, or refused (429) while the closed streams' sessions
+    // still count as busy here; either way the user ends with at most 3 live sessions.
+    const burst = await Promise.all(Array.from({ length: 12 }, () => rawInitialize(gateway.url)));
+    for (const opened of burst) expect([200, 429]).toContain(opened.status);
+    const created = burst.filter((opened) => opened.status === 200).map((opened) => opened.sessionId!);
+    expect(created.length).toBeGreaterThan(0);
+    expect(await admin.zcard(index)).toBeLessThanOrEqual(3);
+    const everyId = [...ids, s4, ...created];
+    const answering = async () => {
+      let live = 0;
+      for (const id of everyId) if ((await rawRequest(gateway.url, id, 'ping')).status === 200) live++;
+      return live;
+    };
+    // Closing the displaced sessions is asynchronous; once done, exactly the indexed ones answer.
+    await waitUntil(
+      async () => (await answering()) === (await admin.zcard(index)),
+      'the displaced sessions closed',
+    );
+    expect(await answering()).toBeLessThanOrEqual(3);
   });
 
   it('replay state is capped: an oversized initialize or subscribe gets 413 and a JSON-RPC error, and nothing is stored', async () => {

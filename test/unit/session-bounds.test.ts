@@ -4,7 +4,10 @@ import {
   defaultClusterConfig,
   validateClusterConfig,
 } from '../../src/config/cluster-config.js';
-import { replayStateBytes } from '../../src/gateway/sessions/session-record.js';
+import { LocalClusterBus } from '../../src/bus/cluster-bus.js';
+import { MemorySessionBackend } from '../../src/gateway/sessions/session-backend.js';
+import { SessionDirectory } from '../../src/gateway/sessions/session-directory.js';
+import { replayStateBytes, type SessionRecord } from '../../src/gateway/sessions/session-record.js';
 import { MemoryUserSessionIndex } from '../../src/gateway/sessions/user-sessions.js';
 import { LruMap } from '../../src/util/lru-map.js';
 import { SessionTable } from '../../src/worker/session-table.js';
@@ -160,5 +163,40 @@ describe('session bound settings', () => {
     expect(replayStateBytes({ initParams: '{}', logLevel: 'debug', subscriptions: ['x://y'] })).toBe(
       2 + 5 + 9,
     );
+  });
+});
+
+describe('re-home lock (session directory)', () => {
+  it('lockAndReload takes the lock once and returns the stored record, not the cached copy', async () => {
+    const backend = new MemorySessionBackend();
+    const directory = new SessionDirectory(backend, new LocalClusterBus(), { ttlMs: 60_000, cacheSize: 10 });
+    const record: SessionRecord = {
+      id: 's1',
+      worker: 'w1',
+      upstream: 'w1.up',
+      initParams: '{}',
+      subscriptions: [],
+      createdAt: Date.now(),
+      version: 0,
+    };
+    await directory.create(record);
+    // Another gateway moved it behind this one's back (its cached copy still says w1).
+    expect(await backend.compareAndMove('s1', 0, 'w2', 'w2.up', 60_000)).toBe(true);
+
+    const first = await directory.lockAndReload('s1', 'gateway-a', 5000);
+    expect(first.locked).toBe(true);
+    expect(first.record).toMatchObject({ worker: 'w2', upstream: 'w2.up', version: 1 });
+    const lookup = await directory.get('s1');
+    expect('found' in lookup && lookup.found.worker).toBe('w2'); // the cache took the fresh copy
+    expect(await directory.lockAndReload('s1', 'gateway-b', 5000)).toEqual({ locked: false });
+
+    await directory.unlock('s1', 'gateway-a');
+    expect((await directory.lockAndReload('s1', 'gateway-b', 5000)).locked).toBe(true);
+    // A session that ended: locked, nothing to read (the caller keeps its copy).
+    expect(await directory.lockAndReload('gone', 'gateway-a', 5000)).toEqual({
+      locked: true,
+      record: undefined,
+    });
+    directory.close();
   });
 });

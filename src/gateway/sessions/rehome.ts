@@ -74,10 +74,11 @@ export class Rehomer {
     reason: string,
     allowSameWorker: boolean,
   ) {
-    if (!(await this.directory.lock(record.id, this.owner, LOCK_TTL_MS))) return this.waitForOther(record);
+    // Lock and re-read in one round trip: someone may have moved it since our read.
+    const locked = await this.directory.lockAndReload(record.id, this.owner, LOCK_TTL_MS);
+    if (!locked.locked) return this.waitForOther(record);
     try {
-      // Someone may have moved it between our read and our lock.
-      const current = (await this.directory.reload(record.id).catch(() => undefined)) ?? record;
+      const current = locked.record ?? record;
       if (current.version !== record.version) {
         const home = this.pool.get(current.worker);
         if (home?.healthy) return current;
@@ -102,7 +103,10 @@ export class Rehomer {
       }
       return result.record!;
     } finally {
-      await this.directory.unlock(record.id, this.owner);
+      // Not awaited: the client's request goes on at once. A gateway waiting
+      // for this move watches the record's version, not the lock; this
+      // gateway's own next command on the session queues behind the unlock.
+      void this.directory.unlock(record.id, this.owner);
     }
   }
 

@@ -22,6 +22,16 @@ export interface SessionBackend {
   remove(id: string): Promise<boolean>;
   /** A short exclusive lock so only one gateway re-homes a session at a time. */
   lock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * lock(), and when it is taken, the session's record as it is now, read
+   * in the same round trip (after the lock where both share a connection).
+   * `record` is undefined when the session is gone or could not be read.
+   */
+  lockAndLoad(
+    name: string,
+    owner: string,
+    ttlMs: number,
+  ): Promise<{ locked: false } | { locked: true; record: SessionRecord | undefined }>;
   unlock(name: string, owner: string): Promise<void>;
   list(): AsyncGenerator<SessionRecord>;
 }
@@ -90,6 +100,19 @@ export class RedisSessionBackend implements SessionBackend {
 
   async lock(name: string, owner: string, ttlMs: number): Promise<boolean> {
     return (await this.redis.set(this.keys.rehomeLock(name), owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async lockAndLoad(name: string, owner: string, ttlMs: number) {
+    // Sent together, one round trip. On one connection Redis runs the read
+    // after the lock; on a Cluster (the two keys may live on different nodes)
+    // a move slipping in between is caught by compareAndMove's version check.
+    const [taken, hash] = await Promise.all([
+      this.redis.set(this.keys.rehomeLock(name), owner, 'PX', ttlMs, 'NX'),
+      // Unreadable is reported as unknown: the caller keeps the copy it has.
+      this.redis.hgetall(this.keys.session(name)).catch(() => undefined),
+    ]);
+    if (taken !== 'OK') return { locked: false as const };
+    return { locked: true as const, record: hash ? fromHash(name, hash) : undefined };
   }
 
   async unlock(name: string, owner: string): Promise<void> {
@@ -161,6 +184,11 @@ export class MemorySessionBackend implements SessionBackend {
     if (held && held.expiresAt > Date.now()) return false;
     this.locks.set(name, { owner, expiresAt: Date.now() + ttlMs });
     return true;
+  }
+
+  async lockAndLoad(name: string, owner: string, ttlMs: number) {
+    if (!(await this.lock(name, owner, ttlMs))) return { locked: false as const };
+    return { locked: true as const, record: await this.load(name) };
   }
 
   async unlock(name: string, owner: string) {

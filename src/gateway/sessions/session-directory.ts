@@ -173,9 +173,23 @@ export class SessionDirectory {
     }
   }
 
-  /** Locks a session for re-homing (one gateway at a time). */
-  lock(id: string, owner: string, ttlMs: number): Promise<boolean> {
-    return this.backend.available() ? this.backend.lock(id, owner, ttlMs) : Promise.resolve(true);
+  /**
+   * Locks a session for re-homing (one gateway at a time) and re-reads its
+   * record in the same round trip, bypassing this gateway's memory: someone
+   * may have moved it since it was last read. With the backend away the
+   * lock is this gateway's alone (nothing to read).
+   */
+  async lockAndReload(
+    id: string,
+    owner: string,
+    ttlMs: number,
+  ): Promise<{ locked: boolean; record?: SessionRecord }> {
+    if (!this.backend.available()) return { locked: true };
+    const result = await this.backend.lockAndLoad(id, owner, ttlMs);
+    if (!result.locked) return { locked: false };
+    this.cache.delete(id);
+    if (result.record) this.remember(result.record);
+    return { locked: true, record: result.record };
   }
 
   unlock(id: string, owner: string): Promise<void> {
