@@ -112,6 +112,12 @@ describe('the live dashboard at /_mcp-scale/', () => {
     expect(limited).toBe(2);
     const modern = await connectV2(cluster.url);
     for (let i = 0; i < 4; i++) await modern.callTool({ name: 'get_inventory', arguments: { id: 'p00002' } });
+    // The gateway reads its workers' figures at most every few seconds: wait
+    // for a reading taken after the sessions opened, then compare the page.
+    await waitUntil(
+      async () => (await status()).workers.reduce((sum, w) => sum + (w.sessions ?? 0), 0) === 3,
+      'the workers to report the 3 sessions',
+    );
 
     await waitUntil(async () => {
       const truth = await status();
