@@ -25,6 +25,21 @@ function sleeper(): number {
   return child.pid;
 }
 
+/** A ready file's two instances, each a live process; `pid` is w1's (the one a test kills). */
+function twoInstances(url: string) {
+  const pid = sleeper();
+  return {
+    pid,
+    readyInfo: {
+      url,
+      instances: [
+        { id: 'w1', pid, port: 1 },
+        { id: 'w2', pid: sleeper(), port: 2 },
+      ],
+    },
+  };
+}
+
 function record(
   sessionId: string,
   instance: string,
@@ -48,15 +63,8 @@ function record(
 
 describe('failover scenario: sessions on the killed worker and sessions re-homed', () => {
   it('counts a session whose initialize answer from the victim arrived after the kill, and a re-home onto the restarted worker', async () => {
-    const pid = sleeper();
     const url = 'http://127.0.0.1:1/mcp';
-    const readyInfo = {
-      url,
-      instances: [
-        { id: 'w1', pid, port: 1 },
-        { id: 'w2', pid: sleeper(), port: 2 },
-      ],
-    };
+    const { pid, readyInfo } = twoInstances(url);
     const options = benchOptions(url, {
       scenario: 'failover',
       readyFile: 'ready.json',
@@ -106,15 +114,8 @@ describe('failover scenario: sessions on the killed worker and sessions re-homed
   });
 
   it('a session the victim held that is never answered again is not re-homed', async () => {
-    const pid = sleeper();
     const url = 'http://127.0.0.1:1/mcp';
-    const readyInfo = {
-      url,
-      instances: [
-        { id: 'w1', pid, port: 1 },
-        { id: 'w2', pid: sleeper(), port: 2 },
-      ],
-    };
+    const { readyInfo } = twoInstances(url);
     const options = benchOptions(url, {
       scenario: 'failover',
       readyFile: 'ready.json',
@@ -143,15 +144,8 @@ describe('failover scenario: sessions on the killed worker and sessions re-homed
   });
 
   it('holds the first kill until every user has had an answer, and says how long it waited', async () => {
-    const pid = sleeper();
     const url = 'http://127.0.0.1:1/mcp';
-    const readyInfo = {
-      url,
-      instances: [
-        { id: 'w1', pid, port: 1 },
-        { id: 'w2', pid: sleeper(), port: 2 },
-      ],
-    };
+    const { pid, readyInfo } = twoInstances(url);
     const flags = { scenario: 'failover', readyFile: 'ready.json', killInstance: 'w1', clients: 2 } as const;
     const options = benchOptions(url, flags);
     const scenario = createFailoverScenario({ ...options, killAtMs: 100 }, { url, readyInfo });
@@ -191,14 +185,7 @@ describe('failover scenario: sessions on the killed worker and sessions re-homed
 
   it('skips the first kill, and says why, when the users never all had an answer', async () => {
     const url = 'http://127.0.0.1:1/mcp';
-    const pid = sleeper();
-    const readyInfo = {
-      url,
-      instances: [
-        { id: 'w1', pid, port: 1 },
-        { id: 'w2', pid: sleeper(), port: 2 },
-      ],
-    };
+    const { pid, readyInfo } = twoInstances(url);
     const options = benchOptions(url, { scenario: 'failover', readyFile: 'ready.json', clients: 3 });
     const scenario = createFailoverScenario({ ...options, killAtMs: 100 }, { url, readyInfo });
     let now = 100;
