@@ -47,32 +47,46 @@ async function main(): Promise<void> {
   const log = (line: string) => {
     if (!args.json) process.stderr.write(`${line}\n`);
   };
-  const redis = await startLocalRedis();
-  const prefix = 'perf:';
-  const worker = await startWorker('w1', redis.url, prefix);
-  const gateway = await startGatewayFor([{ id: 'w1', url: worker.url }], redis.url, prefix);
-  const nginx = await startLoadBalancer({
-    kind: 'nginx',
-    affinity: 'none',
-    listenHost: '127.0.0.1',
-    listenPort: 0,
-    upstreams: [{ id: 'w1', url: worker.url }],
-  });
-  const nginxUrl = `http://127.0.0.1:${nginx.port}/mcp`;
-  const cleanup = [() => nginx.close(), () => gateway.stop(), () => worker.stop(), () => redis.close()];
-  // The baseline build gets its own worker of the same build (they must agree on the identity format).
-  const baselineWorker =
-    args.cpuOnlyRate && args.baseline
-      ? await startWorker('w1', redis.url, 'perf-base:', args.baseline)
-      : undefined;
-  const baseline = baselineWorker
-    ? await startGatewayFor([{ id: 'w1', url: baselineWorker.url }], redis.url, 'perf-base:', args.baseline)
-    : undefined;
-  if (baselineWorker) cleanup.unshift(() => baselineWorker.stop());
-  if (baseline) cleanup.unshift(() => baseline.stop());
-  const bare = await spawnBareProxy(worker.url);
-  cleanup.unshift(() => bare.stop());
+  // Everything started is stopped whatever happens, a failed start included
+  // (a private redis-server would otherwise outlive the script).
+  const cleanup: (() => Promise<unknown>)[] = [];
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void (async () => {
+        for (const stop of cleanup.splice(0)) await stop().catch(() => {});
+        process.exit(130);
+      })();
+    });
+  }
   try {
+    const redis = await startLocalRedis();
+    cleanup.unshift(() => redis.close());
+    const prefix = 'perf:';
+    const worker = await startWorker('w1', redis.url, prefix);
+    cleanup.unshift(() => worker.stop());
+    const gateway = await startGatewayFor([{ id: 'w1', url: worker.url }], redis.url, prefix);
+    cleanup.unshift(() => gateway.stop());
+    const nginx = await startLoadBalancer({
+      kind: 'nginx',
+      affinity: 'none',
+      listenHost: '127.0.0.1',
+      listenPort: 0,
+      upstreams: [{ id: 'w1', url: worker.url }],
+    });
+    cleanup.unshift(() => nginx.close());
+    const nginxUrl = `http://127.0.0.1:${nginx.port}/mcp`;
+    // The baseline build gets its own worker of the same build (they must agree on the identity format).
+    const baselineWorker =
+      args.cpuOnlyRate && args.baseline
+        ? await startWorker('w1', redis.url, 'perf-base:', args.baseline)
+        : undefined;
+    const baseline = baselineWorker
+      ? await startGatewayFor([{ id: 'w1', url: baselineWorker.url }], redis.url, 'perf-base:', args.baseline)
+      : undefined;
+    if (baselineWorker) cleanup.unshift(() => baselineWorker.stop());
+    if (baseline) cleanup.unshift(() => baseline.stop());
+    const bare = await spawnBareProxy(worker.url);
+    cleanup.unshift(() => bare.stop());
     const connections = 50;
     const targets: Record<string, string> = { direct: worker.url, gateway: gateway.url, nginx: nginxUrl };
     if (baseline) targets.baseline = baseline.url;
