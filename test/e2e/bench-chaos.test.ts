@@ -32,6 +32,16 @@ function benchCli(args: string[]): Promise<{ code: number | null; stdout: string
 
 const CLIENTS = 6;
 
+/** The report of a successful `bench --json` run, checked against the schema, and its failover summary. */
+function failoverReport(run: { code: number | null; stdout: string; stderr: string }) {
+  expect(run.code, run.stderr).toBe(0);
+  const report = JSON.parse(run.stdout) as BenchReport;
+  expect(reportSchemaErrors(report)).toEqual([]);
+  const scenario = report.scenario;
+  if (scenario.name !== 'failover') throw new Error('expected the failover summary');
+  return { report, scenario };
+}
+
 describe('bench --scenario failover --kill gateway against serve --gateways 2', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
@@ -67,11 +77,7 @@ describe('bench --scenario failover --kill gateway against serve --gateways 2', 
         html,
         '--json',
       ]);
-      expect(run.code, run.stderr).toBe(0);
-      const report = JSON.parse(run.stdout) as BenchReport;
-      expect(reportSchemaErrors(report)).toEqual([]);
-      const scenario = report.scenario;
-      if (scenario.name !== 'failover') throw new Error('expected the failover summary');
+      const { report, scenario } = failoverReport(run);
       expect(scenario.kill).toBe('gateway');
       expect(scenario.killEveryMs).toBe(4000);
 
@@ -160,11 +166,7 @@ describe('bench --scenario failover --kill redis against serve --redis ha', () =
         '10s',
         '--json',
       ]);
-      expect(run.code, run.stderr).toBe(0);
-      const report = JSON.parse(run.stdout) as BenchReport;
-      expect(reportSchemaErrors(report)).toEqual([]);
-      const scenario = report.scenario;
-      if (scenario.name !== 'failover') throw new Error('expected the failover summary');
+      const { report, scenario } = failoverReport(run);
       expect(scenario.kill).toBe('redis');
 
       // One kill, of the primary the ready file named before it.
