@@ -179,7 +179,7 @@ export function verifyIdentity(
 }
 
 /** The cluster secret as a key object, made once per signer or verifier rather than per MAC. */
-export function secretKey(secret: string): KeyObject {
+function secretKey(secret: string): KeyObject {
   return createSecretKey(Buffer.from(secret, 'utf8'));
 }
 

@@ -134,10 +134,6 @@ export class UpstreamBody {
     return readable;
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    return this.toReadable()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  }
-
   // Called by UpstreamCall.
   deliver(chunk: Buffer): void {
     if (this.sink) {
