@@ -70,6 +70,7 @@ export async function runWorker(config: ClusterConfig, options: WorkerRoleOption
       // The backstop for sessions a gateway forgot: a little over the gateway's TTL.
       sessionIdleMs: config.sessionTtlMs + 60_000,
       maxSessions: config.maxSessionsPerWorker,
+      replay: { maxBytes: config.replayBufferBytes, windowMs: config.replayWindowMs },
       maxBodyBytes: config.maxBodyBytes,
       drainTimeoutMs: config.drainTimeoutMs,
       // With Redis, a worker always announces itself so separately run

@@ -83,6 +83,10 @@ export interface ClusterConfig {
   sessionCacheSize: number;
   /** Open 2026 `subscriptions/listen` streams per user per gateway; 0 = unlimited. */
   maxListenStreamsPerUser: number;
+  /** Worker host: serialized SSE events kept for `Last-Event-ID` replay, all sessions together. */
+  replayBufferBytes: number;
+  /** Worker host: how long an SSE event stays replayable. */
+  replayWindowMs: number;
   maxInflight: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;

@@ -29,6 +29,7 @@ import { fromFactory, loadServerModule, type LoadedServer } from './server-loade
 import type { ServerFactory, ServerFactoryContext } from './server-module.js';
 import { tracingActive } from '../telemetry/mcp-spans.js';
 import { withErrorTracing } from './request-trace.js';
+import { DEFAULT_REPLAY_BOUNDS, ReplayBuffer, type ReplayBounds } from './event-store.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerHostOptions {
@@ -54,6 +55,8 @@ export interface WorkerHostOptions {
    * recently used idle session is evicted; the gateway replays it on its next request.
    */
   maxSessions?: number;
+  /** What the worker keeps for `Last-Event-ID` replay (`--replay-buffer`, `--replay-window`). */
+  replay?: ReplayBounds;
   maxBodyBytes: number;
   /**
    * Announce this worker in the Redis registry under this URL (separate
@@ -167,6 +170,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     options.id,
     () => legacy.size,
     () => inflight,
+    () => legacy.replay,
   );
   const legacy = new LegacySessions({
     workerId: options.id,
@@ -175,6 +179,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     idleTimeoutMs: options.sessionIdleMs,
     stateless: options.sessions === 'stateless',
     maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS_PER_WORKER,
+    replay: new ReplayBuffer(options.replay ?? DEFAULT_REPLAY_BOUNDS),
     onEvicted: () => metrics.evictions.inc(),
     onRefused: () => metrics.refusals.inc(),
   });
@@ -248,6 +253,14 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         max: legacy.maxSessions,
         evicted: legacy.evictions,
         refused: legacy.refusals,
+      }),
+      replay: () => ({
+        events: legacy.replay.size,
+        bytes: legacy.replay.bytes,
+        maxBytes: legacy.replay.bounds.maxBytes,
+        windowMs: legacy.replay.bounds.windowMs,
+        forgotten: legacy.replay.forgotten,
+        misses: legacy.replay.misses,
       }),
       inflight: () => inflight,
       server: { name: loaded.name, sdk: loaded.sdk },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HEADER } from '../protocol/headers.js';
 import { errorBody, RPC } from '../protocol/jsonrpc.js';
-import { MemoryEventStore } from './event-store.js';
+import { ReplayBuffer } from './event-store.js';
 import { SessionTable } from './session-table.js';
 import type { HostedMcpServer, LoadedServer } from './server-loader.js';
 import type { ServerFactoryContext } from './server-module.js';
@@ -43,6 +43,8 @@ export interface LegacySessionsOptions {
    * gateway re-homes it on its next request (this worker then answers 404).
    */
   maxSessions?: number;
+  /** Events kept for `Last-Event-ID` replay, shared by all sessions (bounded); a private default one otherwise. */
+  replay?: ReplayBuffer;
   /** Told of every eviction and refusal (metrics). */
   onEvicted?: () => void;
   onRefused?: () => void;
@@ -74,11 +76,17 @@ export class LegacySessions {
   evictions = 0;
   /** New sessions refused because every slot was busy, since start. */
   refusals = 0;
+  /** Events kept for `Last-Event-ID` replay, all sessions together. */
+  readonly replay: ReplayBuffer;
 
   constructor(private readonly options: LegacySessionsOptions) {
     this.sessions = new SessionTable(options.maxSessions ?? 0);
-    const every = Math.max(1000, Math.min(options.idleTimeoutMs / 4, 60_000));
-    this.sweeper = setInterval(() => this.closeIdle(), every);
+    this.replay = options.replay ?? new ReplayBuffer();
+    const every = Math.max(1000, Math.min(options.idleTimeoutMs / 4, this.replay.bounds.windowMs, 60_000));
+    this.sweeper = setInterval(() => {
+      this.closeIdle();
+      this.replay.sweep();
+    }, every);
     this.sweeper.unref();
   }
 
@@ -135,7 +143,7 @@ export class LegacySessions {
       const server = await this.options.loaded.create(this.options.context(user));
       const transport = new Transport({
         sessionIdGenerator: () => `${this.options.workerId}.${randomBytes(18).toString('base64url')}`,
-        eventStore: new MemoryEventStore(2000),
+        eventStore: this.replay.forSession(),
         onsessioninitialized: (id) => {
           session = { id, user, transport, server, lastActivity: Date.now() };
           // Busy from the start: its initialize is being answered.

@@ -5,6 +5,15 @@ import type { HostPolicy } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
+export interface ReplayStatus {
+  events: number;
+  bytes: number;
+  maxBytes: number;
+  windowMs: number;
+  forgotten: number;
+  misses: number;
+}
+
 /** What the operational endpoints report, read at request time. */
 export interface WorkerOpsState {
   id: string;
@@ -12,6 +21,8 @@ export interface WorkerOpsState {
   sessions(): number;
   /** The bounded session table: live, idle, bound, evictions and refusals since start. */
   sessionTable(): { live: number; idle: number; max: number; evicted: number; refused: number };
+  /** Events kept for `Last-Event-ID` replay: held now, the bounds, forgotten and missed since start. */
+  replay(): ReplayStatus;
   inflight(): number;
   server: { name: string; sdk: 'v1' | 'v2' };
   /** undefined: memory mode. */
@@ -73,6 +84,7 @@ export function serveWorkerOps(
       draining,
       inflight: state.inflight(),
       sessions: state.sessionTable(),
+      replay: state.replay(),
       // heapLimit: V8's heap limit (from --max-old-space-size, else Node's default for the
       // memory it sees), to set against the live heap at the session bound (docs/session-bounds.md).
       memory: { ...process.memoryUsage(), heapLimit: getHeapStatistics().heap_size_limit },

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ReplayBuffer } from './event-store.js';
 
 /** Prometheus metrics of one worker host (a registry per host, so tests can run several in one process). */
 export class WorkerMetrics {
@@ -11,7 +12,12 @@ export class WorkerMetrics {
   readonly refusals: Counter;
   readonly maxSessions: Gauge;
 
-  constructor(workerId: string, sessionCount: () => number, inflightCount: () => number) {
+  constructor(
+    workerId: string,
+    sessionCount: () => number,
+    inflightCount: () => number,
+    replay: () => ReplayBuffer,
+  ) {
     this.registry.setDefaultLabels({ worker: workerId });
     // process_start_time_seconds and friends: restarts and resource use, as for any Node service.
     collectDefaultMetrics({ register: this.registry });
@@ -49,6 +55,23 @@ export class WorkerMetrics {
       help: 'Calls of cached tools by outcome: hit (answered from the cache), miss (the server answered), bypass (cache store unavailable, or a user-scoped tool called anonymously)',
       labelNames: ['tool', 'outcome'],
       registers: [this.registry],
+    });
+    new Gauge({
+      name: 'mcp_scale_worker_replay_bytes',
+      help: 'Serialized SSE events kept for Last-Event-ID resumption (bounded by --replay-buffer)',
+      registers: [this.registry],
+      collect() {
+        this.set(replay().bytes);
+      },
+    });
+    new Counter({
+      name: 'mcp_scale_worker_replay_misses_total',
+      help: 'Stream resumptions (Last-Event-ID) that asked for an event this worker no longer holds (past --replay-window or --replay-buffer): the client missed events',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(replay().misses);
+      },
     });
     this.inflight = new Gauge({
       name: 'mcp_scale_worker_inflight_requests',

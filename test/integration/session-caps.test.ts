@@ -306,4 +306,57 @@ describe('session memory bounds with real processes', () => {
     expect(await rehomes(gateway)).toBe(rehomesBefore); // found in Redis, on the right upstream
     expect(gateway.status().sessions.known).toBeLessThanOrEqual(CACHE);
   });
+
+  it('the events kept for Last-Event-ID stay within --replay-buffer; a resumption past it is refused and counted', async () => {
+    const worker = await startWorkerProcess({
+      id: 'replay',
+      redisUrl: redis.url,
+      prefix: PREFIX,
+      args: ['--direct-workers', '--replay-buffer', '8kb', '--replay-window', '1m'],
+    });
+    try {
+      const session = (await rawInitialize(worker.url)).sessionId!;
+      const headers = {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-11-25',
+        'mcp-session-id': session,
+      };
+      let firstEventId: string | undefined;
+      for (let id = 1; id <= 40; id++) {
+        const text = await fetch(worker.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: GET_PRODUCT }),
+        }).then((r) => r.text());
+        expect(text).toContain(`"id":${id}`);
+        firstEventId ??= /^id: ?(.+)$/m.exec(text)?.[1];
+      }
+      expect(firstEventId).toBeDefined();
+      const status = (await fetch(`http://127.0.0.1:${worker.port}/_mcp-scale/status`).then((r) =>
+        r.json(),
+      )) as {
+        replay: { events: number; bytes: number; maxBytes: number; forgotten: number; misses: number };
+      };
+      expect(status.replay.maxBytes).toBe(8 * 1024);
+      expect(status.replay.bytes).toBeGreaterThan(0);
+      expect(status.replay.bytes).toBeLessThanOrEqual(8 * 1024);
+      // 40 calls of at least one event each, and far more than 8 KB of them.
+      expect(status.replay.forgotten + status.replay.events).toBeGreaterThanOrEqual(40);
+      expect(status.replay.forgotten).toBeGreaterThan(0);
+      expect(status.replay.misses).toBe(0);
+
+      // The first call's events are gone: resuming after them is refused, and the miss is counted.
+      const resumed = await fetch(worker.url, {
+        headers: { ...headers, accept: 'text/event-stream', 'last-event-id': firstEventId! },
+      });
+      expect(resumed.status).toBe(400);
+      await resumed.body?.cancel();
+      const metrics = `http://127.0.0.1:${worker.port}/metrics`;
+      expect(await metricTotal(metrics, 'mcp_scale_worker_replay_misses_total')).toBe(1);
+      expect(await metricTotal(metrics, 'mcp_scale_worker_replay_bytes')).toBeLessThanOrEqual(8 * 1024);
+    } finally {
+      await worker.stop('SIGKILL');
+    }
+  });
 });

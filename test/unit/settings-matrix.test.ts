@@ -71,6 +71,8 @@ const everything = {
   maxReplicas: 9,
   cpuTarget: 55,
   maxSessionsPerWorker: 777,
+  replayBuffer: '16mb',
+  replayWindow: '2m',
   maxSessionsPerUser: 5,
   maxSessionState: '32kb',
   sessionCacheSize: 1234,

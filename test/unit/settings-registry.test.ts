@@ -208,6 +208,8 @@ describe('roleInvocation: what a child role is told', () => {
       backendLatency: '5ms',
       sessions: 'stateless',
       sessionTtl: '2m',
+      replayBuffer: '8mb',
+      replayWindow: '90s',
       auth: 'jwt',
       apiKeys: '/k.txt',
       jwtSecret: 'j',

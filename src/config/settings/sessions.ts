@@ -1,4 +1,5 @@
-import { integer, size } from './codecs.js';
+import { DEFAULT_REPLAY_BOUNDS } from '../../worker/event-store.js';
+import { duration, integer, size } from './codecs.js';
 import { setting } from './types.js';
 
 /** Memory bounds of 2025 sessions and 2026 listen streams (docs/session-bounds.md). */
@@ -39,6 +40,24 @@ export const SESSION_BOUND_SETTINGS = [
     help: 'session records a gateway keeps in memory (an LRU in front of Redis)',
     get: (c) => c.sessionCacheSize,
     set: (c, v) => (c.sessionCacheSize = v),
+  }),
+  setting({
+    name: 'replayBuffer',
+    codec: size,
+    default: DEFAULT_REPLAY_BOUNDS.maxBytes,
+    roles: ['worker'],
+    help: 'SSE events a worker keeps for Last-Event-ID resumption, all its sessions together (serialized size; 0 keeps none); the oldest are forgotten first; not for --server-cmd',
+    get: (c) => c.replayBufferBytes,
+    set: (c, v) => (c.replayBufferBytes = v),
+  }),
+  setting({
+    name: 'replayWindow',
+    codec: duration,
+    default: DEFAULT_REPLAY_BOUNDS.windowMs,
+    roles: ['worker'],
+    help: 'how long an SSE event stays replayable with Last-Event-ID (0: not at all); not for --server-cmd',
+    get: (c) => c.replayWindowMs,
+    set: (c, v) => (c.replayWindowMs = v),
   }),
   setting({
     name: 'maxListenStreamsPerUser',
