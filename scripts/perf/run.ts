@@ -2,6 +2,7 @@ import { startLoadBalancer } from '../../src/gen/run-lb.js';
 import { startLocalRedis } from '../../src/redis/local-server.js';
 import { spawnBareProxy } from './bare-proxy.js';
 import { startGatewayFor, startWorker } from './fixtures.js';
+import { measureAddedLatency, signedMs } from './added-latency.js';
 import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
 import { measureSessionMemory } from './memory.js';
 import { compareProxyCpu, measureProxyCpu } from './proxy-cpu.js';
@@ -16,6 +17,7 @@ import { formatTracingOverhead, measureTracingOverhead } from './tracing-overhea
  *
  *   node dist-dev/scripts/perf/run.js [--rounds 3] [--seconds 5] [--json]
  *   node dist-dev/scripts/perf/run.js --cpu-only 800 [--rounds 3] [--seconds 5] [--baseline DIR]
+ *   node dist-dev/scripts/perf/run.js --latency-only 1700 [--rounds 7] [--seconds 6] [--baseline DIR]
  *     (only the CPU per proxied call, gateway vs nginx, at 800 calls/s; with
  *     --baseline, also a gateway run from another built checkout, e.g. a
  *     `git worktree` of main, alternated with this one in every round)
@@ -26,7 +28,9 @@ interface Args {
   json: boolean;
   /** Only the CPU per proxied call, at this fixed rate (for profiling rounds). */
   cpuOnlyRate?: number;
-  /** A built checkout whose gateway is measured too (--cpu-only), to compare a change with its base. */
+  /** Only the added latency, at this fixed rate (an A/B of two builds with --baseline). */
+  latencyOnlyRate?: number;
+  /** A built checkout whose gateway is measured too (--cpu-only, --latency-only), to compare a change with its base. */
   baseline?: string;
 }
 
@@ -37,6 +41,7 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--seconds') args.seconds = Number(argv[++i]);
     else if (argv[i] === '--json') args.json = true;
     else if (argv[i] === '--cpu-only') args.cpuOnlyRate = Number(argv[++i]);
+    else if (argv[i] === '--latency-only') args.latencyOnlyRate = Number(argv[++i]);
     else if (argv[i] === '--baseline') args.baseline = argv[++i];
   }
   return args;
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
     const nginxUrl = `http://127.0.0.1:${nginx.port}/mcp`;
     // The baseline build gets its own worker of the same build (they must agree on the identity format).
     const baselineWorker =
-      args.cpuOnlyRate && args.baseline
+      (args.cpuOnlyRate || args.latencyOnlyRate) && args.baseline
         ? await startWorker('w1', redis.url, 'perf-base:', args.baseline)
         : undefined;
     const baseline = baselineWorker
@@ -94,6 +99,36 @@ async function main(): Promise<void> {
     for (const [name, url] of Object.entries(targets)) sessions[name] = await openSessions(url, connections);
     sessions.bare = await openSessions(bare.url, connections);
 
+    if (args.latencyOnlyRate) {
+      const baselineDirect = baselineWorker ? await openSessions(baselineWorker.url, connections) : [];
+      const added = await measureAddedLatency(
+        [
+          { name: 'direct', url: worker.url, sessions: sessions.direct! },
+          { name: 'gateway', url: gateway.url, sessions: sessions.gateway!, direct: 'direct' },
+          ...(baseline && baselineWorker
+            ? [
+                { name: 'baseline direct', url: baselineWorker.url, sessions: baselineDirect },
+                {
+                  name: 'baseline',
+                  url: baseline.url,
+                  sessions: sessions.baseline!,
+                  direct: 'baseline direct',
+                },
+              ]
+            : []),
+        ],
+        args.latencyOnlyRate,
+        args.seconds * 1000,
+        args.rounds,
+        log,
+      );
+      for (const [name, a] of Object.entries(added)) {
+        console.log(
+          `${name === 'gateway' ? 'this build' : `baseline ${args.baseline}`}: added p50 ${signedMs(a.p50Ms)} ms, p99 ${signedMs(a.p99Ms)} ms (median of per-round differences; p99 ${a.proxy.p99Ms.toFixed(2)} ms over the worker's ${a.direct.p99Ms.toFixed(2)})`,
+        );
+      }
+      return;
+    }
     if (args.cpuOnlyRate) {
       const pids = {
         gateway: gateway.child.pid ?? 0,
@@ -123,22 +158,18 @@ async function main(): Promise<void> {
     const directRps = median(throughput.direct!);
     const rate = Math.round(directRps * 0.4);
 
-    const latency: Record<string, { p50: number[]; p99: number[] }> = {
-      direct: { p50: [], p99: [] },
-      gateway: { p50: [], p99: [] },
-    };
-    for (let round = 1; round <= args.rounds; round++) {
-      for (const name of ['direct', 'gateway'] as const) {
-        const result = await openLoop(targets[name]!, sessions[name]!, rate, args.seconds * 1000);
-        latency[name]!.p50.push(result.p50);
-        latency[name]!.p99.push(result.p99);
-        log(
-          `round ${round} at ${rate}/s ${name.padEnd(7)} p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? ` (${result.errors} errors)` : ''}`,
-        );
-      }
-    }
-    const added = (q: 'p50' | 'p99') =>
-      median(latency.gateway![q].map((value, i) => value - latency.direct![q][i]!));
+    const latency = (
+      await measureAddedLatency(
+        [
+          { name: 'direct', url: worker.url, sessions: sessions.direct! },
+          { name: 'gateway', url: gateway.url, sessions: sessions.gateway!, direct: 'direct' },
+        ],
+        rate,
+        args.seconds * 1000,
+        args.rounds,
+        log,
+      )
+    ).gateway!;
 
     log(
       `CPU per proxied call at ${rate}/s (gateway, nginx and a bare Node proxy in front of the same worker)…`,
@@ -206,10 +237,10 @@ async function main(): Promise<void> {
       },
       addedLatencyAt40Percent: {
         ratePerSecond: rate,
-        p50Ms: added('p50'),
-        p99Ms: added('p99'),
-        direct: { p50Ms: median(latency.direct!.p50), p99Ms: median(latency.direct!.p99) },
-        gateway: { p50Ms: median(latency.gateway!.p50), p99Ms: median(latency.gateway!.p99) },
+        p50Ms: latency.p50Ms,
+        p99Ms: latency.p99Ms,
+        direct: latency.direct,
+        gateway: latency.proxy,
         target: 'p50 <= +1 ms, p99 <= +3 ms',
       },
       cpuPerCall: {
@@ -240,8 +271,8 @@ mcp-scale performance (${report.machine.cpus} cores, ${report.machine.node}, med
     gateway  ${t.callsPerSecond.gateway.toFixed(0)} calls/s   = ${t.gatewayOverDirect.toFixed(2)}x direct   (target >= 0.9x)
     nginx    ${t.callsPerSecond.nginx.toFixed(0)} calls/s   = ${t.nginxOverDirect.toFixed(2)}x direct   (reference)
   added latency at ${l.ratePerSecond}/s (40% of direct saturation), from the intended send time
-    p50 +${l.p50Ms.toFixed(2)} ms (direct ${l.direct.p50Ms.toFixed(2)}, gateway ${l.gateway.p50Ms.toFixed(2)})   (target <= +1 ms)
-    p99 +${l.p99Ms.toFixed(2)} ms (direct ${l.direct.p99Ms.toFixed(2)}, gateway ${l.gateway.p99Ms.toFixed(2)})   (target <= +3 ms)
+    p50 ${signedMs(l.p50Ms)} ms (direct ${l.direct.p50Ms.toFixed(2)}, gateway ${l.gateway.p50Ms.toFixed(2)})   (target <= +1 ms)
+    p99 ${signedMs(l.p99Ms)} ms (direct ${l.direct.p99Ms.toFixed(2)}, gateway ${l.gateway.p99Ms.toFixed(2)})   (target <= +3 ms)
   CPU per proxied call at ${report.cpuPerCall.ratePerSecond}/s (process CPU from /proc)
     gateway ${report.cpuPerCall.gatewayUs.toFixed(0)} µs, nginx ${report.cpuPerCall.nginxUs.toFixed(0)} µs = ${report.cpuPerCall.gatewayOverNginx.toFixed(2)}x nginx   (target <= 2x); the worker behind spends ${report.cpuPerCall.workerUs.toFixed(0)} µs
     bare Node proxy (node:http + undici, no logic) ${report.cpuPerCall.bareNodeUs.toFixed(0)} µs = ${report.cpuPerCall.bareNodeOverNginx.toFixed(2)}x nginx; gateway / bare = ${report.cpuPerCall.gatewayOverBareNode.toFixed(2)}
