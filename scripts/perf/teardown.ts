@@ -2,6 +2,16 @@ import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 
+/** Stops one thing; may return a promise (awaited) or nothing. */
+export type Stop = () => unknown;
+
+/** Thrown by start() once run() began: an interrupted script starts nothing more. */
+export class TeardownStarted extends Error {
+  constructor() {
+    super('stopping: nothing more is started');
+  }
+}
+
 /**
  * Stops what a performance script started, whatever way the script ends:
  * normally, on a failed start, or on Ctrl-C / SIGTERM. Private redis-servers
@@ -13,22 +23,14 @@ import { constants } from 'node:os';
  * Redis), each one's error is swallowed so the rest still run, and run()
  * runs them once however often it is called.
  */
-/** Stops one thing; may return a promise (awaited) or nothing. */
-export type Stop = () => unknown;
-
-/** Thrown by start() once run() began: an interrupted script starts nothing more. */
-export class TeardownStarted extends Error {
-  constructor() {
-    super('stopping: nothing more is started');
-  }
-}
-
 export class Teardown {
   private readonly stops: Stop[] = [];
   /** Starts in flight: run() waits for them, so what comes up during an interrupt is stopped too. */
   private readonly starting = new Set<Promise<unknown>>();
   private running: Promise<void> | undefined;
   private finished = false;
+  private signalled = false;
+  private parent: Teardown | undefined;
 
   /** Registers how to stop something that is running. After run() finished, stops it at once. */
   add(stop: Stop): void {
@@ -64,6 +66,7 @@ export class Teardown {
    */
   scope(): Teardown {
     const scope = new Teardown();
+    scope.parent = this;
     this.add(() => scope.run());
     return scope;
   }
@@ -74,9 +77,12 @@ export class Teardown {
     return this.running;
   }
 
-  /** True once run() began (an interrupt, a failure or the normal end). */
-  get stopping(): boolean {
-    return this.running !== undefined;
+  /**
+   * True once a signal started the teardown: the script's own error from
+   * then on (a call to a stopped server) is a consequence, not news.
+   */
+  get interrupted(): boolean {
+    return this.signalled || (this.parent?.interrupted ?? false);
   }
 
   /**
@@ -88,6 +94,7 @@ export class Teardown {
   onSignals(exit: (code: number) => void = (code) => process.exit(code)): () => void {
     const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
       const handler = () => {
+        this.signalled = true;
         process.stderr.write(`${signal}: stopping what this script started…\n`);
         void this.run().finally(() => exit(128 + constants.signals[signal]));
       };

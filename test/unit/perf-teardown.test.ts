@@ -45,6 +45,8 @@ describe('Teardown (perf scripts stop what they started)', () => {
     await Promise.all([a, b, teardown.run()]);
     await teardown.run();
     expect(stops).toBe(1);
+    // The normal end (or a failure) is not an interrupt.
+    expect(teardown.interrupted).toBe(false);
   });
 
   it('stops at once what is added after it ran', async () => {
@@ -132,7 +134,12 @@ describe('Teardown (perf scripts stop what they started)', () => {
     try {
       expect(process.listenerCount('SIGINT')).toBe(before.SIGINT + 1);
       // The handler alone (no real signal to the test worker); the integration test sends a real one.
+      const round = teardown.scope();
+      expect(teardown.interrupted).toBe(false);
       process.emit('SIGINT');
+      // Errors of the script from now on are consequences, in its scopes too.
+      expect(teardown.interrupted).toBe(true);
+      expect(round.interrupted).toBe(true);
       expect(await exited.promise).toBe(130);
       expect(order).toEqual(['redis']);
       // Once: a second Ctrl-C gets Node's default.
