@@ -6,6 +6,7 @@ import { constantStages } from '../../src/bench/load-profile.js';
 import type { BenchReport } from '../../src/bench/report-schema.js';
 import type { ClientKind } from '../../src/bench/clients/era-connection.js';
 import type { BenchOptions, Era } from '../../src/bench/types.js';
+import { stopChild, Teardown } from './teardown.js';
 
 /**
  * Is the measuring tool the bottleneck? Run on demand, not in tests:
@@ -72,7 +73,7 @@ http.createServer((req, res) => {
 }).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n'); });
 `;
 
-async function startPlainServer(delayMs: number): Promise<{ url: string; close(): void }> {
+async function startPlainServer(delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, ['-e', PLAIN_SERVER], {
     env: { ...process.env, DELAY_MS: String(delayMs) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -81,7 +82,7 @@ async function startPlainServer(delayMs: number): Promise<{ url: string; close()
     child.once('exit', (code) => reject(new Error(`plain server exited with ${code}`)));
     child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
   });
-  return { url: `http://127.0.0.1:${port}/mcp`, close: () => child.kill('SIGKILL') };
+  return { url: `http://127.0.0.1:${port}/mcp`, close: () => stopChild(child, 'SIGKILL') };
 }
 
 async function withCpu<T>(run: () => Promise<T>): Promise<{ value: T; cpuSeconds: number }> {
@@ -168,9 +169,20 @@ async function openModel(
   return new BenchEngine(options(url, era, model), { url }).run();
 }
 
-export async function measureAccuracy(seconds = 5, connections = 50): Promise<AccuracyResult> {
-  const fast = await startPlainServer(0);
+/** The plain servers it starts are stopped when it returns or throws, or when `parent` runs first (Ctrl-C). */
+export async function measureAccuracy(
+  parent: Teardown,
+  seconds = 5,
+  connections = 50,
+): Promise<AccuracyResult> {
+  const teardown = parent.scope();
+  const start = (delayMs: number) =>
+    teardown.start(
+      () => startPlainServer(delayMs),
+      (server) => server.close(),
+    );
   try {
+    const fast = await start(0);
     await autocannonCeiling(fast.url, 1, connections); // warm up both sides
     const cannon = await autocannonCeiling(fast.url, seconds, connections);
     const virtualUsers = {} as AccuracyResult['virtualUsers'];
@@ -185,21 +197,17 @@ export async function measureAccuracy(seconds = 5, connections = 50): Promise<Ac
         };
       }
     }
-    fast.close();
-    const slow = await startPlainServer(50);
-    try {
-      const openModel50ms = {} as AccuracyResult['openModel50ms'];
-      for (const era of ['2025', '2026'] as const) {
-        const report = await openModel(slow.url, era, seconds, 100);
-        const { p50, p90, p99 } = report.latency.all;
-        openModel50ms[era] = { ratePerSecond: 100, p50, p90, p99, dropped: report.totals.dropped };
-      }
-      return { seconds, connections, autocannon: cannon, virtualUsers, openModel50ms };
-    } finally {
-      slow.close();
+    await fast.close();
+    const slow = await start(50);
+    const openModel50ms = {} as AccuracyResult['openModel50ms'];
+    for (const era of ['2025', '2026'] as const) {
+      const report = await openModel(slow.url, era, seconds, 100);
+      const { p50, p90, p99 } = report.latency.all;
+      openModel50ms[era] = { ratePerSecond: 100, p50, p90, p99, dropped: report.totals.dropped };
     }
+    return { seconds, connections, autocannon: cannon, virtualUsers, openModel50ms };
   } finally {
-    fast.close();
+    await teardown.run();
   }
 }
 
@@ -225,9 +233,12 @@ export function formatAccuracy(result: AccuracyResult): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const seconds = Number(process.argv[2] ?? 5);
-  measureAccuracy(seconds)
+  const teardown = new Teardown();
+  teardown.onSignals();
+  measureAccuracy(teardown, seconds)
     .then((result) => process.stdout.write(formatAccuracy(result)))
     .catch((error: unknown) => {
+      if (teardown.interrupted) return; // the signal handler exits 130 once everything is stopped
       process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;
     });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { findFreePort } from '../../src/util/net.js';
+import { stopChild } from './teardown.js';
 
 /**
  * A reference for the gateway's CPU per call: the least a Node.js proxy can
@@ -60,15 +60,15 @@ export async function spawnBareProxy(
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), String(port), workerUrl], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await once(child.stdout, 'data');
+  // A proxy that dies before it is ready (a port taken meanwhile) fails the start instead of hanging it.
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the bare proxy exited (${code}) before it was ready`)));
+  });
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     pid: child.pid ?? 0,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
+    stop: () => stopChild(child),
   };
 }
 

@@ -14,9 +14,8 @@
  *    defaults (3 workers, gateway, Redis), via `mcp-scale bench --spawn --json`.
  */
 import { projectRoot } from '../project-root.js';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   Client as V2Client,
   StreamableHTTPClientTransport as V2Transport,
@@ -25,7 +24,8 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { startLocalRedis } from '../../src/redis/local-server.js';
-import { startWorkerHost, type WorkerHost } from '../../src/worker/host.js';
+import { startWorkerHost, type WorkerHost, type WorkerHostOptions } from '../../src/worker/host.js';
+import { stopChild, Teardown } from './teardown.js';
 
 interface Percentiles {
   p50: number;
@@ -108,8 +108,22 @@ async function measure(
 
 const productId = (n: number) => `p${String(n).padStart(5, '0')}`;
 
-async function latencies(calls: number): Promise<Row[]> {
-  const redis = await startLocalRedis();
+async function latencies(calls: number, parent: Teardown): Promise<Row[]> {
+  const teardown = parent.scope();
+  try {
+    return await measureLatencies(calls, teardown);
+  } finally {
+    await teardown.run();
+  }
+}
+
+async function measureLatencies(calls: number, teardown: Teardown): Promise<Row[]> {
+  const redis = await teardown.start(startLocalRedis, (r) => r.close());
+  const start = (options: WorkerHostOptions) =>
+    teardown.start(
+      () => startWorkerHost(options),
+      (w) => w.close(),
+    );
   const common = {
     host: '127.0.0.1',
     port: 0,
@@ -123,38 +137,33 @@ async function latencies(calls: number): Promise<Row[]> {
   };
   const off = { ttlMs: { get_product: 0 }, scope: {}, force: [], timeoutMs: 50 };
   const workers = {
-    baseline: await startWorkerHost({
+    baseline: await start({
       ...common,
       id: 'baseline',
       prefix: 'bench-b:',
       backendLatencyMs: 0,
       cache: off,
     }),
-    uncached: await startWorkerHost({
+    uncached: await start({
       ...common,
       id: 'uncached',
       prefix: 'bench-u:',
       backendLatencyMs: 20,
       cache: off,
     }),
-    cached: await startWorkerHost({ ...common, id: 'cached', prefix: 'bench-c:', backendLatencyMs: 20 }),
+    cached: await start({ ...common, id: 'cached', prefix: 'bench-c:', backendLatencyMs: 20 }),
   };
   const rows: Row[] = [];
-  try {
-    for (const era of ['2025', '2026'] as const) {
-      // A fresh id range per era and variant so "miss" never finds an entry.
-      const base = era === '2025' ? 0 : 5000;
-      // The 20 ms variants are dominated by the backend: fewer calls describe them as well.
-      const slowCalls = Math.min(calls, 500);
-      rows.push(await measure(era, 'baseline', workers.baseline, calls, () => 'p00001'));
-      rows.push(await measure(era, 'uncached', workers.uncached, slowCalls, () => 'p00001'));
-      let next = base + 2001; // ids nobody asked for yet: 200 warm-up + the measured calls
-      rows.push(await measure(era, 'miss', workers.cached, slowCalls, () => productId(next++)));
-      rows.push(await measure(era, 'hit', workers.cached, calls, () => productId(base + 1)));
-    }
-  } finally {
-    await Promise.all(Object.values(workers).map((w) => w.close()));
-    await redis.close();
+  for (const era of ['2025', '2026'] as const) {
+    // A fresh id range per era and variant so "miss" never finds an entry.
+    const base = era === '2025' ? 0 : 5000;
+    // The 20 ms variants are dominated by the backend: fewer calls describe them as well.
+    const slowCalls = Math.min(calls, 500);
+    rows.push(await measure(era, 'baseline', workers.baseline, calls, () => 'p00001'));
+    rows.push(await measure(era, 'uncached', workers.uncached, slowCalls, () => 'p00001'));
+    let next = base + 2001; // ids nobody asked for yet: 200 warm-up + the measured calls
+    rows.push(await measure(era, 'miss', workers.cached, slowCalls, () => productId(next++)));
+    rows.push(await measure(era, 'hit', workers.cached, calls, () => productId(base + 1)));
   }
   return rows;
 }
@@ -166,23 +175,38 @@ interface MixedResult {
   byTool: Record<string, { hits: number; misses: number; hitRatio: number | null }>;
 }
 
+/**
+ * `mcp-scale bench ARGS`, its stdout once it exited 0. In its own process
+ * group and stopped with SIGINT: on SIGINT bench stops its `--spawn` cluster
+ * (private Redis included) before it exits; a terminal's Ctrl-C would reach
+ * it too and a second SIGINT, ours, would then kill it before it could.
+ */
+function runBench(args: string[], teardown: Teardown): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'bench', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  teardown.add(() => stopChild(child, 'SIGINT'));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      // Stopped by us: its report covers only part of the run, not what this script reports.
+      if (teardown.interrupted) reject(new Error('interrupted'));
+      else if (code === 0) resolve(out);
+      else reject(new Error(`mcp-scale bench exited ${code}: ${err.trim()}`));
+    });
+  });
+}
+
 /** The bench's mixed workload against a spawned `serve` (its defaults: 3 workers, Redis, demo TTLs). */
-async function mixedWorkload(durationMs: number): Promise<MixedResult> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      CLI,
-      'bench',
-      '--spawn',
-      '--scenario',
-      'mixed',
-      '--clients',
-      '20',
-      '--duration',
-      `${durationMs}ms`,
-      '--json',
-    ],
-    { maxBuffer: 64 * 1024 * 1024 },
+async function mixedWorkload(durationMs: number, teardown: Teardown): Promise<MixedResult> {
+  const stdout = await runBench(
+    ['--spawn', '--scenario', 'mixed', '--clients', '20', '--duration', `${durationMs}ms`, '--json'],
+    teardown,
   );
   const report = JSON.parse(stdout) as {
     totals?: { requests?: number };
@@ -197,11 +221,11 @@ async function mixedWorkload(durationMs: number): Promise<MixedResult> {
   return { durationMs, requests: report.totals?.requests ?? 0, hitRatio: report.cache.hitRatio, byTool };
 }
 
-async function main(): Promise<void> {
+async function main(teardown: Teardown): Promise<void> {
   const calls = Number(flag('calls', '2000'));
   const mixedMs = parseDuration(flag('mixed', '20s'));
-  const rows = await latencies(calls);
-  const mixed = mixedMs > 0 ? await mixedWorkload(mixedMs) : undefined;
+  const rows = await latencies(calls, teardown);
+  const mixed = mixedMs > 0 ? await mixedWorkload(mixedMs, teardown) : undefined;
   if (process.argv.includes('--json')) {
     process.stdout.write(`${JSON.stringify({ latencies: rows, mixed }, null, 2)}\n`);
     return;
@@ -236,7 +260,12 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+const teardown = new Teardown();
+teardown.onSignals();
+main(teardown)
+  .finally(() => teardown.run())
+  .catch((error: unknown) => {
+    if (teardown.interrupted) return; // the signal handler exits 130 once everything is stopped
+    console.error(error);
+    process.exitCode = 1;
+  });

@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { classifyPost, isRejection } from '../../src/protocol/classify.js';
 import { GatewayLimiter } from '../../src/limits/gateway-limiter.js';
 import { policiesFrom } from '../../src/limits/policies.js';
 import { parseRate } from '../../src/config/rate.js';
 import { startLocalRedis } from '../../src/redis/local-server.js';
-import { startGatewayFor, startRole, startWorker } from './fixtures.js';
+import { startGatewayFor, startRole, startWorker, type RoleProcess } from './fixtures.js';
 import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
+import { Teardown } from './teardown.js';
 
 /**
  * What the rate limiter costs: two gateway processes in front of the same
@@ -48,28 +50,37 @@ const CONNECTIONS = 16;
 /** A budget no run reaches: every call is counted and admitted. */
 const UNREACHABLE_LIMIT = '1000000000/1h';
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+/**
+ * The script (exported for the test that interrupts it): everything it
+ * starts is registered in `teardown` as soon as it is up, and stopped when
+ * it ends, fails, or `teardown` runs first (Ctrl-C).
+ */
+export async function runLimitsCost(argv: string[], teardown: Teardown): Promise<void> {
+  const args = parseArgs(argv);
   const log = (line: string) => {
     if (!args.json) process.stderr.write(`${line}\n`);
   };
-  const redis = await startLocalRedis();
-  const prefix = 'perf-limits:';
-  const worker = await startWorker('w1', redis.url, prefix);
-  const workers = [{ id: 'w1', url: worker.url }];
-  const off = await startGatewayFor(workers, redis.url, prefix);
-  const on = await startRole('gateway', 'gateway-limits', [
-    '--redis',
-    redis.url,
-    '--prefix',
-    prefix,
-    '--worker',
-    `w1=${worker.url}`,
-    '--rate-limit',
-    UNREACHABLE_LIMIT,
-  ]);
-  const cleanup = [() => on.stop(), () => off.stop(), () => worker.stop(), () => redis.close()];
   try {
+    const redis = await teardown.start(startLocalRedis, (r) => r.close());
+    const prefix = 'perf-limits:';
+    const stop = (role: RoleProcess) => role.stop();
+    const worker = await teardown.start(() => startWorker('w1', redis.url, prefix), stop);
+    const workers = [{ id: 'w1', url: worker.url }];
+    const off = await teardown.start(() => startGatewayFor(workers, redis.url, prefix), stop);
+    const on = await teardown.start(
+      () =>
+        startRole('gateway', 'gateway-limits', [
+          '--redis',
+          redis.url,
+          '--prefix',
+          prefix,
+          '--worker',
+          `w1=${worker.url}`,
+          '--rate-limit',
+          UNREACHABLE_LIMIT,
+        ]),
+      stop,
+    );
     const targets: Record<Variant, string> = { off: off.url, on: on.url };
     const sessions: Record<Variant, string[]> = {
       off: await openSessions(off.url, CONNECTIONS),
@@ -192,7 +203,7 @@ rate limiter cost (${report.machine.cpus} cores, ${report.machine.node}, median 
   rounds run again because of errors: ${discarded}
 `);
   } finally {
-    for (const stop of cleanup) await stop().catch(() => {});
+    await teardown.run();
   }
 }
 
@@ -232,7 +243,12 @@ async function limiterAlone(redisUrl: string, calls: number) {
   return { calls, p50Ms: at(50), p99Ms: at(99) };
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const teardown = new Teardown();
+  teardown.onSignals();
+  runLimitsCost(process.argv.slice(2), teardown).catch((error: unknown) => {
+    if (teardown.interrupted) return; // the signal handler exits 130 once everything is stopped
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

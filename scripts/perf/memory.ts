@@ -21,22 +21,27 @@ export async function measureSessionMemory(gatewayUrl: string, sessions: number,
   const before = await heapUsed(gatewayUrl);
   const ids = await openSessions(gatewayUrl, sessions);
   const afterSessions = await heapUsed(gatewayUrl);
+  // It starts no process, only these GET streams: closed whatever happens.
   const controllers: AbortController[] = [];
-  for (const id of ids.slice(0, streams)) {
-    const controller = new AbortController();
-    controllers.push(controller);
-    const response = await fetch(gatewayUrl, {
-      headers: { accept: 'text/event-stream', 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' },
-      signal: controller.signal,
-    });
-    // Keep the stream open; read nothing.
-    void response.body
-      ?.getReader()
-      .read()
-      .catch(() => {});
+  let afterStreams: number;
+  try {
+    for (const id of ids.slice(0, streams)) {
+      const controller = new AbortController();
+      controllers.push(controller);
+      const response = await fetch(gatewayUrl, {
+        headers: { accept: 'text/event-stream', 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' },
+        signal: controller.signal,
+      });
+      // Keep the stream open; read nothing.
+      void response.body
+        ?.getReader()
+        .read()
+        .catch(() => {});
+    }
+    afterStreams = await heapUsed(gatewayUrl);
+  } finally {
+    for (const controller of controllers) controller.abort();
   }
-  const afterStreams = await heapUsed(gatewayUrl);
-  for (const controller of controllers) controller.abort();
   return {
     sessions,
     streams,

@@ -7,6 +7,7 @@ import { startLocalRedisHa } from '../../src/redis/local-ha.js';
 import { parseRedisUrl } from '../../src/redis/redis-url.js';
 import { startRole, type RoleProcess } from './fixtures.js';
 import { median, openSessions } from './load.js';
+import { Teardown } from './teardown.js';
 
 /**
  * What a Redis primary crash costs under Sentinel: a private primary,
@@ -69,26 +70,36 @@ interface Round {
   sessionsKept: number;
 }
 
-async function round(args: Args): Promise<Round> {
-  const ha = await startLocalRedisHa({ downAfterMs: args.downAfterMs, failoverTimeoutMs: 5000 });
-  const env = { REDIS_URL: ha.url };
-  const started: RoleProcess[] = [];
+/** One round on a fresh Redis HA and fresh roles, all stopped when it ends or fails, or when `parent` runs (Ctrl-C). */
+async function round(args: Args, parent: Teardown): Promise<Round> {
+  const teardown = parent.scope();
   try {
+    const ha = await teardown.start(
+      () => startLocalRedisHa({ downAfterMs: args.downAfterMs, failoverTimeoutMs: 5000 }),
+      (h) => h.close(),
+    );
+    const env = { REDIS_URL: ha.url };
+    const start = (...role: Parameters<typeof startRole>) =>
+      teardown.start(
+        () => startRole(...role),
+        (r: RoleProcess) => r.stop(),
+      );
     const common = ['--redis', 'auto', '--prefix', PREFIX];
+    const workers: RoleProcess[] = [];
     for (const id of ['w1', 'w2'])
-      started.push(await startRole('worker', id, ['--id', id, ...common, '--backend-latency', '0'], env));
-    const workerArgs = started.flatMap((w) => ['--worker', `${w.child.spec.name}=${w.url}`]);
+      workers.push(await start('worker', id, ['--id', id, ...common, '--backend-latency', '0'], env));
+    const workerArgs = workers.flatMap((w) => ['--worker', `${w.child.spec.name}=${w.url}`]);
     const policies = ['local', 'closed'];
     const gateways: RoleProcess[] = [];
     for (const policy of policies) {
-      const gateway = await startRole(
-        'gateway',
-        `gateway-${policy}`,
-        [...common, ...workerArgs, '--rate-limit', '1000000000/1h', '--limits-on-redis-failure', policy],
-        env,
+      gateways.push(
+        await start(
+          'gateway',
+          `gateway-${policy}`,
+          [...common, ...workerArgs, '--rate-limit', '1000000000/1h', '--limits-on-redis-failure', policy],
+          env,
+        ),
       );
-      started.push(gateway);
-      gateways.push(gateway);
     }
     const sessions = await Promise.all(gateways.map((g) => openSessions(g.url, SESSIONS_PER_GATEWAY)));
     const outcomes: { at: number; gateway: number; status: string }[] = [];
@@ -182,8 +193,7 @@ async function round(args: Args): Promise<Round> {
       sessionsKept: kept,
     };
   } finally {
-    for (const role of started.reverse()) await role.stop();
-    await ha.close();
+    await teardown.run();
   }
 }
 
@@ -219,11 +229,11 @@ async function until(predicate: () => boolean, timeoutMs: number): Promise<void>
   }
 }
 
-async function main(): Promise<void> {
+async function main(teardown: Teardown): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const rounds: Round[] = [];
   for (let i = 0; i < args.rounds; i++) {
-    const result = await round(args);
+    const result = await round(args, teardown);
     rounds.push(result);
     if (!args.json) process.stderr.write(`round ${i + 1}: ${JSON.stringify(result)}\n`);
   }
@@ -244,7 +254,10 @@ async function main(): Promise<void> {
   else process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
 
-void main().catch((error: unknown) => {
+const teardown = new Teardown();
+teardown.onSignals();
+void main(teardown).catch((error: unknown) => {
+  if (teardown.interrupted) return; // the signal handler exits 130 once everything is stopped
   process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });

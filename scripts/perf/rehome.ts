@@ -10,7 +10,16 @@ import type { RoleProcess } from './fixtures.js';
  * latency minus the median latency of the same request before the kill.
  */
 export async function measureRehome(gatewayUrl: string, victim: RoleProcess, sessionsWanted: number) {
+  // It starts no process (the caller owns the victim and the gateway), only this pool.
   const pool = new Pool(new URL(gatewayUrl).origin, { connections: 16 });
+  try {
+    return await timeRehome(pool, gatewayUrl, victim, sessionsWanted);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function timeRehome(pool: Pool, gatewayUrl: string, victim: RoleProcess, sessionsWanted: number) {
   const path = new URL(gatewayUrl).pathname;
   const call = (session: string, id: number) => callGetProduct(pool, path, session, id);
   // Sessions spread over the workers; keep those on the victim.
@@ -45,7 +54,6 @@ export async function measureRehome(gatewayUrl: string, victim: RoleProcess, ses
       }),
     );
   }
-  await pool.close();
   const ms = (q: number) => histogram.getValueAtPercentile(q) / 1000;
   const result = {
     sessions: onVictim.length,

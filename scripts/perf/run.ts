@@ -7,6 +7,7 @@ import { closeSessions, median, openLoop, openSessions, saturate } from './load.
 import { measureSessionMemory } from './memory.js';
 import { compareProxyCpu, measureProxyCpu } from './proxy-cpu.js';
 import { measureRehome } from './rehome.js';
+import { Teardown } from './teardown.js';
 import { formatTracingOverhead, measureTracingOverhead } from './tracing-overhead.js';
 
 /**
@@ -47,51 +48,55 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-async function main(): Promise<void> {
+async function main(teardown: Teardown): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string) => {
     if (!args.json) process.stderr.write(`${line}\n`);
   };
-  // Everything started is stopped whatever happens, a failed start included
-  // (a private redis-server would otherwise outlive the script).
-  const cleanup: (() => Promise<unknown>)[] = [];
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void (async () => {
-        for (const stop of cleanup.splice(0)) await stop().catch(() => {});
-        process.exit(130);
-      })();
-    });
-  }
+  // The cluster measured first, stopped before the tracing clusters start.
+  const cluster = teardown.scope();
   try {
-    const redis = await startLocalRedis();
-    cleanup.unshift(() => redis.close());
+    const redis = await cluster.start(startLocalRedis, (r) => r.close());
     const prefix = 'perf:';
-    const worker = await startWorker('w1', redis.url, prefix);
-    cleanup.unshift(() => worker.stop());
-    const gateway = await startGatewayFor([{ id: 'w1', url: worker.url }], redis.url, prefix);
-    cleanup.unshift(() => gateway.stop());
-    const nginx = await startLoadBalancer({
-      kind: 'nginx',
-      affinity: 'none',
-      listenHost: '127.0.0.1',
-      listenPort: 0,
-      upstreams: [{ id: 'w1', url: worker.url }],
-    });
-    cleanup.unshift(() => nginx.close());
+    const worker = await cluster.start(
+      () => startWorker('w1', redis.url, prefix),
+      (w) => w.stop(),
+    );
+    const gateway = await cluster.start(
+      () => startGatewayFor([{ id: 'w1', url: worker.url }], redis.url, prefix),
+      (g) => g.stop(),
+    );
+    const nginx = await cluster.start(
+      () =>
+        startLoadBalancer({
+          kind: 'nginx',
+          affinity: 'none',
+          listenHost: '127.0.0.1',
+          listenPort: 0,
+          upstreams: [{ id: 'w1', url: worker.url }],
+        }),
+      (lb) => lb.close(),
+    );
     const nginxUrl = `http://127.0.0.1:${nginx.port}/mcp`;
     // The baseline build gets its own worker of the same build (they must agree on the identity format).
     const baselineWorker =
       (args.cpuOnlyRate || args.latencyOnlyRate) && args.baseline
-        ? await startWorker('w1', redis.url, 'perf-base:', args.baseline)
+        ? await cluster.start(
+            () => startWorker('w1', redis.url, 'perf-base:', args.baseline),
+            (w) => w.stop(),
+          )
         : undefined;
     const baseline = baselineWorker
-      ? await startGatewayFor([{ id: 'w1', url: baselineWorker.url }], redis.url, 'perf-base:', args.baseline)
+      ? await cluster.start(
+          () =>
+            startGatewayFor([{ id: 'w1', url: baselineWorker.url }], redis.url, 'perf-base:', args.baseline),
+          (g) => g.stop(),
+        )
       : undefined;
-    if (baselineWorker) cleanup.unshift(() => baselineWorker.stop());
-    if (baseline) cleanup.unshift(() => baseline.stop());
-    const bare = await spawnBareProxy(worker.url);
-    cleanup.unshift(() => bare.stop());
+    const bare = await cluster.start(
+      () => spawnBareProxy(worker.url),
+      (b) => b.stop(),
+    );
     const connections = 50;
     const targets: Record<string, string> = { direct: worker.url, gateway: gateway.url, nginx: nginxUrl };
     if (baseline) targets.baseline = baseline.url;
@@ -195,26 +200,36 @@ async function main(): Promise<void> {
     const memory = await measureSessionMemory(gateway.url, 2000, 200);
 
     log('re-home after kill -9…');
-    const w2 = await startWorker('w2', redis.url, prefix);
-    const w3 = await startWorker('w3', redis.url, prefix);
-    const failover = await startGatewayFor(
-      [
-        { id: 'w2', url: w2.url },
-        { id: 'w3', url: w3.url },
-      ],
-      redis.url,
-      prefix,
+    const w2 = await cluster.start(
+      () => startWorker('w2', redis.url, prefix),
+      (w) => w.stop(),
     );
-    cleanup.unshift(
-      () => failover.stop(),
-      () => w2.stop(),
-      () => w3.stop(),
+    const w3 = await cluster.start(
+      () => startWorker('w3', redis.url, prefix),
+      (w) => w.stop(),
+    );
+    const failover = await cluster.start(
+      () =>
+        startGatewayFor(
+          [
+            { id: 'w2', url: w2.url },
+            { id: 'w3', url: w3.url },
+          ],
+          redis.url,
+          prefix,
+        ),
+      (g) => g.stop(),
     );
     const rehome = await measureRehome(failover.url, w2, 100);
-    for (const stop of cleanup.splice(0)) await stop().catch(() => {});
+    await cluster.run();
 
     log('OpenTelemetry tracing: off, sampled 100 %, sampled 1 %…');
-    const tracing = await measureTracingOverhead({ rounds: args.rounds, seconds: args.seconds, log });
+    const tracing = await measureTracingOverhead({
+      rounds: args.rounds,
+      seconds: args.seconds,
+      log,
+      teardown,
+    });
 
     const report = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -285,7 +300,7 @@ ${formatTracingOverhead(tracing)}
 `);
     }
   } finally {
-    for (const stop of cleanup) await stop().catch(() => {});
+    await teardown.run();
   }
 }
 
@@ -351,7 +366,12 @@ async function cpuOnly(
   }
 }
 
-main().catch((error: unknown) => {
+// Everything started is stopped whatever happens, a failed start and
+// Ctrl-C included (a private redis-server would otherwise outlive the script).
+const teardown = new Teardown();
+teardown.onSignals();
+main(teardown).catch((error: unknown) => {
+  if (teardown.interrupted) return; // the signal handler exits 130 once everything is stopped
   console.error(error);
   process.exitCode = 1;
 });

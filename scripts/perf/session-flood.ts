@@ -6,6 +6,7 @@ import { startLocalRedis, type LocalRedis } from '../../src/redis/local-server.j
 import { processRssBytes } from '../../src/util/process.js';
 import { startRole, type RoleProcess } from './fixtures.js';
 import { callGetProduct, HEADERS, median, openLoop } from './load.js';
+import { Teardown } from './teardown.js';
 
 /**
  * Session floods (issue 16): N sessions created through a gateway onto
@@ -107,19 +108,41 @@ interface Cluster {
   pool: Pool;
   /** A second gateway (another build's) on the same Redis and workers, with --baseline. */
   baseline?: { gateway: RoleProcess; pool: Pool };
+  /** Stops it all (also on a failed start, and when `parent` runs first: Ctrl-C). */
   close(): Promise<void>;
 }
 
 async function startCluster(
+  parent: Teardown,
   cap: number,
   workerCount: number,
   options: { heapMb?: number; baselineCli?: string } = {},
 ): Promise<Cluster> {
-  const redis = await startLocalRedis();
+  const teardown = parent.scope();
+  try {
+    return await startClusterIn(teardown, cap, workerCount, options);
+  } catch (error) {
+    await teardown.run();
+    throw error;
+  }
+}
+
+async function startClusterIn(
+  teardown: Teardown,
+  cap: number,
+  workerCount: number,
+  options: { heapMb?: number; baselineCli?: string },
+): Promise<Cluster> {
+  const redis = await teardown.start(startLocalRedis, (r) => r.close());
   const prefix = 'flood:';
+  const start = (...role: Parameters<typeof startRole>) =>
+    teardown.start(
+      () => startRole(...role),
+      (r: RoleProcess) => r.stop(),
+    );
   const workers = await Promise.all(
     Array.from({ length: workerCount }, (_, i) =>
-      startRole(
+      start(
         'worker',
         `w${i + 1}`,
         [
@@ -140,7 +163,7 @@ async function startCluster(
     ),
   );
   const startGateway = (name: string, cliPath?: string) =>
-    startRole(
+    start(
       'gateway',
       name,
       [
@@ -156,28 +179,19 @@ async function startCluster(
       process.env.MCP_SCALE_PERF_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
       cliPath,
     );
+  const poolFor = (gateway: RoleProcess) => {
+    const pool = new Pool(new URL(gateway.url).origin, { connections: 32 });
+    teardown.add(() => pool.close());
+    return pool;
+  };
   const gateway = await startGateway('gateway');
-  const pool = new Pool(new URL(gateway.url).origin, { connections: 32 });
+  const pool = poolFor(gateway);
   let baseline: Cluster['baseline'];
   if (options.baselineCli) {
     const other = await startGateway('gateway-baseline', options.baselineCli);
-    baseline = { gateway: other, pool: new Pool(new URL(other.url).origin, { connections: 32 }) };
+    baseline = { gateway: other, pool: poolFor(other) };
   }
-  return {
-    redis,
-    workers,
-    gateway,
-    pool,
-    baseline,
-    async close() {
-      await pool.close();
-      await baseline?.pool.close();
-      await baseline?.gateway.stop();
-      await gateway.stop();
-      await Promise.all(workers.map((w) => w.stop()));
-      await redis.close();
-    },
-  };
+  return { redis, workers, gateway, pool, baseline, close: () => teardown.run() };
 }
 
 async function initialize(pool: Pool, path: string): Promise<string> {
@@ -236,8 +250,8 @@ function percentiles(values: number[]) {
 }
 
 /** One flood of `total` sessions on a fresh cluster. */
-async function flood(total: number, args: Args, log: (line: string) => void) {
-  const cluster = await startCluster(args.cap, args.workers, { heapMb: args.heapMb });
+async function flood(total: number, args: Args, log: (line: string) => void, teardown: Teardown) {
+  const cluster = await startCluster(teardown, args.cap, args.workers, { heapMb: args.heapMb });
   const path = new URL(cluster.gateway.url).pathname;
   try {
     // Warm code paths (and the workers' heaps) before the baselines.
@@ -362,8 +376,8 @@ async function flood(total: number, args: Args, log: (line: string) => void) {
  * oldest (evicted) ones make their first request through the two gateways
  * in turn, one at a time and then 8 at a time, so both see the same machine.
  */
-async function rehomeAb(total: number, args: Args, log: (line: string) => void) {
-  const cluster = await startCluster(args.cap, args.workers, {
+async function rehomeAb(total: number, args: Args, log: (line: string) => void, teardown: Teardown) {
+  const cluster = await startCluster(teardown, args.cap, args.workers, {
     heapMb: args.heapMb,
     baselineCli: join(resolve(args.baseline!), 'bin', 'mcp-scale.js'),
   });
@@ -414,8 +428,8 @@ async function rehomeAb(total: number, args: Args, log: (line: string) => void) 
 }
 
 /** Live sessions' p99 under an open-model load while a flood creates sessions in the background. */
-async function liveUnderFlood(cap: number, args: Args) {
-  const cluster = await startCluster(cap, args.workers, { heapMb: args.heapMb });
+async function liveUnderFlood(cap: number, args: Args, teardown: Teardown) {
+  const cluster = await startCluster(teardown, cap, args.workers, { heapMb: args.heapMb });
   const path = new URL(cluster.gateway.url).pathname;
   try {
     const hot: string[] = [];
@@ -443,7 +457,7 @@ async function liveUnderFlood(cap: number, args: Args) {
   }
 }
 
-async function main(): Promise<void> {
+async function main(teardown: Teardown): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string) => {
     if (!args.json) process.stderr.write(`${line}\n`);
@@ -451,13 +465,13 @@ async function main(): Promise<void> {
   const floods = [];
   for (const total of args.baseline ? [] : args.sessions) {
     log(`flood: ${total} sessions, ${args.workers} workers capped at ${args.cap}…`);
-    floods.push(await flood(total, args, log));
+    floods.push(await flood(total, args, log, teardown));
   }
   // Re-home A/B: a baseline build's gateway and this one's, requests alternated, in one cluster.
   let ab: Awaited<ReturnType<typeof rehomeAb>> | undefined;
   if (args.baseline) {
     log(`re-home A/B: ${args.sessions[0]} sessions through this build's gateway and ${args.baseline}'s…`);
-    ab = await rehomeAb(args.sessions[0]!, args, log);
+    ab = await rehomeAb(args.sessions[0]!, args, log, teardown);
   }
   // Live p99 with eviction (a small cap the flood keeps full) vs without (unbounded), A B B A.
   const evictingCap = 200;
@@ -468,7 +482,7 @@ async function main(): Promise<void> {
     const results = new Map<number, LiveResult>();
     for (const cap of order) {
       log(`live sessions under a flood, round ${round + 1}, cap ${cap === 0 ? 'unbounded' : cap}…`);
-      results.set(cap, await liveUnderFlood(cap, args));
+      results.set(cap, await liveUnderFlood(cap, args, teardown));
     }
     const evicting = results.get(evictingCap)!;
     const unbounded = results.get(0)!;
@@ -536,7 +550,10 @@ async function main(): Promise<void> {
     console.log(`live p99 ratio, median of rounds: ${report.liveP99.medianRatio.toFixed(2)}`);
 }
 
-main().catch((error: unknown) => {
+const teardown = new Teardown();
+teardown.onSignals();
+main(teardown).catch((error: unknown) => {
+  if (teardown.interrupted) return; // the signal handler exits 130 once everything is stopped
   console.error(error);
   process.exitCode = 1;
 });

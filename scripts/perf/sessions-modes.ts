@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { median } from './load.js';
 import { cpuDelta, treeCpuMs, type CpuSplit } from './process-cpu.js';
+import { stopChild, Teardown } from './teardown.js';
 
 /**
  * `serve --sessions stateful` against `--sessions stateless` with the same
@@ -119,9 +120,14 @@ interface RunResult {
   errorsAfterKill?: number;
 }
 
-function runCli(argv: string[]): Promise<{ code: number | null; out: string; err: string }> {
+/** `mcp-scale ARGV` to its end; stopped by `teardown` if that runs first (a bench against a ready file owns no process). */
+function runCli(
+  argv: string[],
+  teardown: Teardown,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    teardown.add(() => stopChild(child));
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -131,8 +137,8 @@ function runCli(argv: string[]): Promise<{ code: number | null; out: string; err
   });
 }
 
-async function bench(argv: string[]): Promise<BenchReport> {
-  const { code, out, err } = await runCli(argv);
+async function bench(argv: string[], teardown: Teardown): Promise<BenchReport> {
+  const { code, out, err } = await runCli(argv, teardown);
   // 99 = a scenario check or threshold failed: the report is still the measurement.
   if (code !== 0 && code !== 99)
     throw new Error(`bench exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`);
@@ -145,26 +151,31 @@ interface Cluster {
   home: string;
 }
 
-async function startCluster(argv: string[], readyFile: string, home: string): Promise<Cluster> {
+/** `serve ARGV`, ready once it wrote its ready file; stopped by `teardown` from the moment it is spawned. */
+async function startCluster(
+  argv: string[],
+  readyFile: string,
+  home: string,
+  teardown: Teardown,
+): Promise<Cluster> {
   const child = spawn(process.execPath, [CLI, ...argv], {
     stdio: 'ignore',
     env: { ...process.env, MCP_SCALE_HOME: home, REDIS_URL: '' },
   });
+  const cluster = { child, readyFile, home };
+  teardown.add(() => stopCluster(cluster));
   const deadline = Date.now() + 60_000;
   while (!fs.existsSync(readyFile)) {
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`serve did not start: ${argv.join(' ')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { child, readyFile, home };
+  return cluster;
 }
 
 async function stopCluster(cluster: Cluster): Promise<void> {
-  if (cluster.child.exitCode === null) {
-    const exited = new Promise((resolve) => cluster.child.once('exit', resolve));
-    cluster.child.kill('SIGTERM');
-    await exited;
-  }
+  // serve drains its gateway, then its workers (10 s each at most by default), then stops its Redis.
+  await stopChild(cluster.child, 'SIGTERM', 60_000);
   fs.rmSync(cluster.home, { recursive: true, force: true });
 }
 
@@ -271,7 +282,7 @@ const METRICS: Record<Workload, (keyof RunResult)[]> = {
   failover: ['callsPerSecond', 'p99Ms', 'p99AfterKillMs', 'errorsAfterKill', 'sessionsLost'],
 };
 
-async function main(): Promise<void> {
+async function main(teardown: Teardown): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string) => {
     if (!args.json) process.stdout.write(`${line}\n`);
@@ -287,12 +298,13 @@ async function main(): Promise<void> {
     for (const mode of round % 2 === 1 ? MODES : [...MODES].reverse()) {
       const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-scale-sessions-modes-'));
       const readyFile = path.join(home, 'ready.json');
-      const cluster = await startCluster(serveArgs(args, mode, readyFile), readyFile, home);
+      const scope = teardown.scope();
       try {
-        await bench(benchArgs({ ...args, duration: WARM_UP }, 'closed', readyFile));
+        const cluster = await startCluster(serveArgs(args, mode, readyFile), readyFile, home, scope);
+        await bench(benchArgs({ ...args, duration: WARM_UP }, 'closed', readyFile), scope);
         for (const workload of WORKLOADS) {
           const before = treeCpuMs(cluster.child.pid!);
-          const report = await bench(benchArgs(args, workload, readyFile));
+          const report = await bench(benchArgs(args, workload, readyFile), scope);
           // A killed worker takes its CPU time with it: no CPU figure for failover.
           const cpu =
             workload === 'failover' ? undefined : cpuDelta(before, treeCpuMs(cluster.child.pid!), readyFile);
@@ -312,7 +324,7 @@ async function main(): Promise<void> {
           );
         }
       } finally {
-        await stopCluster(cluster);
+        await scope.run();
       }
     }
   }
@@ -337,7 +349,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+const teardown = new Teardown();
+teardown.onSignals();
+main(teardown).catch((error: unknown) => {
+  if (teardown.interrupted) return; // the signal handler exits 130 once everything is stopped
   console.error(error);
   process.exitCode = 1;
 });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startRole, type RoleProcess } from './fixtures.js';
 import { closeSessions, median, openLoop, openSessions, saturate } from './load.js';
+import { Teardown } from './teardown.js';
 
 /**
  * What OpenTelemetry tracing costs: three identical clusters (one gateway,
@@ -45,7 +46,8 @@ async function startSink(): Promise<{ url: string; requests: () => number; close
   };
 }
 
-async function startCluster(variant: Variant, sinkUrl: string): Promise<RoleProcess[]> {
+/** One variant's gateway and worker; each registered in `teardown` as soon as it is up. */
+async function startCluster(variant: Variant, sinkUrl: string, teardown: Teardown): Promise<RoleProcess[]> {
   const env: NodeJS.ProcessEnv =
     variant === 'off'
       ? {}
@@ -55,17 +57,21 @@ async function startCluster(variant: Variant, sinkUrl: string): Promise<RoleProc
           OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
           OTEL_TRACES_SAMPLER_ARG: variant === 'sampled100' ? '1' : '0.01',
         };
-  const worker = await startRole(
-    'worker',
-    `w-${variant}`,
-    ['--id', `w-${variant}`, '--redis', 'memory', '--backend-latency', '0'],
-    env,
+  const stop = (role: RoleProcess) => role.stop();
+  const worker = await teardown.start(
+    () =>
+      startRole(
+        'worker',
+        `w-${variant}`,
+        ['--id', `w-${variant}`, '--redis', 'memory', '--backend-latency', '0'],
+        env,
+      ),
+    stop,
   );
-  const gateway = await startRole(
-    'gateway',
-    `gateway-${variant}`,
-    ['--redis', 'memory', '--worker', `w1=${worker.url}`],
-    env,
+  const gateway = await teardown.start(
+    () =>
+      startRole('gateway', `gateway-${variant}`, ['--redis', 'memory', '--worker', `w1=${worker.url}`], env),
+    stop,
   );
   return [gateway, worker];
 }
@@ -74,12 +80,15 @@ export async function measureTracingOverhead(options: {
   rounds: number;
   seconds: number;
   log: (line: string) => void;
+  /** The caller's: what this starts is stopped when this returns or throws, or when the caller's runs first (Ctrl-C). */
+  teardown: Teardown;
 }): Promise<TracingOverhead> {
   const { rounds, seconds, log } = options;
-  const sink = await startSink();
+  const teardown = options.teardown.scope();
   const clusters = new Map<Variant, RoleProcess[]>();
   try {
-    for (const variant of VARIANTS) clusters.set(variant, await startCluster(variant, sink.url));
+    const sink = await teardown.start(startSink, (s) => s.close());
+    for (const variant of VARIANTS) clusters.set(variant, await startCluster(variant, sink.url, teardown));
     const url = (variant: Variant) => clusters.get(variant)![0]!.url;
     const sessions = new Map<Variant, string[]>();
     for (const variant of VARIANTS) sessions.set(variant, await openSessions(url(variant), 50));
@@ -131,9 +140,7 @@ export async function measureTracingOverhead(options: {
       spansExported: sink.requests(),
     };
   } finally {
-    for (const processes of clusters.values())
-      for (const role of processes) await role.stop().catch(() => {});
-    await sink.close();
+    await teardown.run();
   }
 }
 
@@ -144,7 +151,7 @@ export function formatTracingOverhead(t: TracingOverhead): string {
     at ${l.ratePerSecond}/s  p50 off ${l.off.p50Ms.toFixed(2)} / 100% ${l.sampled100.p50Ms.toFixed(2)} / 1% ${l.sampled1.p50Ms.toFixed(2)} ms;  p99 off ${l.off.p99Ms.toFixed(2)} / 100% ${l.sampled100.p99Ms.toFixed(2)} / 1% ${l.sampled1.p99Ms.toFixed(2)} ms`;
 }
 
-async function main(): Promise<void> {
+async function main(teardown: Teardown): Promise<void> {
   const argv = process.argv.slice(2);
   const arg = (name: string, fallback: number) => {
     const i = argv.indexOf(name);
@@ -157,12 +164,16 @@ async function main(): Promise<void> {
     log: (line) => {
       if (!json) process.stderr.write(`${line}\n`);
     },
+    teardown,
   });
   process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${formatTracingOverhead(result)}\n`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
+  const teardown = new Teardown();
+  teardown.onSignals();
+  main(teardown).catch((error: unknown) => {
+    if (teardown.interrupted) return; // the signal handler exits 130 once everything is stopped
     console.error(error);
     process.exitCode = 1;
   });
