@@ -46,9 +46,16 @@ export interface SessionEventStore {
  * another session is unknown to it.
  */
 export class ReplayBuffer {
-  /** By sequence number (a small integer key; the event id the client sees is built around it). */
+  /**
+   * By sequence number (a small integer key; the event id the client sees is
+   * built around it). Events are forgotten oldest first only, so the ones
+   * held are exactly `oldest..sequence`: they are reached by key, never by
+   * iterating the map, whose deleted entries stay in its table until it is
+   * rebuilt (iterating it as a queue measured 20 µs per event at 150,000).
+   */
   private readonly events = new Map<number, StoredEvent>();
   private sequence = 0;
+  private oldest = 1;
   private heldBytes = 0;
   /** Events dropped to stay within the bounds, since start. */
   forgotten = 0;
@@ -83,13 +90,9 @@ export class ReplayBuffer {
       replayEventsAfter: async (lastEventId, { send }) => {
         const last = this.resumable(session, lastEventId);
         if (!last) return '';
-        for (const [sequence, event] of this.events) {
-          if (
-            sequence <= last.sequence ||
-            event.session !== session ||
-            event.streamId !== last.event.streamId
-          )
-            continue;
+        for (let sequence = last.sequence + 1; sequence <= this.sequence; sequence++) {
+          const event = this.events.get(sequence);
+          if (event?.session !== session || event.streamId !== last.event.streamId) continue;
           await send(`${session}${sequence}_${event.streamId}`, JSON.parse(event.text) as never);
         }
         return last.event.streamId;
@@ -125,11 +128,12 @@ export class ReplayBuffer {
     return undefined;
   }
 
-  /** Oldest first (a Map iterates in insertion order), until within both bounds. */
+  /** Oldest first, until within both bounds. */
   private forgetOld(now: number): void {
-    for (const [sequence, event] of this.events) {
+    for (; this.oldest <= this.sequence; this.oldest++) {
+      const event = this.events.get(this.oldest)!;
       if (this.heldBytes <= this.bounds.maxBytes && now - event.at <= this.bounds.windowMs) return;
-      this.events.delete(sequence);
+      this.events.delete(this.oldest);
       this.heldBytes -= event.bytes;
       this.forgotten++;
     }

@@ -59,6 +59,22 @@ describe('ReplayBuffer (Last-Event-ID resumption)', () => {
     expect(buffer.misses).toBe(1);
   });
 
+  it('after thousands forgotten, holds exactly the newest and replays them in order', async () => {
+    // The last events' text, {"i":4950} to {"i":4999}, is 10 characters: each counts 10 + 300 bytes.
+    const buffer = new ReplayBuffer({ maxBytes: 50 * 310, windowMs: 60_000 });
+    const store = buffer.forSession();
+    const ids: string[] = [];
+    for (let i = 0; i < 5000; i++) ids.push(await store.storeEvent('s1', { i }));
+    expect(buffer.size).toBe(50);
+    expect(buffer.forgotten).toBe(4950);
+    expect(await store.getStreamIdForEventId(ids[4949]!)).toBeUndefined();
+    const { sent } = await replayed(store, ids[4950]!);
+    expect(sent.map((event) => (event.message as { i: number }).i)).toEqual(
+      Array.from({ length: 49 }, (_, n) => 4951 + n),
+    );
+    expect(sent.map((event) => event.id)).toEqual(ids.slice(4951));
+  });
+
   it('forgets events past the window, on the next store or on a sweep, and counts a late resumption as a miss', async () => {
     let now = 1_000_000;
     const buffer = new ReplayBuffer({ maxBytes: 1_000_000, windowMs: 30_000 }, () => now);
