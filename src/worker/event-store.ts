@@ -17,6 +17,15 @@ export const DEFAULT_REPLAY_BOUNDS: ReplayBounds = { maxBytes: 64 * 1024 * 1024,
  */
 const ENTRY_OVERHEAD_BYTES = 300;
 
+export interface ReplayStatus {
+  events: number;
+  bytes: number;
+  maxBytes: number;
+  windowMs: number;
+  forgotten: number;
+  misses: number;
+}
+
 interface StoredEvent {
   /** The session's id prefix (one string per session, shared by its events). */
   session: string;
@@ -42,8 +51,9 @@ export interface SessionEventStore {
  * `Last-Event-ID` after a dropped connection, while this worker lives. One
  * buffer per worker, bounded in bytes and in age, oldest forgotten first:
  * the per-session count of 2,000 it replaces bounded nothing in bytes (one
- * session whose tool returns 1 MB results could hold 2 GB). Each session sees only its own events (`forSession()`): an event id from
- * another session is unknown to it.
+ * session whose tool returns 1 MB results could hold 2 GB). Each session
+ * sees only its own events (`forSession()`): an event id from another
+ * session is unknown to it.
  */
 export class ReplayBuffer {
   /**
@@ -73,6 +83,18 @@ export class ReplayBuffer {
 
   get bytes(): number {
     return this.heldBytes;
+  }
+
+  /** What the worker's status reports: held now, the bounds, and forgotten and missed since start. */
+  status(): ReplayStatus {
+    return {
+      events: this.events.size,
+      bytes: this.heldBytes,
+      maxBytes: this.bounds.maxBytes,
+      windowMs: this.bounds.windowMs,
+      forgotten: this.forgotten,
+      misses: this.misses,
+    };
   }
 
   /** Forgets what is past the window now, for a worker that has gone quiet (LegacySessions' sweeper calls it). */

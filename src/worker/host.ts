@@ -29,7 +29,7 @@ import { fromFactory, loadServerModule, type LoadedServer } from './server-loade
 import type { ServerFactory, ServerFactoryContext } from './server-module.js';
 import { tracingActive } from '../telemetry/mcp-spans.js';
 import { withErrorTracing } from './request-trace.js';
-import { DEFAULT_REPLAY_BOUNDS, ReplayBuffer, type ReplayBounds } from './event-store.js';
+import { ReplayBuffer, type ReplayBounds } from './event-store.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerHostOptions {
@@ -179,7 +179,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     idleTimeoutMs: options.sessionIdleMs,
     stateless: options.sessions === 'stateless',
     maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS_PER_WORKER,
-    replay: new ReplayBuffer(options.replay ?? DEFAULT_REPLAY_BOUNDS),
+    replay: new ReplayBuffer(options.replay),
     onEvicted: () => metrics.evictions.inc(),
     onRefused: () => metrics.refusals.inc(),
   });
@@ -254,14 +254,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         evicted: legacy.evictions,
         refused: legacy.refusals,
       }),
-      replay: () => ({
-        events: legacy.replay.size,
-        bytes: legacy.replay.bytes,
-        maxBytes: legacy.replay.bounds.maxBytes,
-        windowMs: legacy.replay.bounds.windowMs,
-        forgotten: legacy.replay.forgotten,
-        misses: legacy.replay.misses,
-      }),
+      replay: () => legacy.replay.status(),
       inflight: () => inflight,
       server: { name: loaded.name, sdk: loaded.sdk },
       redisStatus: () => redis?.status,

@@ -3,16 +3,8 @@ import { getHeapStatistics } from 'node:v8';
 import { checkOpsAccess } from '../http/admin-access.js';
 import type { HostPolicy } from '../http/host-validation.js';
 import { writeJson } from '../http/json-response.js';
+import type { ReplayStatus } from './event-store.js';
 import type { WorkerMetrics } from './worker-metrics.js';
-
-export interface ReplayStatus {
-  events: number;
-  bytes: number;
-  maxBytes: number;
-  windowMs: number;
-  forgotten: number;
-  misses: number;
-}
 
 /** What the operational endpoints report, read at request time. */
 export interface WorkerOpsState {
